@@ -1,0 +1,53 @@
+// QEMU 9.0 to 10.0: as 8.0, with 2dd7ee7a51 adding !migrate_mapped_ram() to the
+// peek guard (file channels are not peeked). b405dfff (8.1) refuses multifd
+// with postcopy, so the !postcopy_ram term no longer matters. Verified at
+// 57be554c, just after 10.0.
+#pragma once
+
+#include <array>
+
+#include "model/classifiers/common.h"
+
+namespace migchan::classifiers {
+
+inline constexpr upstream v90{"2dd7ee7a51", "migration_ioc_process_incoming"};
+inline constexpr upstream v90_peek{"6720c2b3", "migration_channel_read_peek"};
+
+// clang-format off
+inline constexpr std::array qemu_9_0_rules{
+//  id                     when                                                                   then
+  rule{"peek.wait",        {.peekable = yes, .magic = of(first_bytes::silent),
+                            .multifd = yes, .postcopy_ram = no, .mapped_ram = no},                verdict::blocked,
+       reads::peek4, "migration_channel_read_peek() sleeps 1 ms until 4 bytes arrive",
+       "migrate_multifd() && !migrate_mapped_ram() && !migrate_postcopy_ram() && has_feature(READ_MSG_PEEK)",
+       v90_peek},
+  rule{"peek.failed",      {.peekable = yes, .magic = of(first_bytes::eof),
+                            .multifd = yes, .postcopy_ram = no, .mapped_ram = no},                verdict::reject,
+       reads::peek4, "Failed to peek at channel", "len <= 0 && len != QIO_CHANNEL_ERR_BLOCK", v90_peek},
+  rule{"peek.vm_file_magic", {.peekable = yes, .magic = of(first_bytes::vm_file_magic),
+                            .multifd = yes, .postcopy_ram = no, .mapped_ram = no},                verdict::main,
+       reads::peek4, {}, "channel_magic == cpu_to_be32(QEMU_VM_FILE_MAGIC)", v90},
+  rule{"peek.other",       {.peekable = yes, .multifd = yes, .postcopy_ram = no, .mapped_ram = no}, verdict::multifd,
+       reads::peek4, {}, "default_channel = false: migrate_multifd()", v90},
+  rule{"nopeek.first",     {.has_main = no},                                                      verdict::main,
+       reads::nothing, {}, "default_channel = !mis->from_src_file", v90},
+  rule{"nopeek.multifd",   {.has_main = yes, .multifd = yes},                                     verdict::multifd,
+       reads::nothing, {}, "migrate_multifd()", v90},
+  rule{"nopeek.preempt",   {.has_main = yes, .multifd = no, .postcopy_preempt = yes},             verdict::preempt,
+       reads::nothing, {}, "else: assert(migrate_postcopy_preempt())", v90},
+  rule{"nopeek.assert",    {.has_main = yes, .multifd = no, .postcopy_preempt = no},              verdict::abort,
+       reads::nothing, "assert(migration_needs_multiple_sockets())", "else", v90},
+};
+inline constexpr std::array qemu_9_0_forbids{
+  forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri, forbid::postcopy_multifd,
+  forbid::mapped_ram_needs_file, forbid::mapped_ram_postcopy, forbid::file_multifd_needs_mapped_ram,
+};
+// clang-format on
+
+inline constexpr table qemu_9_0{
+    "qemu-9.0", "as 8.0 plus !mapped-ram in the peek guard (9.0-10.0)",
+    "migration/migration.c @ 2dd7ee7a51, 57be554c2984", qemu_9_0_rules, qemu_9_0_forbids,
+    {start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt, setup_rule::lenient,
+     static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) | senders_of(sender_gen::postponed_preempt))}};
+
+}  // namespace migchan::classifiers

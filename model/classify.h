@@ -1,0 +1,62 @@
+// First match wins. `classify` is written once against a value domain: with
+// concrete values it returns the rule that fires; with Z3 terms it returns the
+// nested if-then-else the proofs reason about.
+#pragma once
+
+#include "model/table.h"
+
+namespace migchan {
+
+template <class D> struct basic_decision {
+  typename D::integer rule;  // index into table.rules; rules.size() if none matched
+  typename D::integer then;  // enum verdict
+  typename D::integer cost;  // enum reads
+};
+
+template <class D>
+constexpr basic_decision<D> classify(const table& t, const basic_observation<D>& o) {
+  const int n = static_cast<int>(t.rules.size());
+  if constexpr (std::is_same_v<D, concrete_domain>) {
+    for (int i = 0; i < n; ++i)
+      if (matches<D>(t.rules[i].when, o))
+        return {i, static_cast<int>(t.rules[i].then), static_cast<int>(t.rules[i].cost)};
+    // "No rule matched" is a verdict of its own; checks report it as a gap.
+    return {n, static_cast<int>(verdict::reject), static_cast<int>(reads::nothing)};
+  } else {
+    basic_decision<D> d{D::num(n), D::num(static_cast<int>(verdict::reject)),
+                        D::num(static_cast<int>(reads::nothing))};
+    for (int i = n - 1; i >= 0; --i) {
+      const auto m = matches<D>(t.rules[i].when, o);
+      d = {D::ite(m, D::num(i), d.rule), D::ite(m, D::num(static_cast<int>(t.rules[i].then)), d.then),
+           D::ite(m, D::num(static_cast<int>(t.rules[i].cost)), d.cost)};
+    }
+    return d;
+  }
+}
+
+struct decision {
+  const rule* fired;  // nullptr when no rule matched
+  verdict then;
+  reads cost;
+};
+
+constexpr decision classify(const table& t, const observation& o) {
+  const auto d = classify<concrete_domain>(t, o.generic());
+  const bool hit = d.rule < static_cast<int>(t.rules.size());
+  return {hit ? &t.rules[static_cast<std::size_t>(d.rule)] : nullptr, static_cast<verdict>(d.then),
+          static_cast<reads>(d.cost)};
+}
+
+// An observation is valid when no config rule of the table refuses it and its
+// fields are consistent with one another.
+template <class D> constexpr typename D::boolean valid(const table& t, const basic_observation<D>& o) {
+  auto ok = o.transport >= D::num(0) && o.transport < D::num(static_cast<int>(enum_size<transport>)) &&
+            o.magic >= D::num(0) && o.magic < D::num(static_cast<int>(enum_size<first_bytes>)) &&
+            o.state >= D::num(0) && o.state < D::num(static_cast<int>(enum_size<mig_status>)) &&
+            (!o.postcopy_preempt || o.postcopy_ram) && (!o.all_multifd || o.multifd) &&
+            (!o.has_preempt || o.postcopy_preempt);
+  for (const auto& f : t.forbids) ok = ok && !matches<D>(f.when, o);
+  return ok;
+}
+
+}  // namespace migchan

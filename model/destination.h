@@ -1,0 +1,206 @@
+// The destination as a state machine: step(state, arrival) classifies one
+// incoming channel with a table and applies what the surrounding QEMU code does
+// with the decision (the listener guard, multifd_recv_new_channel()'s 64-byte
+// read, the setup asserts, when incoming processing starts, postcopy recovery).
+// Written once against a value domain: the runtime, the brute-force enumerator
+// and the Z3 encoding all run this same code.
+#pragma once
+
+#include "model/classify.h"
+
+namespace migchan {
+
+template <class D, class E> constexpr typename D::integer en(E e) { return D::num(static_cast<int>(e)); }
+
+// Why a step ended as it did: the table, or code around it.
+enum class cause : std::uint8_t {
+  rule,              // the table's decision stands
+  listener,          // socket listener: migration_has_all_channels() already true
+  multifd_init,      // multifd_recv_initial_packet(): blocking 64-byte read failed or blocked
+  multifd_off,       // a multifd decision with multifd off: multifd_recv_state is NULL
+  multifd_overflow,  // more multifd channels than multifd-channels
+  dup_main,          // assert(!mis->from_src_file)
+  dup_preempt,       // assert(!mis->postcopy_qemufile_dst)
+  behind,            // not examined: an earlier channel blocked or aborted the destination
+  none,              // padding: no arrival
+};
+template <> struct enum_traits<cause> {
+  static constexpr auto names = make_names("rule", "listener", "multifd_init", "multifd_off", "multifd_overflow",
+                                           "dup_main", "dup_preempt", "behind", "none");
+  static constexpr std::size_t size = names.size();
+};
+
+template <class D> struct dest_config {
+  using B = typename D::boolean;
+  B multifd, postcopy_ram, postcopy_preempt, mapped_ram;
+  typename D::integer channels;  // multifd-channels, 1..255
+};
+
+template <class D> struct dest_state {
+  using B = typename D::boolean;
+  using I = typename D::integer;
+  B has_main, has_preempt;
+  I multifd_count;
+  I status;  // enum mig_status
+  I starts;  // times incoming processing started (migration_incoming_process / postcopy_try_recover)
+  B stalled, aborted;
+  B parked;             // a deferred channel waits (only tables with defer rows)
+  I parked_kind;        // what the sender opened it as, for soundness
+};
+
+template <class D> struct arrival {
+  using I = typename D::integer;
+  typename D::boolean present;  // false: padding at the end of a symbolic trace
+  I kind;       // enum channel_kind: what the sender opened
+  I transport;  // enum transport
+  I magic;      // enum first_bytes
+  I count;      // how many identical channels arrive back to back (>= 1)
+};
+
+template <class D> struct step_result {
+  using B = typename D::boolean;
+  using I = typename D::integer;
+  dest_state<D> next;
+  I rule, then, cost, why;  // rule index (rules.size() if none), verdict, reads, cause
+  B started;                // incoming processing started on this step
+  B valid_run;              // count > 1 is allowed only where every channel of the run fares alike
+  B woke;                   // a parked channel was decided on this step
+  I woke_rule, woke_then, woke_kind;
+};
+
+template <class D> constexpr dest_state<D> fresh_state() {
+  return {D::lit(false), D::lit(false), D::num(0), en<D>(mig_status::setup), D::num(0),
+          D::lit(false), D::lit(false), D::lit(false), D::num(0)};
+}
+
+// After a postcopy pause: main and preempt are gone, multifd channels stay.
+template <class D> constexpr dest_state<D> paused_state(const dest_config<D>& c) {
+  return {D::lit(false), D::lit(false), D::ite(c.multifd, c.channels, D::num(0)),
+          en<D>(mig_status::postcopy_paused), D::num(0), D::lit(false), D::lit(false), D::lit(false), D::num(0)};
+}
+
+template <class D>
+constexpr basic_observation<D> observe(const dest_config<D>& c, const dest_state<D>& s,
+                                       const typename D::integer& transport, const typename D::integer& magic) {
+  return {c.multifd, c.postcopy_ram, c.postcopy_preempt, c.mapped_ram, transport, s.has_main,
+          c.multifd && s.multifd_count >= c.channels, s.has_preempt, s.status, magic};
+}
+
+// migration_has_all_channels(), as the socket listener sees it.
+template <class D>
+constexpr typename D::boolean has_all_channels(all_channels_rule r, const dest_config<D>& c, const dest_state<D>& s) {
+  const auto all_multifd = s.multifd_count >= c.channels;
+  if (r == all_channels_rule::multifd_else_preempt)
+    return s.has_main && D::ite(c.multifd, all_multifd, D::ite(c.postcopy_preempt, s.has_preempt, D::lit(true)));
+  return s.has_main && (!c.multifd || all_multifd) && (!c.postcopy_preempt || s.has_preempt);
+}
+
+template <class D> constexpr bool table_defers(const table& t) {
+  for (const auto& r : t.rules)
+    if (r.then == verdict::defer) return true;
+  return false;
+}
+
+template <class D>
+constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
+  using B = typename D::boolean;
+  const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
+  const B out_of_service = s.stalled || s.aborted;
+  const B accepted_by_listener = is(a.transport, transport::socket) || is(a.transport, transport::tls);
+  const B listener_drops = accepted_by_listener && has_all_channels<D>(t.sem.all_channels, c, s);
+
+  const auto o = observe<D>(c, s, a.transport, a.magic);
+  const auto d = classify<D>(t, o);
+  const B v_main = is(d.then, verdict::main), v_multifd = is(d.then, verdict::multifd);
+  const B v_preempt = is(d.then, verdict::preempt);
+
+  // multifd_recv_new_channel(): without mapped-ram it first reads the 64-byte
+  // MultiFDInit_t, blocking, whatever was peeked before.
+  const B packets = v_multifd && c.multifd && !c.mapped_ram;
+  const B init_blocks = packets && is(a.magic, first_bytes::silent);
+  const B init_bad = packets && !is(a.magic, first_bytes::silent) && !is(a.magic, first_bytes::multifd_magic);
+  const B multifd_off = v_multifd && !c.multifd;
+  const B overflow = v_multifd && c.multifd && !init_blocks && !init_bad && s.multifd_count >= c.channels;
+  const bool asserting = t.sem.setup == setup_rule::asserting;
+  const B dup_main = v_main && s.has_main && D::lit(asserting);
+  const B dup_preempt = v_preempt && s.has_preempt && D::lit(asserting);
+
+  const auto pick = [](const B& cond, const auto& a1, const auto& b1) { return D::ite(cond, a1, b1); };
+  const auto why = pick(!a.present, en<D>(cause::none),
+                   pick(out_of_service, en<D>(cause::behind),
+                   pick(listener_drops, en<D>(cause::listener),
+                   pick(init_blocks || init_bad, en<D>(cause::multifd_init),
+                   pick(multifd_off, en<D>(cause::multifd_off),
+                   pick(overflow, en<D>(cause::multifd_overflow),
+                   pick(dup_main, en<D>(cause::dup_main),
+                   pick(dup_preempt, en<D>(cause::dup_preempt), en<D>(cause::rule)))))))));
+  const auto then = pick(!a.present || out_of_service, en<D>(verdict::blocked),
+                    pick(listener_drops, en<D>(verdict::drop),
+                    pick(init_blocks, en<D>(verdict::blocked),
+                    pick(init_bad || overflow, en<D>(verdict::reject),
+                    pick(multifd_off || dup_main || dup_preempt, en<D>(verdict::abort), d.then)))));
+  const auto cost = pick(packets && !out_of_service && !listener_drops, en<D>(reads::read64), d.cost);
+
+  const B by_rule = is(why, cause::rule);
+  const B now_main = by_rule && is(then, verdict::main) && !s.has_main;
+  const B now_multifd = by_rule && is(then, verdict::multifd);
+  const B now_preempt = by_rule && is(then, verdict::preempt);
+
+  dest_state<D> n = s;
+  n.has_main = s.has_main || now_main;
+  n.multifd_count = s.multifd_count + D::ite(now_multifd, a.count, D::num(0));
+  n.has_preempt = s.has_preempt || now_preempt;
+  n.aborted = s.aborted || (a.present && !out_of_service && is(then, verdict::abort));
+  n.stalled = s.stalled || (a.present && !out_of_service && is(then, verdict::blocked));
+  const B now_parked = by_rule && is(then, verdict::defer);
+  n.parked = s.parked || now_parked;
+  n.parked_kind = D::ite(now_parked, a.kind, s.parked_kind);
+
+  // When incoming processing starts.
+  const B assigned = now_main || now_multifd || now_preempt || (by_rule && is(then, verdict::main));
+  B start = D::lit(false);
+  switch (t.sem.start) {
+    case start_rule::on_last_channel:  // 7.2 start_migration
+      start = (now_main && !(c.multifd || c.postcopy_preempt)) ||
+              (now_multifd && n.multifd_count == c.channels) || now_preempt;
+      break;
+    case start_rule::should_start_incoming:  // 5655aab0
+      start = assigned && D::ite(c.multifd, has_all_channels<D>(t.sem.all_channels, c, n),
+                                 by_rule && is(then, verdict::main));
+      break;
+    case start_rule::main_and_multifd:  // 00f3fcef: a preempt channel returns early
+      start = assigned && !now_preempt && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
+      break;
+  }
+  n.starts = s.starts + D::ite(start, D::num(1), D::num(0));
+  // postcopy_try_recover(): a start while paused resumes instead.
+  n.status = D::ite(start, D::ite(is(s.status, mig_status::postcopy_paused), en<D>(mig_status::postcopy_recover),
+                                  en<D>(mig_status::active)), s.status);
+
+  // A run of identical channels is one step only if each of them would fare
+  // the same: no state change but the multifd count, which stays below the
+  // total until the last one, or a terminal outcome for the first.
+  const B run_ok = a.count == D::num(1) || !a.present ||
+                   (now_multifd && s.multifd_count + a.count <= c.channels) ||
+                   (!now_main && !now_preempt && !now_parked && !now_multifd && !is(then, verdict::main));
+
+  step_result<D> r{n, d.rule, then, cost, why, start && a.present, a.count >= D::num(1) && run_ok,
+                   D::lit(false), D::num(static_cast<int>(t.rules.size())), en<D>(verdict::defer), D::num(0)};
+
+  // A parked channel is looked at again once main and all multifd are in.
+  if (table_defers<D>(t)) {
+    const B ready = n.parked && !n.stalled && !n.aborted && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
+    const auto o2 = observe<D>(c, n, en<D>(transport::socket), en<D>(first_bytes::silent));
+    const auto d2 = classify<D>(t, o2);
+    const B decided = ready && !is(d2.then, verdict::defer);
+    r.woke = decided;
+    r.woke_rule = d2.rule;
+    r.woke_then = d2.then;
+    r.woke_kind = n.parked_kind;
+    r.next.parked = n.parked && !decided;
+    r.next.has_preempt = n.has_preempt || (decided && is(d2.then, verdict::preempt));
+  }
+  return r;
+}
+
+}  // namespace migchan

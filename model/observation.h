@@ -1,0 +1,53 @@
+// Everything the destination can know when a channel arrives: its own
+// configuration, the channel's transport and first bytes, and what it has
+// already classified. This is the input of every classifier row.
+#pragma once
+
+#include "model/channel.h"
+#include "model/domain.h"
+
+namespace migchan {
+
+// The observation, generic over a value domain (see domain.h). Enum-valued
+// fields are integers holding the enum's underlying value.
+template <class D> struct basic_observation {
+  using B = typename D::boolean;
+  using I = typename D::integer;
+  // destination capabilities (migrate_multifd(), migrate_postcopy_ram(), ...)
+  B multifd, postcopy_ram, postcopy_preempt, mapped_ram;
+  I transport;     // enum transport
+  B has_main;      // mis->from_src_file != NULL
+  B all_multifd;   // multifd_recv_all_channels_created()
+  B has_preempt;   // mis->postcopy_qemufile_dst != NULL
+  I state;         // enum mig_status: mis->state
+  I magic;         // enum first_bytes: what a 4-byte peek would see
+};
+
+// The concrete observation, with real enums, for people and for the runtime.
+struct observation {
+  bool multifd = false, postcopy_ram = false, postcopy_preempt = false, mapped_ram = false;
+  migchan::transport transport = transport::socket;
+  bool has_main = false, all_multifd = false, has_preempt = false;
+  mig_status state = mig_status::setup;
+  first_bytes magic = first_bytes::vm_file_magic;
+
+  constexpr basic_observation<concrete_domain> generic() const {
+    return {multifd,     postcopy_ram, postcopy_preempt,         mapped_ram,
+            static_cast<int>(transport), has_main, all_multifd, has_preempt,
+            static_cast<int>(state),     static_cast<int>(magic)};
+  }
+  constexpr bool operator==(const observation&) const = default;
+};
+
+// QIO_CHANNEL_FEATURE_READ_MSG_PEEK: set only on accepted sockets.
+template <class D> constexpr auto peekable(const basic_observation<D>& o) {
+  return o.transport == D::num(static_cast<int>(transport::socket));
+}
+
+// migration_has_main_and_multifd_channels() (00f3fcef): main is in and, with
+// multifd, every multifd channel too.
+template <class D> constexpr auto mm_done(const basic_observation<D>& o) {
+  return o.has_main && (!o.multifd || o.all_multifd);
+}
+
+}  // namespace migchan

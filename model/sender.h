@@ -1,0 +1,162 @@
+// The sending side: which channels a source opens, what each sends first, and
+// which arrival orders it can produce. Every constraint on order that is not a
+// consequence of the source's code is a named assumption (docs/assumptions.md);
+// none is built in silently.
+#pragma once
+
+#include <array>
+#include <span>
+
+#include "model/destination.h"
+
+namespace migchan {
+
+template <class D> struct sender_config {
+  using B = typename D::boolean;
+  B multifd, postcopy_ram, postcopy_preempt, mapped_ram;
+  typename D::integer transport;  // enum transport of the migration URI (tls: sockets under TLS)
+  typename D::integer channels;   // multifd-channels
+  typename D::integer gen;        // enum sender_gen
+  B recovery;                     // reconnecting after a postcopy pause, not a fresh migration
+};
+
+enum class assumption : std::uint8_t {
+  main_connects_first,          // the destination accepts main before any other channel
+  preempt_after_multifd,        // the preempt channel arrives after every multifd channel
+  multifd_excludes_preempt,     // multifd and postcopy-preempt are never on together
+  tls_main_first,               // with TLS, main finishes its handshake first
+  non_peekable_implies_multifd, // non-peekable transports carry only main and multifd channels
+};
+template <> struct enum_traits<assumption> {
+  static constexpr auto names = make_names("main-connects-first", "preempt-after-multifd", "multifd-excludes-preempt",
+                                           "tls-main-first", "non-peekable-implies-multifd");
+  static constexpr std::size_t size = names.size();
+};
+inline constexpr std::size_t assumption_count = enum_size<assumption>;
+
+// One step of a trace: the arrival and what the destination did with it.
+template <class D> struct trace_step {
+  arrival<D> in;
+  step_result<D> out;
+  dest_state<D> before;
+};
+
+template <class D> constexpr typename D::boolean same_caps(const sender_config<D>& s, const dest_config<D>& d) {
+  return s.multifd == d.multifd && s.postcopy_ram == d.postcopy_ram && s.postcopy_preempt == d.postcopy_preempt &&
+         s.mapped_ram == d.mapped_ram && (!s.multifd || s.channels == d.channels);
+}
+
+// A configuration QEMU accepts: the table's capability and transport refusals.
+template <class D>
+constexpr typename D::boolean accepted(const table& t, typename D::boolean multifd, typename D::boolean postcopy_ram,
+                                       typename D::boolean postcopy_preempt, typename D::boolean mapped_ram,
+                                       const typename D::integer& transport) {
+  const basic_observation<D> o{multifd, postcopy_ram, postcopy_preempt, mapped_ram, transport, D::lit(false),
+                               D::lit(false), D::lit(false), en<D>(mig_status::setup),
+                               en<D>(first_bytes::vm_file_magic)};
+  return valid<D>(t, o);
+}
+
+template <class D> constexpr typename D::boolean sender_ok(const table& t, const sender_config<D>& s) {
+  auto gen_ok = D::lit(false);
+  for (unsigned g = 0; g < sender_gen_count; ++g)
+    if ((t.sem.senders >> g) & 1u) gen_ok = gen_ok || s.gen == D::num(static_cast<int>(g));
+  return gen_ok && accepted<D>(t, s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram, s.transport) &&
+         s.channels >= D::num(1) && s.channels <= D::num(255) && (!s.recovery || s.postcopy_ram);
+}
+
+template <class D>
+constexpr typename D::boolean dest_ok(const table& t, const dest_config<D>& d, const typename D::integer& transport) {
+  return accepted<D>(t, d.multifd, d.postcopy_ram, d.postcopy_preempt, d.mapped_ram, transport) &&
+         d.channels >= D::num(1) && d.channels <= D::num(255);
+}
+
+template <class D> constexpr dest_state<D> initial_state(const sender_config<D>& s, const dest_config<D>& d) {
+  const auto f = fresh_state<D>(), p = paused_state<D>(d);
+  return {D::ite(s.recovery, p.has_main, f.has_main), D::ite(s.recovery, p.has_preempt, f.has_preempt),
+          D::ite(s.recovery, p.multifd_count, f.multifd_count), D::ite(s.recovery, p.status, f.status),
+          D::num(0), D::lit(false), D::lit(false), D::lit(false), D::num(0)};
+}
+
+// What the source can produce: every channel of the configuration arrives once
+// (a run of `count` multifd channels counts as count), with the first bytes its
+// kind sends; a postponed preempt channel is opened only after the destination
+// started processing (the first PONG, 5655aab0; resume prepare on recovery).
+template <class D>
+constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, std::span<const trace_step<D>> tr,
+                                                 const dest_state<D>& final_state) {
+  using B = typename D::boolean;
+  using I = typename D::integer;
+  const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
+  B ok = D::lit(true);
+  I mains = D::num(0), multifds = D::num(0), preempts = D::num(0);
+  B prev_present = D::lit(true);
+  const B postponed = is(s.gen, sender_gen::postponed_preempt);
+  for (const auto& st : tr) {
+    const auto& a = st.in;
+    ok = ok && (!a.present || prev_present);
+    prev_present = a.present;
+    const B main = is(a.kind, channel_kind::main), multifd = is(a.kind, channel_kind::multifd);
+    const B preempt = is(a.kind, channel_kind::preempt);
+    const I main_magic = D::ite(s.recovery, en<D>(first_bytes::vm_command), en<D>(first_bytes::vm_file_magic));
+    // mapped-ram channels carry file contents, no MultiFDInit_t.
+    const I multifd_magic = D::ite(s.mapped_ram, en<D>(first_bytes::other), en<D>(first_bytes::multifd_magic));
+    ok = ok && (!a.present ||
+                ((main || multifd || preempt) && a.transport == s.transport && a.count >= D::num(1) &&
+                 (multifd || a.count == D::num(1)) && (!main || a.magic == main_magic) &&
+                 (!multifd || a.magic == multifd_magic) &&
+                 (!preempt || is(a.magic, first_bytes::silent) || is(a.magic, first_bytes::ram_page)) &&
+                 (!preempt || !postponed || st.before.starts >= D::num(1)) && st.out.valid_run));
+    mains = mains + D::ite(a.present && main, D::num(1), D::num(0));
+    multifds = multifds + D::ite(a.present && multifd, a.count, D::num(0));
+    preempts = preempts + D::ite(a.present && preempt, D::num(1), D::num(0));
+  }
+  const I want_multifd = D::ite(s.multifd && !s.recovery, s.channels, D::num(0));
+  const B preempt_count_ok =
+      D::ite(s.postcopy_preempt, preempts == D::num(1) || (postponed && preempts == D::num(0) &&
+                                                            final_state.starts == D::num(0)),
+             preempts == D::num(0));
+  return ok && mains == D::num(1) && multifds == want_multifd && preempt_count_ok;
+}
+
+template <class D>
+constexpr typename D::boolean holds(assumption a, const sender_config<D>& s, std::span<const trace_step<D>> tr) {
+  using B = typename D::boolean;
+  const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
+  const auto first_is_main = [&] {
+    return tr.empty() ? D::lit(true) : (!tr[0].in.present || is(tr[0].in.kind, channel_kind::main));
+  };
+  switch (a) {
+    case assumption::main_connects_first: return first_is_main();
+    case assumption::preempt_after_multifd: {
+      B ok = D::lit(true), seen_preempt = D::lit(false);
+      for (const auto& st : tr) {
+        ok = ok && !(st.in.present && seen_preempt && is(st.in.kind, channel_kind::multifd));
+        seen_preempt = seen_preempt || (st.in.present && is(st.in.kind, channel_kind::preempt));
+      }
+      return ok;
+    }
+    case assumption::multifd_excludes_preempt: return !(s.multifd && s.postcopy_preempt);
+    case assumption::tls_main_first: return !is(s.transport, transport::tls) || first_is_main();
+    case assumption::non_peekable_implies_multifd: return is(s.transport, transport::socket) || !s.postcopy_preempt;
+  }
+  return D::lit(true);
+}
+
+}  // namespace migchan
+
+namespace migchan {
+
+// Runs the destination over a trace whose arrivals are filled in; fills in
+// each step's state before and result. Returns the final state.
+template <class D>
+constexpr dest_state<D> run(const table& t, const dest_config<D>& d, dest_state<D> s, std::span<trace_step<D>> tr) {
+  for (auto& st : tr) {
+    st.before = s;
+    st.out = step<D>(t, d, s, st.in);
+    s = st.out.next;
+  }
+  return s;
+}
+
+}  // namespace migchan

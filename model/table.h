@@ -1,0 +1,55 @@
+// A classifier: ordered rules (first match wins, last rule catches all), the
+// configurations its QEMU version refuses, and the few version-specific facts
+// of the surrounding code that decide what happens after classification.
+#pragma once
+
+#include <span>
+
+#include "model/rule.h"
+
+namespace migchan {
+
+// When incoming processing starts (migration_incoming_process()).
+enum class start_rule : std::uint8_t {
+  on_last_channel,        // 7.2: first channel without multifd/preempt, Nth multifd, or preempt
+  should_start_incoming,  // 8.0-10.0: migration_should_start_incoming(main_channel) (5655aab0)
+  main_and_multifd,       // 10.1+: migration_has_main_and_multifd_channels() (00f3fcef)
+};
+
+// What the socket listener's migration_has_all_channels() counts.
+enum class all_channels_rule : std::uint8_t {
+  multifd_else_preempt,      // 7.2-10.0: main, then multifd if on, else preempt if on
+  main_multifd_and_preempt,  // 10.1+: main, all multifd and, with preempt, preempt too
+};
+
+// A second channel taken as main or preempt: 7.2-10.0 `if (!mis->from_src_file)`
+// ignores a second main and a second preempt replaces the first; 00f3fcef turned
+// both into assert(!mis->from_src_file) and assert(!mis->postcopy_qemufile_dst).
+enum class setup_rule : std::uint8_t { lenient, asserting };
+
+// Which sender generations a classifier is checked against.
+enum class sender_gen : std::uint8_t {
+  early_preempt,      // 7.2 (and 8.0+ with x-preempt-pre-7-2): preempt opened at migration start
+  postponed_preempt,  // 8.0+ (5655aab0): preempt opened after the first PONG, recovery after resume prepare
+};
+inline constexpr std::size_t sender_gen_count = 2;
+
+struct semantics {
+  start_rule start;
+  all_channels_rule all_channels;
+  setup_rule setup;
+  std::uint8_t senders;  // bit set of sender_gen
+};
+
+constexpr std::uint8_t senders_of(sender_gen g) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(g)); }
+
+struct table {
+  std::string_view name;     // "qemu-10.1"
+  std::string_view summary;  // one line
+  std::string_view source;   // upstream file @ commit the rows were read from
+  std::span<const rule> rules;
+  std::span<const config_rule> forbids;
+  semantics sem;
+};
+
+}  // namespace migchan

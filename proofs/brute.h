@@ -1,0 +1,44 @@
+// The brute-force oracle: every configuration with at most `max_channels`
+// multifd channels, every arrival order of every channel one at a time, run
+// through the same step function as the proofs. Slow by design; it exists so
+// the Z3 verdicts can be checked against plain enumeration.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "model/properties.h"
+
+namespace migchan::brute {
+
+using cd = concrete_domain;
+
+// For each property, which assumption sets fail to rule out a violation:
+// refuted[p] has bit m set when some violating trace satisfies exactly the
+// assumptions in m (a subset mask over enum assumption).
+struct outcome {
+  std::array<std::uint64_t, property_count> violating_masks{};
+  std::uint64_t traces = 0;
+  // With the assumptions in `assumed` on, does some trace break p?
+  bool refuted(property p, unsigned assumed) const;
+};
+
+struct scenario {
+  sender_config<cd> src;
+  dest_config<cd> dst;
+  std::vector<trace_step<cd>> steps;
+};
+
+// Calls f(src, dst, trace, natural_trace, assumptions_that_hold_mask) for every
+// feasible trace; natural_trace is empty for mismatching configurations.
+using visitor = void (*)(void* ctx, const sender_config<cd>&, const dest_config<cd>&,
+                         std::span<const trace_step<cd>>, std::span<const trace_step<cd>>, unsigned);
+void visit(const table& t, int max_channels, visitor f, void* ctx);
+
+outcome enumerate(const table& t, int max_channels);
+
+// The arrival orders of one configuration (for callers that want traces).
+std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s);
+
+}  // namespace migchan::brute

@@ -1,0 +1,98 @@
+// The single-arrival checker: built-in tables pass at compile time, and the
+// checker finds gaps, dead rows and duplicate ids in deliberately broken ones.
+#include <doctest/doctest.h>
+
+#include "model/builtin.h"
+#include "model/check.h"
+
+using namespace migchan;
+
+// Each table is exhaustive, has unique ids, and no dead row but the one
+// recorded: in 10.1 `!mm_done && from_src_file` implies multifd, so the
+// "non-peekable channel used without multifd" error cannot be reached; in
+// patch-v6 the outer implicit default needs mm_done without main.
+static_assert(checked<classifiers::qemu_7_2>());
+static_assert(checked<classifiers::qemu_8_0>());
+static_assert(checked<classifiers::qemu_9_0>());
+static_assert(checked<classifiers::qemu_10_1, rule_id{"nopeek.no_multifd"}>());
+static_assert(checked<classifiers::patch_v6, rule_id{"after_mm.implicit_main"}>());
+static_assert(checked<classifiers::reference>());
+
+namespace broken {
+// 10.1 without its else: a peekable channel with unknown magic matches nothing.
+constexpr std::array gap_rules{
+    rule{"peek.main", {.mm_done = no, .peekable = yes, .magic = of(first_bytes::vm_file_magic)}, verdict::main},
+    rule{"nopeek", {.mm_done = no, .peekable = no}, verdict::main},
+    rule{"after_mm", {.mm_done = yes}, verdict::preempt},
+};
+constexpr table gap{"gap", "", "", gap_rules, {}, classifiers::qemu_10_1.sem};
+
+// A row shadowed by the union of two earlier ones (neither covers it alone).
+constexpr std::array dead_rules{
+    rule{"has_main", {.has_main = yes}, verdict::multifd},
+    rule{"no_main", {.has_main = no}, verdict::main},
+    rule{"shadowed", {.peekable = yes}, verdict::reject},
+    rule{"else", {}, verdict::reject},
+};
+constexpr table dead{"dead", "", "", dead_rules, {}, classifiers::qemu_10_1.sem};
+
+constexpr std::array dup_rules{
+    rule{"x", {.has_main = yes}, verdict::multifd},
+    rule{"x", {}, verdict::main},
+};
+constexpr table dup{"dup", "", "", dup_rules, {}, classifiers::qemu_10_1.sem};
+}  // namespace broken
+
+TEST_CASE("a table without an else has a gap, and the checker names an unmatched observation") {
+  constexpr auto a = analyse(broken::gap);
+  static_assert(a.gap.has_value());
+  CHECK(a.gap->transport == transport::socket);
+  CHECK(a.gap->magic != first_bytes::vm_file_magic);
+  const bool mm = a.gap->has_main && (!a.gap->multifd || a.gap->all_multifd);
+  CHECK_FALSE(mm);
+}
+
+TEST_CASE("a row covered by the union of earlier rows is dead") {
+  constexpr auto a = analyse(broken::dead);
+  static_assert(!a.gap.has_value());
+  CHECK(a.dead_count == 2);
+  CHECK(broken::dead.rules[a.dead].id == "shadowed");
+  CHECK_FALSE(a.fires[3]);
+}
+
+TEST_CASE("a repeated rule id is reported") {
+  constexpr auto a = analyse(broken::dup);
+  CHECK(a.duplicate == 1);
+}
+
+TEST_CASE("built-in tables: representatives cover every class of observation") {
+  for (const table* t : builtin_tables) {
+    const auto a = analyse(*t);
+    INFO(t->name);
+    CHECK(a.observations > 0);
+    CHECK_FALSE(a.gap.has_value());
+    CHECK(a.duplicate == npos);
+  }
+}
+
+TEST_CASE("representatives agree with the full observation space") {
+  // Enumerate every raw observation without the class shortcut, for 10.1.
+  const table& t = classifiers::qemu_10_1;
+  std::size_t valid_count = 0, unmatched = 0;
+  std::array<bool, max_rules> fires{};
+  for (unsigned bits = 0; bits < 128; ++bits)
+    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
+      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
+        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
+          observation o{bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tp),
+                        bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
+          if (!valid<concrete_domain>(t, o.generic())) continue;
+          ++valid_count;
+          const auto d = classify(t, o);
+          if (!d.fired) ++unmatched; else fires[std::size_t(d.fired - t.rules.data())] = true;
+        }
+  const auto a = analyse(t);
+  CHECK(valid_count > a.observations);
+  CHECK(unmatched == 0);
+  for (std::size_t i = 0; i < t.rules.size(); ++i) CHECK(fires[i] == a.fires[i]);
+}
