@@ -1,0 +1,212 @@
+#include "impl/wire.h"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+
+namespace migchan {
+
+namespace {
+
+std::uint32_t be32(byte_view b, std::size_t at) {
+  return std::uint32_t{b[at]} << 24 | std::uint32_t{b[at + 1]} << 16 |
+         std::uint32_t{b[at + 2]} << 8 | std::uint32_t{b[at + 3]};
+}
+
+std::uint64_t be64(byte_view b, std::size_t at) {
+  return std::uint64_t{be32(b, at)} << 32 | be32(b, at + 4);
+}
+
+void put_be16(bytes& out, std::uint16_t v) {
+  out.push_back(static_cast<std::uint8_t>(v >> 8));
+  out.push_back(static_cast<std::uint8_t>(v));
+}
+
+void put_be32(bytes& out, std::uint32_t v) {
+  put_be16(out, static_cast<std::uint16_t>(v >> 16));
+  put_be16(out, static_cast<std::uint16_t>(v));
+}
+
+void put_be64(bytes& out, std::uint64_t v) {
+  put_be32(out, static_cast<std::uint32_t>(v >> 32));
+  put_be32(out, static_cast<std::uint32_t>(v));
+}
+
+void put_string(bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
+
+// printf's %x: lowercase, no padding.
+std::string hex(std::uint32_t v) {
+  char buf[8];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  return std::string(buf, end);
+}
+
+// Flags sit below the smallest target page (TARGET_PAGE_BITS_MIN is 10), so only
+// the low 10 bits are flags whatever the guest's page size.
+constexpr std::uint64_t ram_flag_bits = 0x3ff;
+constexpr std::uint64_t ram_known_flags =
+    ram_save_flag_zero | ram_save_flag_mem_size | ram_save_flag_page | ram_save_flag_eos |
+    ram_save_flag_continue | ram_save_flag_xbzrle | ram_save_flag_hook |
+    ram_save_flag_compress_page | ram_save_flag_multifd_flush;
+
+}  // namespace
+
+bool is_ram_page_header(std::uint64_t v) {
+  std::uint64_t flags = v & ram_flag_bits;
+  std::uint64_t kind = flags & ~ram_save_flag_continue;
+  // ram.c writes one kind flag per header, with CONTINUE optionally on top;
+  // RAM_SAVE_FLAG_FULL (0x01) is obsolete and never sent.
+  return (v >> 56) == 0 && (flags & ~ram_known_flags) == 0 && kind != 0 && (kind & (kind - 1)) == 0;
+}
+
+// The rule, in order; the first that applies decides:
+//  1. no bytes:                   eof if closed, else undecided
+//  2. first byte 0x08:            vm_command (QEMU_VM_COMMAND; neither magic starts with it)
+//  3. fewer than 4 bytes:         eof if closed (QEMU's 4-byte peek fails), else undecided
+//  4. be32 0x5145564d "QEVM":     vm_file_magic
+//  5. be32 0x11223344:            multifd_magic
+//  6. first byte 0x00:            needs the whole be64; fewer than 8 bytes is undecided,
+//                                 or other if closed; then ram_page if
+//                                 is_ram_page_header(), else other
+//  7. anything else:              other
+std::optional<first_bytes> classify_prefix(byte_view prefix, bool closed) {
+  if (prefix.empty()) return closed ? std::optional{first_bytes::eof} : std::nullopt;
+  if (prefix[0] == qemu_vm_command) return first_bytes::vm_command;
+  if (prefix.size() < 4) return closed ? std::optional{first_bytes::eof} : std::nullopt;
+  auto magic = be32(prefix, 0);
+  if (magic == qemu_vm_file_magic) return first_bytes::vm_file_magic;
+  if (magic == multifd_magic) return first_bytes::multifd_magic;
+  if (prefix[0] == 0x00) {
+    if (prefix.size() < 8) return closed ? std::optional{first_bytes::other} : std::nullopt;
+    return is_ram_page_header(be64(prefix, 0)) ? first_bytes::ram_page : first_bytes::other;
+  }
+  return first_bytes::other;
+}
+
+bytes encode_multifd_init(const uuid_bytes& uuid, std::uint8_t id) {
+  bytes out;
+  out.reserve(multifd_init_size);
+  put_be32(out, multifd_magic);
+  put_be32(out, multifd_version);
+  out.insert(out.end(), uuid.begin(), uuid.end());
+  out.push_back(id);
+  out.resize(multifd_init_size, 0);  // unused1[7], unused2[4]
+  return out;
+}
+
+std::optional<multifd_init> decode_multifd_init(byte_view b) {
+  if (b.size() < multifd_init_size) return std::nullopt;
+  multifd_init m;
+  m.magic = be32(b, 0);
+  m.version = be32(b, 4);
+  std::copy(b.begin() + 8, b.begin() + 24, m.uuid.begin());
+  m.id = b[24];
+  return m;
+}
+
+std::optional<std::string> check_multifd_init(const multifd_init& m, const uuid_bytes& expected,
+                                              unsigned channels) {
+  if (m.magic != multifd_magic)
+    return "multifd: received packet magic " + hex(m.magic) + " expected " + hex(multifd_magic);
+  if (m.version != multifd_version)
+    return "multifd: received packet version " + std::to_string(m.version) + " expected " +
+           std::to_string(multifd_version);
+  if (m.uuid != expected)
+    // %hhd: QEMU prints the id as a signed char.
+    return "multifd: received uuid '" + format_uuid(m.uuid) + "' and expected uuid '" +
+           format_uuid(expected) + "' for channel " +
+           std::to_string(static_cast<signed char>(m.id));
+  if (m.id >= channels)
+    return "multifd: received channel id " + std::to_string(m.id) +
+           " is greater than number of channels " + std::to_string(channels);
+  return std::nullopt;
+}
+
+std::string format_uuid(const uuid_bytes& uuid) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  for (std::size_t i = 0; i < uuid.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += digits[uuid[i] >> 4];
+    s += digits[uuid[i] & 0xf];
+  }
+  return s;
+}
+
+std::optional<uuid_bytes> parse_uuid(std::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  uuid_bytes out{};
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) {
+      if (text[at++] != '-') return std::nullopt;
+    }
+    int hi = nibble(text[at++]);
+    int lo = nibble(text[at++]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+bytes minimal_main_stream(std::string_view machine) {
+  bytes out;
+  put_be32(out, qemu_vm_file_magic);
+  put_be32(out, qemu_vm_file_version);
+  out.push_back(qemu_vm_configuration);
+  put_be32(out, static_cast<std::uint32_t>(machine.size()));
+  put_string(out, machine);
+  out.push_back(qemu_vm_eof);
+  out.push_back(qemu_vm_vmdescription);
+  put_be32(out, 2);
+  put_string(out, "{}");
+  return out;
+}
+
+std::optional<main_header> parse_main_header(byte_view b) {
+  if (b.size() < 8) return std::nullopt;
+  main_header h;
+  h.magic = be32(b, 0);
+  h.version = be32(b, 4);
+  // 07 <be32 len> <name>, right after the header when send-configuration is on.
+  if (b.size() >= 13 && b[8] == qemu_vm_configuration) {
+    std::size_t len = be32(b, 9);
+    if (b.size() - 13 >= len) h.machine = std::string(b.begin() + 13, b.begin() + 13 + len);
+  }
+  return h;
+}
+
+bytes recovery_command_bytes(std::string_view idstr) {
+  if (idstr.size() > 255)
+    throw std::invalid_argument("RAMBlock idstr is " + std::to_string(idstr.size()) +
+                                " bytes, RECV_BITMAP allows 255");
+  bytes out;
+  out.push_back(qemu_vm_command);
+  put_be16(out, mig_cmd_recv_bitmap);
+  put_be16(out, static_cast<std::uint16_t>(1 + idstr.size()));
+  out.push_back(static_cast<std::uint8_t>(idstr.size()));
+  put_string(out, idstr);
+  return out;
+}
+
+bytes rp_shut(std::uint32_t status) {
+  bytes out;
+  put_be16(out, mig_rp_msg_shut);
+  put_be16(out, 4);
+  put_be32(out, status);
+  return out;
+}
+
+bytes ram_page_header(std::uint64_t offset, std::uint64_t flags) {
+  bytes out;
+  put_be64(out, offset | flags);
+  return out;
+}
+
+}  // namespace migchan

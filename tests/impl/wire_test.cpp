@@ -1,0 +1,244 @@
+#include "impl/wire.h"
+
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+#include <string>
+
+using namespace migchan;
+
+namespace {
+
+// "5145 564d" -> bytes; spaces are for reading only.
+bytes from_hex(std::string_view text) {
+  bytes out;
+  int hi = -1;
+  for (char c : text) {
+    if (c == ' ') continue;
+    int v = c <= '9' ? c - '0' : c - 'a' + 10;
+    if (hi < 0) {
+      hi = v;
+    } else {
+      out.push_back(static_cast<std::uint8_t>(hi << 4 | v));
+      hi = -1;
+    }
+  }
+  if (hi >= 0) throw std::invalid_argument("odd number of hex digits");  // runs before doctest
+  return out;
+}
+
+bytes from_text(std::string_view s) { return bytes(s.begin(), s.end()); }
+
+bytes first(const bytes& b, std::size_t n) { return bytes(b.begin(), b.begin() + n); }
+
+// The first 64 bytes of a real 7.2 main channel (qemu-7.2-peer.md §3).
+const bytes real_main_prefix = from_hex(
+    "5145564d00000003070000000d70632d6934343066782d372e3201000000020372616d00000000000000040000"
+    "0000040820040670632e72616d000000000400");
+
+// What multifd channel 2 of a source with the default uuid sent (§4).
+const bytes real_multifd_init_id2 = from_hex(
+    "11223344000000010000000000000000000000000000000002000000000000000000000000000000000000000000"
+    "000000000000000000000000000000000000");
+
+const uuid_bytes zero_uuid{};
+const uuid_bytes uuid_1111 = *parse_uuid("11111111-2222-3333-4444-555555555555");
+
+std::optional<first_bytes> classify(const bytes& b, bool closed = false) {
+  return classify_prefix(b, closed);
+}
+
+}  // namespace
+
+TEST_CASE("the recorded prefixes are the lengths the research says") {
+  CHECK(real_main_prefix.size() == 64);
+  CHECK(real_multifd_init_id2.size() == 64);
+}
+
+TEST_CASE("classify_prefix: magics need 4 bytes, then decide open or closed") {
+  CHECK(classify(first(real_main_prefix, 4)) == first_bytes::vm_file_magic);
+  CHECK(classify(first(real_main_prefix, 4), true) == first_bytes::vm_file_magic);
+  CHECK(classify(real_main_prefix) == first_bytes::vm_file_magic);
+  CHECK(classify(minimal_main_stream()) == first_bytes::vm_file_magic);
+  CHECK(classify(first(real_multifd_init_id2, 4)) == first_bytes::multifd_magic);
+  CHECK(classify(real_multifd_init_id2, true) == first_bytes::multifd_magic);
+
+  for (std::size_t n = 1; n < 4; ++n) {
+    CAPTURE(n);
+    CHECK(classify(first(real_main_prefix, n)) == std::nullopt);
+    CHECK(classify(first(real_multifd_init_id2, n)) == std::nullopt);
+    CHECK(classify(first(real_main_prefix, n), true) == first_bytes::eof);  // the 4-byte peek fails
+  }
+}
+
+TEST_CASE("classify_prefix: nothing is undecided while open and eof once closed") {
+  CHECK(classify({}) == std::nullopt);
+  CHECK(classify({}, true) == first_bytes::eof);
+}
+
+TEST_CASE("classify_prefix: QEMU_VM_COMMAND decides on its first byte") {
+  CHECK(classify(from_hex("08")) == first_bytes::vm_command);
+  CHECK(classify(from_hex("08"), true) == first_bytes::vm_command);
+  CHECK(classify(recovery_command_bytes("pc.ram")) == first_bytes::vm_command);
+}
+
+TEST_CASE("classify_prefix: a be64 RAM page header needs all 8 bytes and plausible flags") {
+  auto zero_page = ram_page_header(0x3fff000, ram_save_flag_zero);  // preempt after REQ_PAGES (§5)
+  CHECK(classify(zero_page) == first_bytes::ram_page);
+  CHECK(classify(from_hex("0000000000000010")) == first_bytes::ram_page);  // EOS at the end (§5)
+  CHECK(classify(from_hex("0000000004082004")) == first_bytes::ram_page);  // MEM_SIZE (§3)
+  CHECK(classify(ram_page_header(0x1000, ram_save_flag_page | ram_save_flag_continue)) ==
+        first_bytes::ram_page);
+
+  for (std::size_t n = 4; n < 8; ++n) {
+    CAPTURE(n);
+    CHECK(classify(first(zero_page, n)) == std::nullopt);
+    CHECK(classify(first(zero_page, n), true) == first_bytes::other);
+  }
+  CHECK(classify(from_hex("0000000000000000")) == first_bytes::other);     // no flag at all
+  CHECK(classify(from_hex("0000000000000020")) == first_bytes::other);     // CONTINUE alone
+  CHECK(classify(from_hex("0000000000000001")) == first_bytes::other);     // obsolete FULL
+  CHECK(classify(from_hex("000000000000000a")) == first_bytes::other);     // ZERO and PAGE together
+  CHECK(classify(from_hex("0000000000000402")) == first_bytes::ram_page);  // bit 10 is offset
+  CHECK(classify(from_hex("0100000000000008")) == first_bytes::other);     // offset >= 2^56
+  CHECK(classify(rp_shut()) == first_bytes::other);  // a return-path message, not a page
+}
+
+TEST_CASE("classify_prefix: garbage is other, never silent") {
+  CHECK(classify(from_text("GET / HTTP/1.1\r\n")) == first_bytes::other);
+  CHECK(classify(from_hex("16030100")) == first_bytes::other);  // a TLS ClientHello
+  CHECK(classify(from_hex("ffffffff")) == first_bytes::other);
+  CHECK(classify(from_hex("4551564d")) == first_bytes::other);  // "EQVM": magic bytes swapped
+  CHECK(classify(from_hex("44332211")) == first_bytes::other);  // MULTIFD_MAGIC little-endian
+  CHECK(classify(from_hex("5145564d"), true) == first_bytes::vm_file_magic);
+
+  // silent is the caller's timer's call, never a prefix's.
+  for (int b = 0; b < 256; ++b)
+    for (std::size_t n : {1, 4, 8})
+      for (bool closed : {false, true}) {
+        auto r = classify(bytes(n, static_cast<std::uint8_t>(b)), closed);
+        CHECK(r != first_bytes::silent);
+      }
+}
+
+TEST_CASE("encode_multifd_init matches what QEMU 7.2 sent, byte for byte") {
+  CHECK(encode_multifd_init(zero_uuid, 2) == real_multifd_init_id2);
+  CHECK(encode_multifd_init(uuid_1111, 1) ==
+        from_hex("11223344000000011111111122223333444455555555555501000000000000000000000000000000"
+                 "000000000000000000000000000000000000000000000000"));
+}
+
+TEST_CASE("decode_multifd_init reads the fields back and refuses short input") {
+  auto m = decode_multifd_init(encode_multifd_init(uuid_1111, 3));
+  REQUIRE(m);
+  CHECK(m->magic == multifd_magic);
+  CHECK(m->version == multifd_version);
+  CHECK(m->uuid == uuid_1111);
+  CHECK(m->id == 3);
+
+  CHECK(decode_multifd_init(first(real_multifd_init_id2, 63)) == std::nullopt);
+  CHECK(decode_multifd_init({}) == std::nullopt);
+  CHECK(decode_multifd_init(minimal_main_stream()) == std::nullopt);  // 34 bytes: 7.2 would block
+
+  auto longer = real_multifd_init_id2;
+  longer.resize(64 + 1344, 0xee);  // the first MultiFDPacket_t follows
+  REQUIRE(decode_multifd_init(longer));
+  CHECK(decode_multifd_init(longer)->id == 2);
+}
+
+TEST_CASE("check_multifd_init accepts a good init and words each failure as QEMU does") {
+  auto ok = *decode_multifd_init(encode_multifd_init(zero_uuid, 1));
+  CHECK(check_multifd_init(ok, zero_uuid, 2) == std::nullopt);
+
+  // A main stream read as MultiFDInit_t: the 7.2 destination's stderr in §7.
+  auto main_as_init = *decode_multifd_init(real_main_prefix);
+  CHECK(check_multifd_init(main_as_init, zero_uuid, 2) ==
+        "multifd: received packet magic 5145564d expected 11223344");
+
+  auto v2 = ok;
+  v2.version = 2;
+  CHECK(check_multifd_init(v2, zero_uuid, 2) == "multifd: received packet version 2 expected 1");
+
+  // Source -uuid 1111..., destination default: the 7.2 text from §6 d4.
+  auto other_uuid = *decode_multifd_init(encode_multifd_init(uuid_1111, 0));
+  CHECK(check_multifd_init(other_uuid, zero_uuid, 2) ==
+        "multifd: received uuid '11111111-2222-3333-4444-555555555555' and expected uuid "
+        "'00000000-0000-0000-0000-000000000000' for channel 0");
+  auto high_id = *decode_multifd_init(encode_multifd_init(uuid_1111, 200));
+  CHECK(check_multifd_init(high_id, zero_uuid, 2)->ends_with("for channel -56"));  // %hhd
+
+  auto id2 = *decode_multifd_init(real_multifd_init_id2);
+  CHECK(check_multifd_init(id2, zero_uuid, 2) ==
+        "multifd: received channel id 2 is greater than number of channels 2");
+  CHECK(check_multifd_init(id2, zero_uuid, 3) == std::nullopt);
+
+  // Magic is checked first, as in multifd_recv_initial_packet().
+  auto all_wrong = other_uuid;
+  all_wrong.magic = 0xdeadbeef;
+  all_wrong.version = 7;
+  CHECK(check_multifd_init(all_wrong, zero_uuid, 0) ==
+        "multifd: received packet magic deadbeef expected 11223344");
+}
+
+TEST_CASE("uuids print and parse as QEMU's -uuid") {
+  CHECK(format_uuid(uuid_1111) == "11111111-2222-3333-4444-555555555555");
+  CHECK(format_uuid(zero_uuid) == "00000000-0000-0000-0000-000000000000");
+  auto mixed = parse_uuid("DEADBEEF-0000-4000-8000-0123456789ab");
+  REQUIRE(mixed);
+  CHECK(format_uuid(*mixed) == "deadbeef-0000-4000-8000-0123456789ab");
+
+  CHECK(parse_uuid("") == std::nullopt);
+  CHECK(parse_uuid("11111111-2222-3333-4444-55555555555") == std::nullopt);    // short
+  CHECK(parse_uuid("11111111-2222-3333-4444-5555555555555") == std::nullopt);  // long
+  CHECK(parse_uuid("11111111x2222-3333-4444-555555555555") == std::nullopt);   // separator
+  CHECK(parse_uuid("1111111g-2222-3333-4444-555555555555") == std::nullopt);   // digit
+}
+
+TEST_CASE("minimal_main_stream is the 34 bytes a real 7.2 destination completes on") {
+  CHECK(minimal_main_stream() ==
+        from_hex("5145564d 00000003 07 0000000d 70632d6934343066782d372e32 00 06 00000002 7b7d"));
+  CHECK(minimal_main_stream().size() == 34);
+  CHECK(minimal_main_stream("pc") ==
+        from_hex("5145564d 00000003 07 00000002 7063 00 06 00000002 7b7d"));
+}
+
+TEST_CASE("parse_main_header finds magic, version and the machine name") {
+  auto h = parse_main_header(real_main_prefix);
+  REQUIRE(h);
+  CHECK(h->magic == qemu_vm_file_magic);
+  CHECK(h->version == qemu_vm_file_version);
+  CHECK(h->machine == "pc-i440fx-7.2");
+
+  CHECK(parse_main_header(minimal_main_stream("pc-q35-7.2"))->machine == "pc-q35-7.2");
+  CHECK(parse_main_header(first(real_main_prefix, 26))->machine == "pc-i440fx-7.2");  // just enough
+  CHECK(parse_main_header(first(real_main_prefix, 25))->machine == std::nullopt);     // name cut
+  CHECK(parse_main_header(first(real_main_prefix, 12))->machine == std::nullopt);     // len cut
+  auto header_only = parse_main_header(first(real_main_prefix, 8));
+  REQUIRE(header_only);
+  CHECK(header_only->version == 3);
+  CHECK(header_only->machine == std::nullopt);
+  CHECK(parse_main_header(first(real_main_prefix, 7)) == std::nullopt);
+
+  // No configuration section: a section start follows the header directly.
+  CHECK(parse_main_header(from_hex("5145564d 00000003 01 00000002"))->machine == std::nullopt);
+  // A length that cannot be there must not read past the end.
+  CHECK(parse_main_header(from_hex("5145564d 00000003 07 ffffffff 7063"))->machine == std::nullopt);
+  // Magic is reported, not judged.
+  CHECK(parse_main_header(real_multifd_init_id2)->magic == multifd_magic);
+}
+
+TEST_CASE("recovery_command_bytes is QEMU_VM_COMMAND RECV_BITMAP for one RAMBlock") {
+  CHECK(recovery_command_bytes("pc.ram") == from_hex("08 000a 0007 06 70632e72616d"));
+  CHECK(recovery_command_bytes("") == from_hex("08 000a 0001 00"));
+  CHECK(recovery_command_bytes(std::string(255, 'r')).size() == 6 + 255);
+  CHECK_THROWS_WITH_AS(recovery_command_bytes(std::string(256, 'r')),
+                       "RAMBlock idstr is 256 bytes, RECV_BITMAP allows 255",
+                       std::invalid_argument);
+}
+
+TEST_CASE("rp_shut and ram_page_header are the exact bytes") {
+  CHECK(rp_shut() == from_hex("0001 0004 00000000"));
+  CHECK(rp_shut(1) == from_hex("0001 0004 00000001"));
+  CHECK(ram_page_header(0x3fff000, ram_save_flag_zero) == from_hex("0000000003fff002"));
+  CHECK(ram_page_header(0, ram_save_flag_eos) == from_hex("0000000000000010"));
+}
