@@ -91,11 +91,16 @@ constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, std:
   B ok = D::lit(true);
   I mains = D::num(0), multifds = D::num(0), preempts = D::num(0);
   B prev_present = D::lit(true);
+  I prev_kind = D::num(0);
+  // file_start_incoming_migration() opens main and then each multifd channel
+  // itself, in order: for a file: URI order is a fact, not an assumption.
+  const B ordered = is(s.transport, transport::file);
   const B postponed = is(s.gen, sender_gen::postponed_preempt);
   for (const auto& st : tr) {
     const auto& a = st.in;
-    ok = ok && (!a.present || prev_present);
+    ok = ok && (!a.present || prev_present) && (!a.present || !ordered || a.kind >= prev_kind);
     prev_present = a.present;
+    prev_kind = D::ite(a.present, a.kind, prev_kind);
     const B main = is(a.kind, channel_kind::main), multifd = is(a.kind, channel_kind::multifd);
     const B preempt = is(a.kind, channel_kind::preempt);
     const I main_magic = D::ite(s.recovery, en<D>(first_bytes::vm_command), en<D>(first_bytes::vm_file_magic));

@@ -1,0 +1,22 @@
+// Subcommands register themselves on the CLI11 app; main() dispatches.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace migchan::cli {
+
+// Bad input: printed as "migchan: <what>", exit code 2.
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using action = std::function<int()>;  // returns the exit code
+
+action add_show(CLI::App& app);
+action add_classify(CLI::App& app);
+action add_verify(CLI::App& app);
+
+}  // namespace migchan::cli

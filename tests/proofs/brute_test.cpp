@@ -1,0 +1,59 @@
+// The brute-force enumerator against upstream history: each expectation names
+// the commit or review mail that established it.
+#include <doctest/doctest.h>
+
+#include "model/builtin.h"
+#include "proofs/brute.h"
+
+using namespace migchan;
+
+namespace {
+unsigned set(std::initializer_list<assumption> as) {
+  unsigned m = 0;
+  for (auto a : as) m |= 1u << static_cast<unsigned>(a);
+  return m;
+}
+}  // namespace
+
+TEST_CASE("7.2 misclassifies when main does not arrive first, and is fixed by that order (6720c2b3)") {
+  const auto o = brute::enumerate(classifiers::qemu_7_2, 3);
+  CHECK(o.refuted(property::sound, 0));
+  CHECK_FALSE(o.refuted(property::sound, set({assumption::main_connects_first})));
+}
+
+TEST_CASE("7.2 blocks reading a silent preempt channel as MultiFDInit when multifd is on (facts §6)") {
+  const auto o = brute::enumerate(classifiers::qemu_7_2, 3);
+  CHECK(o.refuted(property::no_silent_peek, 0));
+  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt})));
+}
+
+TEST_CASE("9.0-10.0 never peek a silent channel: multifd with postcopy is refused (b405dfff)") {
+  const auto o = brute::enumerate(classifiers::qemu_9_0, 3);
+  CHECK_FALSE(o.refuted(property::no_silent_peek, 0));
+}
+
+TEST_CASE("10.1 can peek a racing preempt channel; Fabiano Rosas' hidden assumption (seed thread)") {
+  const auto o = brute::enumerate(classifiers::qemu_10_1, 3);
+  CHECK(o.refuted(property::no_silent_peek, set({assumption::main_connects_first})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek,
+                        set({assumption::main_connects_first, assumption::preempt_after_multifd})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek,
+                        set({assumption::main_connects_first, assumption::multifd_excludes_preempt})));
+}
+
+TEST_CASE("reference never aborts and is sound under tls-main-first alone") {
+  const auto o = brute::enumerate(classifiers::reference, 3);
+  CHECK_FALSE(o.refuted(property::no_abort, 0));
+  CHECK(o.refuted(property::sound, 0));
+  CHECK_FALSE(o.refuted(property::sound, set({assumption::tls_main_first})));
+}
+
+TEST_CASE("more enumerated channels never turn a refutation into a proof") {
+  for (const table* t : builtin_tables) {
+    const auto small = brute::enumerate(*t, 2), large = brute::enumerate(*t, 4);
+    CHECK(large.traces > small.traces);
+    for (std::size_t p = 0; p < property_count; ++p)
+      for (unsigned m = 0; m < 32; ++m)
+        if (small.refuted(property(p), m)) CHECK(large.refuted(property(p), m));
+  }
+}
