@@ -1,0 +1,75 @@
+// process: one child program whose stderr we capture, killed by pid when we are done with it.
+#pragma once
+
+#include "impl/qemu/unique_fd.h"
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace migchan::qemu {
+
+using millis = std::chrono::milliseconds;
+
+struct spawn_options {
+  // Also send stdout into the captured stream (for `--version`); otherwise it goes to /dev/null.
+  bool capture_stdout = false;
+};
+
+// A child with stdin on /dev/null, stdout on /dev/null (unless captured) and stderr read by a thread.
+// The destructor SIGKILLs the child by pid and reaps it, so a failing test leaves nothing running.
+// The child also gets PR_SET_PDEATHSIG, so it dies with us even if we crash before any destructor.
+class process {
+public:
+  // Throws std::system_error when argv[0] cannot be executed.
+  explicit process(std::vector<std::string> argv, spawn_options opts = {});
+  ~process();
+
+  // The reader thread points at this object, so it stays where it was built.
+  process(const process &) = delete;
+  process &operator=(const process &) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string &name() const { return name_; }
+
+  bool is_alive();
+  // Exit code, or -signal when a signal ended it; nullopt if it still runs at the deadline.
+  std::optional<int> wait_exit(millis timeout);
+  // SIGKILL (if still running) and reap; returns the status as wait_exit() does.
+  int kill();
+
+  // All of stderr so far.
+  std::string output() const;
+  // First non-empty line of stderr, for one-line error messages.
+  std::string first_output_line() const;
+  // Waits until `needle` shows up on stderr. False at the deadline, or once stderr closed without it.
+  bool wait_for_output(std::string_view needle, millis timeout) const;
+  // Waits until the child's stderr reached EOF (it exited, or closed it); false at the deadline.
+  bool wait_for_output_end(millis timeout) const;
+
+private:
+  void read_stderr();
+  bool reap(int options);
+
+  std::string name_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  unique_fd pidfd_;
+  unique_fd stderr_;
+  unique_fd stop_;
+
+  mutable std::mutex mutex_;
+  mutable std::condition_variable changed_;
+  std::string output_;
+  bool output_closed_ = false;
+  std::thread reader_;
+};
+
+} // namespace migchan::qemu
