@@ -15,6 +15,13 @@ struct usage_error : std::runtime_error {
 
 using action = std::function<int()>;  // returns the exit code
 
+// "a, b, c": the names of an enum's values, for "one of: ..." messages.
+template <class Names> std::string join(const Names& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
 action add_show(CLI::App& app);
 action add_classify(CLI::App& app);
 action add_verify(CLI::App& app);

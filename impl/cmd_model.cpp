@@ -1,6 +1,7 @@
 // `migchan show` and `migchan classify`: a table's rows, and one decision.
 #include <cstdio>
 #include <iostream>
+#include <vector>
 
 #include "impl/cli.h"
 #include "model/builtin.h"
@@ -12,16 +13,14 @@ namespace {
 
 const table& builtin_or_throw(const std::string& n) {
   if (const table* t = find_builtin(n)) return *t;
-  std::string known;
-  for (const table* t : builtin_tables) known += (known.empty() ? "" : ", ") + std::string(t->name);
-  throw usage_error("unknown classifier '" + n + "' (built-in: " + known + ")");
+  std::vector<std::string_view> known;
+  for (const table* t : builtin_tables) known.push_back(t->name);
+  throw usage_error("unknown classifier '" + n + "' (built-in: " + join(known) + ")");
 }
 
 template <class E> E enum_arg(const std::string& flag, const std::string& v) {
   if (auto e = parse_enum<E>(v)) return *e;
-  std::string known;
-  for (auto n : enum_traits<E>::names) known += (known.empty() ? "" : ", ") + std::string(n);
-  throw usage_error("bad value '" + v + "' for " + flag + " (one of: " + known + ")");
+  throw usage_error("bad value '" + v + "' for " + flag + " (one of: " + join(enum_traits<E>::names) + ")");
 }
 
 void check_format(const std::string& f) {

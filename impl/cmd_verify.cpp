@@ -51,11 +51,7 @@ unsigned parse_assumptions(const std::string& list) {
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     auto a = parse_enum<assumption>(item);
-    if (!a) {
-      std::string known;
-      for (auto n : enum_traits<assumption>::names) known += (known.empty() ? "" : ", ") + std::string(n);
-      throw usage_error("unknown assumption '" + item + "' (one of: " + known + ")");
-    }
+    if (!a) throw usage_error("unknown assumption '" + item + "' (one of: " + join(enum_traits<assumption>::names) + ")");
     m |= 1u << static_cast<unsigned>(*a);
   }
   return m;

@@ -102,13 +102,14 @@ TEST_CASE("10.1: after main and all multifd, a channel is preempt without a peek
   CHECK(d.cost == reads::nothing);
 }
 
-TEST_CASE("patch-v6: a non-peekable fd channel after main falls to the CH_MAIN initializer") {
-  auto o = multifd_on(first_bytes::other, true);
-  o.transport = transport::fd;
+TEST_CASE("patch-v6: a first non-peekable channel is main only through the CH_MAIN initializer") {
+  auto o = multifd_on(first_bytes::other, false);
+  o.transport = transport::tls;
+  REQUIRE(valid<concrete_domain>(classifiers::patch_v6, o.generic()));
   const auto d = classify(classifiers::patch_v6, o);
   CHECK(d.fired->implicit_default);
   CHECK(d.then == verdict::main);
-  o.transport = transport::tls;  // the ioc->name test catches TLS only
+  o.has_main = true;  // the ioc->name test then takes TLS as multifd
   CHECK(classify(classifiers::patch_v6, o).fired->id == "nopeek.tls_or_file");
 }
 
