@@ -35,7 +35,7 @@ int decode(int wstatus) {
   return WIFSIGNALED(wstatus) ? -WTERMSIG(wstatus) : -1;
 }
 
-// Only async-signal-safe calls: the parent has threads, so the child must not touch malloc or locks.
+// Async-signal-safe calls only: the parent has threads, so the child must not take locks.
 [[noreturn]] void exec_child(char *const argv[], int err_pipe, int stderr_pipe, bool capture_stdout,
                              pid_t parent) {
   // Die with the parent even if it crashes before its destructors run.

@@ -1,7 +1,7 @@
 // process: one child program whose stderr we capture, killed by pid when we are done with it.
 #pragma once
 
-#include "impl/qemu/unique_fd.h"
+#include "impl/fd.h"
 
 #include <sys/types.h>
 
@@ -23,9 +23,9 @@ struct spawn_options {
   bool capture_stdout = false;
 };
 
-// A child with stdin on /dev/null, stdout on /dev/null (unless captured) and stderr read by a thread.
-// The destructor SIGKILLs the child by pid and reaps it, so a failing test leaves nothing running.
-// The child also gets PR_SET_PDEATHSIG, so it dies with us even if we crash before any destructor.
+// A child with stdin on /dev/null, stdout on /dev/null (unless captured) and stderr read by a
+// thread. The destructor SIGKILLs the child by pid and reaps it, so a failing test leaves nothing
+// running. PR_SET_PDEATHSIG also kills it if we crash before any destructor runs.
 class process {
 public:
   // Throws std::system_error when argv[0] cannot be executed.
@@ -49,7 +49,7 @@ public:
   std::string output() const;
   // First non-empty line of stderr, for one-line error messages.
   std::string first_output_line() const;
-  // Waits until `needle` shows up on stderr. False at the deadline, or once stderr closed without it.
+  // Waits until `needle` shows up on stderr; false at the deadline or at EOF without it.
   bool wait_for_output(std::string_view needle, millis timeout) const;
   // Waits until the child's stderr reached EOF (it exited, or closed it); false at the deadline.
   bool wait_for_output_end(millis timeout) const;

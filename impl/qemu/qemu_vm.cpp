@@ -37,12 +37,14 @@ std::optional<version> parse_qemu_version(std::string_view text) {
   pos += 8;
   version v{0, 0, 0};
   size_t parts = 0;
-  while (parts < v.size() && pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+  while (parts < v.size() && pos < text.size() &&
+         std::isdigit(static_cast<unsigned char>(text[pos]))) {
     int n = 0;
     while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])))
       n = n * 10 + (text[pos++] - '0');
     v[parts++] = n;
-    if (pos + 1 < text.size() && text[pos] == '.' && std::isdigit(static_cast<unsigned char>(text[pos + 1])))
+    if (pos + 1 < text.size() && text[pos] == '.' &&
+        std::isdigit(static_cast<unsigned char>(text[pos + 1])))
       ++pos;
     else
       break;
@@ -97,14 +99,17 @@ const availability &qemu_available() {
 }
 
 qemu_vm::qemu_vm(vm_options opts)
-    : opts_(std::move(opts)), uncaught_at_start_(std::uncaught_exceptions()), dir_("migchan-qemu-") {
+    : opts_(std::move(opts)), uncaught_at_start_(std::uncaught_exceptions()),
+      dir_("migchan-qemu-") {
   std::string binary = find_qemu();
   if (binary.empty())
     throw std::runtime_error(opts_.name + ": qemu-system-x86_64 not found (set MIGCHAN_QEMU)");
   std::string qmp_path = (dir_.path() / (opts_.name + ".qmp")).string();
-  std::vector<std::string> argv = {binary, "-M", "pc", "-m", "64", "-nodefaults", "-display", "none",
-                                   "-S", "-accel", "tcg", "-qmp",
-                                   "unix:" + qmp_path + ",server=on,wait=off"};
+  // clang-format off
+  std::vector<std::string> argv = {
+      binary, "-M", "pc", "-m", "64", "-nodefaults", "-display", "none", "-S", "-accel", "tcg",
+      "-qmp", "unix:" + qmp_path + ",server=on,wait=off"};
+  // clang-format on
   if (opts_.incoming_defer) {
     argv.push_back("-incoming");
     argv.push_back("defer");

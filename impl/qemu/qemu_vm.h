@@ -38,8 +38,8 @@ struct availability {
 const availability &qemu_available();
 
 struct vm_options {
-  std::string name = "vm";            // QMP socket name and message prefix ("src", "dst")
-  bool incoming_defer = false;        // adds -incoming defer (needed for multifd, see research §6 d3)
+  std::string name = "vm";     // QMP socket name and message prefix ("src", "dst")
+  bool incoming_defer = false; // adds -incoming defer (needed for multifd, see research §6 d3)
   std::vector<std::string> extra_args = {}; // e.g. {"-uuid", "1111..."} or {"-trace", "multifd_*"}
   millis start_timeout{3000};
 };

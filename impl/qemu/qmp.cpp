@@ -77,7 +77,8 @@ void qmp_client::send_line(const std::string &line, clock::time_point deadline,
   size_t done = 0;
   while (done < line.size()) {
     // MSG_NOSIGNAL: a QEMU that quit must give us an error, not SIGPIPE.
-    ssize_t n = send(fd_.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n =
+        send(fd_.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       done += static_cast<size_t>(n);
       continue;
@@ -194,8 +195,8 @@ json qmp_client::wait_for_status(const std::set<std::string> &statuses, millis t
       last = status;
     if (is_terminal(status)) {
       std::string why = reply.value("error-desc", "");
-      fail("query-migrate", "migration ended '" + status + "' while waiting for {" + join(statuses) +
-                                "}" + (why.empty() ? "" : ": " + why));
+      fail("query-migrate", "migration ended '" + status + "' while waiting for {" +
+                                join(statuses) + "}" + (why.empty() ? "" : ": " + why));
     }
     if (clock::now() >= deadline)
       fail("query-migrate", "status '" + last + "' not in {" + join(statuses) + "} after " +

@@ -44,7 +44,7 @@ channel_sink::~channel_sink() {
 
 void channel_sink::run() {
   // One thread, one poll(): closing a listener from another thread would not wake accept().
-  std::vector<qemu::unique_fd> conns; // index == accept order
+  std::vector<unique_fd> conns; // index == accept order
   char buf[65536];
   for (;;) {
     std::vector<pollfd> fds = {{stop_.get(), POLLIN, 0}, {listen_.get(), POLLIN, 0}};
@@ -84,7 +84,8 @@ void channel_sink::run() {
         ch.closed = true;
         conns[i].reset();
       } else {
-        size_t take = std::min(static_cast<size_t>(n), head_size - std::min(head_size, ch.head.size()));
+        size_t take =
+            std::min(static_cast<size_t>(n), head_size - std::min(head_size, ch.head.size()));
         ch.head.insert(ch.head.end(), buf, buf + take);
         ch.bytes += static_cast<size_t>(n);
       }
@@ -110,8 +111,8 @@ std::vector<sink_channel> channel_sink::wait_all_closed(size_t count,
       seen += " #" + std::to_string(ch.accept_index) + (ch.closed ? " closed" : " open") + " " +
               std::to_string(ch.bytes) + "B";
     throw std::runtime_error("sink: wanted " + std::to_string(count) + " closed channels within " +
-                             std::to_string(timeout.count()) + " ms, saw:" +
-                             (seen.empty() ? " none" : seen));
+                             std::to_string(timeout.count()) +
+                             " ms, saw:" + (seen.empty() ? " none" : seen));
   }
   return channels_;
 }

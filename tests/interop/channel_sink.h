@@ -1,7 +1,7 @@
 // channel_sink: a drain-only migration receiver that records accept order and first bytes.
 #pragma once
 
-#include "impl/qemu/unique_fd.h"
+#include "impl/fd.h"
 
 #include <chrono>
 #include <condition_variable>
@@ -16,8 +16,8 @@ namespace migchan::interop {
 struct sink_channel {
   size_t accept_index = 0;
   std::vector<uint8_t> head = {}; // first bytes, up to head_size
-  size_t bytes = 0;          // everything received
-  bool closed = false;       // the peer closed it (EOF)
+  size_t bytes = 0;               // everything received
+  bool closed = false;            // the peer closed it (EOF)
 };
 
 // Listens on a unix socket from construction on and drains every connection in a poll() thread.
@@ -38,8 +38,8 @@ public:
 private:
   void run();
 
-  qemu::unique_fd listen_;
-  qemu::unique_fd stop_;
+  unique_fd listen_;
+  unique_fd stop_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<sink_channel> channels_;

@@ -69,15 +69,15 @@ REGISTER_LISTENER("migchan_skip_count", 1, migchan::interop::detail::skip_listen
 
 // A test without QEMU prints SKIPPED on stdout and stderr and returns.
 // With MIGCHAN_INTEROP_REQUIRED set (CI that installed QEMU) it fails instead.
-#define MIGCHAN_REQUIRE_QEMU()                                                                    \
-  do {                                                                                            \
-    const auto &qemu_avail_ = ::migchan::qemu::qemu_available();                                  \
-    if (!qemu_avail_) {                                                                           \
-      if (std::getenv("MIGCHAN_INTEROP_REQUIRED"))                                                \
-        FAIL("QEMU required (MIGCHAN_INTEROP_REQUIRED) but unavailable: " << qemu_avail_.reason); \
-      MESSAGE("SKIPPED: " << qemu_avail_.reason);                                                 \
-      std::fprintf(stderr, "SKIPPED: %s\n", qemu_avail_.reason.c_str());                          \
-      ::migchan::interop::detail::note_skip();                                                    \
-      return;                                                                                     \
-    }                                                                                             \
+#define MIGCHAN_REQUIRE_QEMU()                                                                     \
+  do {                                                                                             \
+    const auto &qemu_avail_ = ::migchan::qemu::qemu_available();                                   \
+    if (!qemu_avail_) {                                                                            \
+      if (std::getenv("MIGCHAN_INTEROP_REQUIRED"))                                                 \
+        FAIL("QEMU required (MIGCHAN_INTEROP_REQUIRED) but unavailable: " << qemu_avail_.reason);  \
+      MESSAGE("SKIPPED: " << qemu_avail_.reason);                                                  \
+      std::fprintf(stderr, "SKIPPED: %s\n", qemu_avail_.reason.c_str());                           \
+      ::migchan::interop::detail::note_skip();                                                     \
+      return;                                                                                      \
+    }                                                                                              \
   } while (0)

@@ -13,7 +13,8 @@ void migrate_multifd(int channels) {
   // -incoming defer: with -incoming unix:/tcp: the listen backlog is fixed at 1 before multifd is
   // on, and the extra connects can stall for a second (research §6 d3).
   // The trace shows which multifd channels the destination really set up.
-  qemu_vm dst({.name = "dst", .incoming_defer = true,
+  qemu_vm dst({.name = "dst",
+               .incoming_defer = true,
                .extra_args = {"-trace", "multifd_recv_new_channel"}});
   qemu_vm src({.name = "src"});
   INFO("dst stderr: " << dst.proc().output());

@@ -43,8 +43,9 @@ TEST_CASE("qmp greets, runs commands and names the command in errors") {
   CHECK(error_of([&] { vm.qmp().execute("no-such-command"); }) ==
         "qmp no-such-command: The command no-such-command has not been found");
   // research §5: preempt is refused without postcopy-ram.
-  CHECK(error_of([&] { vm.set_capabilities({{"postcopy-preempt", true}}); }) ==
-        "vm: qmp migrate-set-capabilities: Postcopy preempt requires postcopy-ram");
+  CHECK(error_of([&] {
+          vm.set_capabilities({{"postcopy-preempt", true}});
+        }) == "vm: qmp migrate-set-capabilities: Postcopy preempt requires postcopy-ram");
   // The client stays usable after an error reply.
   CHECK(vm.qmp().execute("query-status")["running"] == false);
 }
@@ -61,7 +62,8 @@ TEST_CASE("wait_for_status times out with a one-line error") {
 TEST_CASE("a bad command line fails fast with QEMU's own message") {
   MIGCHAN_REQUIRE_QEMU();
   auto start = std::chrono::steady_clock::now();
-  std::string err = error_of([] { qemu_vm vm({.name = "bad", .extra_args = {"-no-such-option"}}); });
+  std::string err =
+      error_of([] { qemu_vm vm({.name = "bad", .extra_args = {"-no-such-option"}}); });
   CHECK(err.find("bad: QEMU exited with status 1 before QMP was ready: ") == 0);
   CHECK(err.find("-no-such-option: invalid option") != std::string::npos);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
