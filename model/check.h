@@ -98,11 +98,12 @@ constexpr analysis analyse(const table& t) {
     for (std::size_t j = 0; j < i; ++j)
       if (t.rules[i].id == t.rules[j].id) { a.duplicate = i; break; }
   a.observations = for_each_observation(t, [&](const observation& o) {
-    const auto d = classify(t, o);
-    if (d.fired == nullptr) {
+    // Indices, not pointers: GCC cannot compare pointers in constexpr under UBSan.
+    const auto d = classify<concrete_domain>(t, o.generic());
+    if (static_cast<std::size_t>(d.rule) >= t.rules.size()) {
       if (!a.gap) a.gap = o;
     } else {
-      a.fires[static_cast<std::size_t>(d.fired - t.rules.data())] = true;
+      a.fires[static_cast<std::size_t>(d.rule)] = true;
     }
   });
   for (std::size_t i = 0; i < t.rules.size(); ++i)
