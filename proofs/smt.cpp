@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 namespace migchan::smt {
 
@@ -300,10 +302,66 @@ struct named_assumption {
 
 unsigned next_literal = 0;  // tracking literals are unique across solvers
 
+// Timeouts are enforced here rather than with Z3's "timeout" parameter. In Z3
+// 4.8.12 that parameter is unreliable: its timer fires once, and the cancel it
+// sets is cleared by any reslimit push/pop that follows (util/rlimit.cpp), so a
+// query can run on unbounded; and an expired timer returns to the worker pool
+// while its mutex is still held, so a nested timer (try_for) deadlocks (Z3 PR
+// #5371, fixed later). The watchdog instead interrupts the context after the
+// deadline and keeps interrupting until the check returns.
+class watchdog {
+public:
+  explicit watchdog(std::optional<unsigned> ms) {
+    if (!ms) return;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms);
+    thread_ = std::thread([this, deadline] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
+      while (!done_) {
+        Z3_interrupt(ctx());
+        fired_ = true;
+        cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return done_; });
+      }
+    });
+  }
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+  ~watchdog() { stop(); }
+
+  // Stop interrupting; true if an interrupt was sent.
+  bool stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return fired_;
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool fired_ = false;
+  std::thread thread_;
+};
+
+// Z3_interrupt's cancel is sticky until the next check pushes a resource limit.
+// One that lands just as the check returns would make later model evaluation
+// fail with "canceled", so run an empty check to clear it.
+void clear_stale_cancel() {
+  z3::solver empty(ctx(), z3::solver::simple());
+  empty.check();
+}
+
 }  // namespace
 
 struct solver::impl {
-  z3::solver s{ctx()};
+  // The plain SMT kernel, not the default combined solver: a query without
+  // assumptions would go to the tactic solver, whose try_for tactics start
+  // nested Z3 timers (see watchdog for why those are avoided).
+  z3::solver s{ctx(), z3::solver::simple()};
   std::vector<named_assumption> named;
   std::vector<std::size_t> scopes;  // named.size() at each push()
   std::optional<z3::model> model;   // after sat
@@ -321,12 +379,19 @@ struct solver::impl {
     result r;
     r.query = query;
     try {
-      z3::params p(ctx());
-      p.set("timeout", timeout_ms.value_or(UINT_MAX));
-      s.set(p);
       auto t0 = std::chrono::steady_clock::now();
+      watchdog dog(timeout_ms);
       z3::check_result cr = s.check(enabled);
+      bool timed_out = dog.stop();
       r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (timed_out) {
+        clear_stale_cancel();
+        if (cr == z3::unknown) {
+          r.answer = answer::unknown;
+          r.reason = "timeout";
+          return finish(r);
+        }
+      }
       switch (cr) {
         case z3::sat:
           r.answer = answer::sat;
@@ -351,6 +416,10 @@ struct solver::impl {
     } catch (const z3::exception& ex) {
       throw std::runtime_error("smt: query '" + query + "': " + ex.msg());
     }
+    return finish(r);
+  }
+
+  result finish(const result& r) {
     last = r.answer;
     return r;
   }

@@ -143,7 +143,9 @@ public:
   void push();
   void pop();  // also forgets the named assumptions added since the matching push()
 
-  // Check with every named assumption enabled.
+  // Check with every named assumption enabled. With timeout_ms the check is
+  // interrupted once that much time has passed and answers unknown with reason
+  // "timeout" (0 interrupts at once; an answer found first still stands).
   result check(const std::string& query, std::optional<unsigned> timeout_ms = {});
   // Check with only `names` enabled; the other named assumptions are off.
   result check_assuming(const std::string& query, const std::vector<std::string>& names,

@@ -199,7 +199,7 @@ TEST_CASE("minimize finds the smallest objective") {
 
 TEST_CASE("a tiny timeout gives unknown with a reason") {
   // Pigeonhole: 14 pigeons in 13 holes, all distinct. Hard enough that 1 ms never
-  // suffices, while the same solver without a timeout is not asked.
+  // suffices (and far too hard to be asked without a timeout).
   solver s;
   const int n = 14;
   std::vector<expr> h;
@@ -212,8 +212,28 @@ TEST_CASE("a tiny timeout gives unknown with a reason") {
     for (int j = i + 1; j < n; ++j) s.add(h[i] != h[j]);
   auto r = s.check("unknown:pigeonhole", 1);
   CHECK(r.answer == answer::unknown);
-  CHECK(!r.reason.empty());
+  CHECK(r.reason == "timeout");
+  CHECK(r.seconds < 5);
   CHECK(migchan::smt::name(r.answer) == "unknown");
+}
+
+TEST_CASE("an interrupt that lands as the check ends leaves the solver usable") {
+  // A zero timeout interrupts at once; an easy query may still finish first.
+  // Either way the answer is honest and the next check and model are unaffected.
+  solver s;
+  s.add(x() + y() == 10);
+  s.add(x() > 6);
+  for (int i = 0; i < 50; ++i) {
+    auto r = s.check("interrupt:easy", 0);
+    if (r.answer == answer::unknown) {
+      CHECK(r.reason == "timeout");
+    } else {
+      REQUIRE(r.answer == answer::sat);
+      CHECK(s.eval_int(x() + y()) == 10);
+    }
+    REQUIRE(s.check("interrupt:after").answer == answer::sat);
+    CHECK(s.eval_int(x()) > 6);
+  }
 }
 
 namespace {
