@@ -1,0 +1,70 @@
+// The sequence properties as Z3 queries. Nothing here restates a rule: the
+// symbolic trace is model/destination.h's step() run over smt::domain, the
+// property is model/properties.h's violates(), the assumptions are
+// model/sender.h's holds(). One multifd event may stand for a run of identical
+// channels, so a handful of events covers every arrival order for N up to 255.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/properties.h"
+#include "proofs/smt.h"
+
+namespace migchan::proofs {
+
+using cd = concrete_domain;
+
+// A concrete counterexample: configurations and the trace, one run per event.
+struct counterexample {
+  sender_config<cd> src;
+  dest_config<cd> dst;
+  std::vector<trace_step<cd>> steps;    // the destination's run over the arrivals
+  std::vector<trace_step<cd>> natural;  // for order-independent: the natural order's run
+  unsigned arrivals = 0;                // channels, runs counted in full
+};
+
+struct query_options {
+  int max_channels = 255;  // multifd-channels on either side: 1..max
+  int events = 6;          // symbolic events per trace (tests check 6 covers every order for N <= 5)
+  std::optional<unsigned> timeout_ms = 20000;
+};
+
+// One property of one table as a Z3 query, built once and asked many times
+// with different assumption sets.
+class query {
+public:
+  query(const table& t, property p, const query_options& o = {});
+  ~query();
+  query(query&&) noexcept;
+  query(const query&) = delete;
+  query& operator=(const query&) = delete;
+
+  // Is there a trace breaking the property while the assumptions in `assumed`
+  // (bit mask over enum assumption) hold? sat: yes; unsat: the property holds.
+  smt::result check(unsigned assumed);
+  // The shortest counterexample under `assumed`: strictly fewer channels than
+  // `fewer_than` (0: no bound). nullopt when there is none.
+  std::optional<counterexample> shortest(unsigned assumed, unsigned fewer_than = 0);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> p_;
+};
+
+struct check_result {
+  smt::result verdict;                    // unsat: the property holds under `assumed`
+  std::vector<unsigned> minimal_sets;     // minimal assumption sets (bit masks) under which it holds
+  std::optional<counterexample> trace;    // shortest counterexample under `assumed`, if refuted
+};
+
+// Z3 alone: checks `p` for table `t` under `assumed`; with `minimal_sets`, also
+// searches every subset of the assumptions for the minimal ones.
+check_result check(const table& t, property p, unsigned assumed, bool minimal_sets, const query_options& o = {});
+
+// Expand a counterexample's runs into one arrival per channel.
+std::vector<arrival<cd>> expand(const std::vector<trace_step<cd>>& steps);
+
+}  // namespace migchan::proofs

@@ -1,0 +1,65 @@
+#include "proofs/verify.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "proofs/brute.h"
+
+namespace migchan::proofs {
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<unsigned> proposed_sets(const brute::outcome& b, property p) {
+  std::vector<unsigned> out;
+  const unsigned all = (1u << assumption_count) - 1;
+  for (unsigned size = 0; size <= assumption_count; ++size)
+    for (unsigned m = 0; m <= all; ++m) {
+      if (static_cast<unsigned>(__builtin_popcount(m)) != size || b.refuted(p, m)) continue;
+      if (std::none_of(out.begin(), out.end(), [&](unsigned k) { return (m & k) == k; })) out.push_back(m);
+    }
+  return out;
+}
+
+}  // namespace
+
+classifier_result verify_table(const table& t, const verify_options& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  classifier_result r;
+  r.t = &t;
+  r.single = analyse(t);
+  const auto oracle = brute::enumerate(t, o.oracle_channels);
+  query_options qo = o.z3;
+  qo.max_channels = o.max_channels;
+  for (std::size_t pi = 0; pi < property_count; ++pi) {
+    const auto t1 = std::chrono::steady_clock::now();
+    const auto p = static_cast<property>(pi);
+    property_result pr;
+    pr.prop = p;
+    query q(t, p, qo);
+    // Every proposed set must hold for all N, not just the oracle's.
+    for (unsigned m : proposed_sets(oracle, p)) {
+      const auto res = q.check(m);
+      if (res.answer == smt::answer::unsat) pr.minimal_sets.push_back(m);
+      else if (res.answer == smt::answer::sat) pr.oracle_missed = true;
+      else pr.unknown = res.reason;
+    }
+    if (pr.oracle_missed) {
+      // Rare: a counterexample needs more channels than the oracle tried.
+      pr.minimal_sets = check(t, p, o.assumed, true, qo).minimal_sets;
+    }
+    // A set of assumptions in force holds iff it contains a proved minimal set.
+    pr.refuted = std::none_of(pr.minimal_sets.begin(), pr.minimal_sets.end(),
+                              [&](unsigned k) { return (o.assumed & k) == k; });
+    if (pr.refuted) pr.trace = q.shortest(o.assumed);
+    pr.seconds = since(t1);
+    r.results.push_back(std::move(pr));
+  }
+  r.seconds = since(t0);
+  return r;
+}
+
+}  // namespace migchan::proofs

@@ -1,0 +1,42 @@
+// `migchan verify`'s engine. The brute-force oracle (every arrival order, N <= 5)
+// proposes each property's minimal assumption sets and refutes the rest with
+// concrete traces; Z3 then proves each proposed set for every N up to 255 and
+// finds the shortest counterexample. If Z3 finds a counterexample the oracle's
+// small N missed, the Z3 subset search takes over for that property.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "model/check.h"
+#include "proofs/encode.h"
+
+namespace migchan::proofs {
+
+struct property_result {
+  property prop;
+  bool refuted = false;                 // under the assumptions in force
+  std::vector<unsigned> minimal_sets;   // each proved by Z3 for N <= max_channels
+  std::optional<counterexample> trace;  // shortest, under the assumptions in force
+  bool oracle_missed = false;           // Z3 refuted a set the oracle proposed
+  std::string unknown;                  // non-empty when Z3 gave up: the reason
+  double seconds = 0;
+};
+
+struct classifier_result {
+  const table* t = nullptr;
+  analysis single;
+  std::vector<property_result> results;
+  double seconds = 0;
+};
+
+struct verify_options {
+  unsigned assumed = 0;       // bit mask over enum assumption
+  int max_channels = 255;
+  int oracle_channels = 4;    // N for the brute-force proposal
+  query_options z3{};
+};
+
+classifier_result verify_table(const table& t, const verify_options& o);
+
+}  // namespace migchan::proofs
