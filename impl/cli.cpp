@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   add(add_show);
   add(add_classify);
   add(add_verify);
+  add(add_check);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -25,5 +25,6 @@ template <class Names> std::string join(const Names& names) {
 action add_show(CLI::App& app);
 action add_classify(CLI::App& app);
 action add_verify(CLI::App& app);
+action add_check(CLI::App& app);
 
 }  // namespace migchan::cli

@@ -1,48 +1,20 @@
-// `migchan verify`: the single-arrival checks of every table, then the sequence
-// properties by brute-force enumeration of every arrival order (N <= 5). The Z3
-// encoding over N up to 255 (issue 3) is not wired in yet; the output says so.
+// `migchan verify` and `migchan check`: every property of every classifier,
+// proved or refuted under named assumptions, with shortest counterexamples.
 #include <chrono>
-#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "impl/cli.h"
 #include "model/builtin.h"
-#include "model/check.h"
-#include "model/render.h"
-#include "proofs/brute.h"
+#include "model/expectations.h"
+#include "proofs/trace.h"
+#include "proofs/verify.h"
 
 namespace migchan::cli {
 
 namespace {
-
-// Dead rows recorded on purpose, with the reason (see tests/model/check_test.cpp).
-std::string_view expected_dead(const table& t) {
-  if (&t == &classifiers::qemu_10_1) return "nopeek.no_multifd";  // !mm_done && from_src_file implies multifd
-  if (&t == &classifiers::patch_v6) return "after_mm.implicit_main";  // mm_done implies from_src_file
-  return {};
-}
-
-std::string set_name(unsigned m) {
-  if (m == 0) return "{}";
-  std::string s = "{";
-  for (std::size_t a = 0; a < assumption_count; ++a)
-    if ((m >> a) & 1u) s += (s.size() > 1 ? "," : "") + std::string(name(static_cast<assumption>(a)));
-  return s + "}";
-}
-
-std::vector<unsigned> minimal_sets(const brute::outcome& o, property p) {
-  std::vector<unsigned> out;
-  const unsigned all = (1u << assumption_count) - 1;
-  for (unsigned size = 0; size <= assumption_count; ++size)
-    for (unsigned m = 0; m <= all; ++m) {
-      if (static_cast<unsigned>(__builtin_popcount(m)) != size || o.refuted(p, m)) continue;
-      bool superset = false;
-      for (unsigned k : out) superset = superset || (m & k) == k;
-      if (!superset) out.push_back(m);
-    }
-  return out;
-}
 
 unsigned parse_assumptions(const std::string& list) {
   unsigned m = 0;
@@ -57,106 +29,206 @@ unsigned parse_assumptions(const std::string& list) {
   return m;
 }
 
+nlohmann::json names_json(unsigned mask) {
+  nlohmann::json a = nlohmann::json::array();
+  for (std::size_t i = 0; i < assumption_count; ++i)
+    if ((mask >> i) & 1u) a.push_back(std::string(name(static_cast<assumption>(i))));
+  return a;
+}
+
+std::string sets_text(const std::vector<unsigned>& sets) {
+  if (sets.empty()) return "under no assumption set";
+  std::string s;
+  for (unsigned m : sets) s += (s.empty() ? "" : " or ") + proofs::assumption_list(m);
+  return "under " + s;
+}
+
+// Compares a result with what history says it should be.
+std::string expectation_gap(const table& t, const proofs::classifier_result& r) {
+  const expectation* e = find_expectation(t.name);
+  if (!e) return "no expectation recorded";
+  std::string gap;
+  std::string dead;
+  for (std::size_t i = 0; i < t.rules.size(); ++i)
+    if (!r.single.fires[i]) dead += (dead.empty() ? "" : ",") + std::string(t.rules[i].id);
+  if (r.single.gap) gap += " not exhaustive;";
+  if (dead != e->dead_rows) gap += " dead rows '" + dead + "' (expected '" + std::string(e->dead_rows) + "');";
+  for (const auto& pr : r.results) {
+    const auto& want = e->minimal_sets[static_cast<std::size_t>(pr.prop)];
+    std::vector<unsigned> w(want.begin(), want.end());
+    w.erase(std::remove(w.begin(), w.end(), no_set), w.end());
+    auto got = pr.minimal_sets;
+    std::sort(w.begin(), w.end());
+    std::sort(got.begin(), got.end());
+    if (w != got) gap += " " + std::string(name(pr.prop)) + " holds " + sets_text(pr.minimal_sets) + ";";
+  }
+  return gap;
+}
+
+struct common_args {
+  std::string classifier, assume, format = "text", traces;
+  bool all = false, assume_none = false, explain = false;
+  int max_channels = 255;
+};
+
+void add_common(CLI::App* sub, common_args& a, bool classifier_required) {
+  auto* c = sub->add_option("--classifier", a.classifier, "built-in classifier");
+  if (classifier_required) c->required();
+  sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
+  sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
+  sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
+  sub->add_option("--format", a.format, "text or json");
+  sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
+  sub->add_flag("--explain", a.explain, "print every counterexample trace");
+}
+
+struct run_result {
+  std::vector<proofs::classifier_result> results;
+  unsigned assumed;
+  double seconds;
+};
+
+run_result run(const common_args& a) {
+  if (a.format != "text" && a.format != "json")
+    throw usage_error("bad value '" + a.format + "' for --format (one of: text, json)");
+  if (a.max_channels < 1 || a.max_channels > 255) throw usage_error("--max-channels must be 1..255");
+  if (!a.assume.empty() && a.assume_none) throw usage_error("--assume and --assume-none exclude each other");
+  std::vector<const table*> tables;
+  if (!a.classifier.empty()) {
+    const table* t = find_builtin(a.classifier);
+    if (!t) {
+      std::vector<std::string_view> known;
+      for (const table* b : builtin_tables) known.push_back(b->name);
+      throw usage_error("unknown classifier '" + a.classifier + "' (built-in: " + join(known) + ")");
+    }
+    tables.push_back(t);
+  } else {
+    tables.assign(builtin_tables.begin(), builtin_tables.end());
+  }
+  if (!a.traces.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(a.traces, ec);
+    if (ec) throw usage_error("cannot create '" + a.traces + "': " + ec.message());
+  }
+  run_result r;
+  r.assumed = parse_assumptions(a.assume);
+  proofs::verify_options o;
+  o.assumed = r.assumed;
+  o.max_channels = a.max_channels;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const table* t : tables) r.results.push_back(proofs::verify_table(*t, o));
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.traces.empty())
+    for (const auto& cr : r.results)
+      for (const auto& pr : cr.results) {
+        if (!pr.trace) continue;
+        const auto base = (std::filesystem::path(a.traces) / (std::string(cr.t->name) + "." + std::string(name(pr.prop)))).string();
+        itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace));
+        std::ofstream(base + ".replay.json") << proofs::to_replay(*cr.t, pr.prop, *pr.trace).dump(2) << "\n";
+        std::ofstream(base + ".txt") << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
+      }
+  return r;
+}
+
+nlohmann::json to_json(const run_result& r) {
+  nlohmann::json out{{"assumptions", names_json(r.assumed)}, {"classifiers", nlohmann::json::array()},
+                     {"seconds", r.seconds}};
+  for (const auto& cr : r.results) {
+    nlohmann::json c{{"name", std::string(cr.t->name)}, {"results", nlohmann::json::array()},
+                     {"exhaustive", !cr.single.gap}, {"expected", expectation_gap(*cr.t, cr).empty()}};
+    for (const auto& pr : cr.results) {
+      nlohmann::json sets = nlohmann::json::array();
+      for (unsigned m : pr.minimal_sets) sets.push_back(names_json(m));
+      c["results"].push_back({{"property", std::string(name(pr.prop))},
+                              {"verdict", pr.refuted ? "refuted" : "proved"},
+                              {"assumptions", names_json(r.assumed)},
+                              {"minimal_assumption_sets", sets},
+                              {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace))
+                                                 : itf::value(nullptr)},
+                              {"seconds", pr.seconds}});
+    }
+    out["classifiers"].push_back(c);
+  }
+  return out;
+}
+
+void print_matrix(const run_result& r, bool explain, std::ostream& os) {
+  os << "assuming " << proofs::assumption_list(r.assumed) << "; multifd-channels 1..255; shortest counterexamples\n\n";
+  std::string head = "            ";
+  for (std::size_t p = 0; p < property_count; ++p) {
+    std::string n(name(static_cast<property>(p)));
+    n.resize(19, ' ');
+    head += n;
+  }
+  os << head << "\n";
+  for (const auto& cr : r.results) {
+    std::string row(cr.t->name);
+    row.resize(12, ' ');
+    for (const auto& pr : cr.results) {
+      std::string cell = pr.refuted ? "refuted (" + std::to_string(pr.trace ? pr.trace->arrivals : 0) + ")" : "proved";
+      cell.resize(19, ' ');
+      row += cell;
+    }
+    os << row << "\n";
+  }
+  os << "\n(n) = channels in the shortest counterexample\n\nwhere each property holds:\n";
+  for (const auto& cr : r.results) {
+    os << cr.t->name << "\n";
+    for (const auto& pr : cr.results) {
+      std::string n(name(pr.prop));
+      n.resize(18, ' ');
+      os << "  " << n << " " << sets_text(pr.minimal_sets) << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")")
+         << "\n";
+    }
+    const auto gap = expectation_gap(*cr.t, cr);
+    os << "  " << (gap.empty() ? "as upstream history says (model/expectations.h)" : "UNEXPECTED:" + gap) << "\n";
+  }
+  if (explain)
+    for (const auto& cr : r.results)
+      for (const auto& pr : cr.results)
+        if (pr.trace) os << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
+  os << "\n" << r.seconds << " s\n";
+}
+
 }  // namespace
 
 action add_verify(CLI::App& app) {
-  auto* sub = app.add_subcommand("verify", "check every classifier's rules and sequence properties");
-  struct args {
-    std::string classifier, assume, format = "text";
-    bool all = false, assume_none = false;
-    int max_channels = 3;
-  };
-  auto a = std::make_shared<args>();
-  sub->add_option("--classifier", a->classifier, "one built-in classifier (default: all)");
+  auto* sub = app.add_subcommand("verify", "prove or refute every property of every classifier");
+  auto a = std::make_shared<common_args>();
+  add_common(sub, *a, false);
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
-  sub->add_option("--assume", a->assume, "comma-separated named assumptions to hold");
-  sub->add_flag("--assume-none", a->assume_none, "hold no assumption (the default)");
-  sub->add_option("--max-channels", a->max_channels, "largest multifd-channels enumerated (1..5)");
-  sub->add_option("--format", a->format, "text or json");
   return [=] {
-    if (a->format != "text" && a->format != "json")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
-    if (a->max_channels < 1 || a->max_channels > 5)
-      throw usage_error("--max-channels must be 1..5 for brute-force enumeration");
-    const unsigned assumed = a->assume_none ? 0 : parse_assumptions(a->assume);
-    std::vector<const table*> tables;
-    if (!a->classifier.empty()) {
-      const table* t = find_builtin(a->classifier);
-      if (!t) throw usage_error("unknown classifier '" + a->classifier + "'");
-      tables.push_back(t);
-    } else {
-      tables.assign(builtin_tables.begin(), builtin_tables.end());
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    bool as_expected = true;
-    nlohmann::json out{{"engine", "brute-force"}, {"max_channels", a->max_channels},
-                       {"assumptions", nlohmann::json::array()}, {"classifiers", nlohmann::json::array()}};
-    for (std::size_t i = 0; i < assumption_count; ++i)
-      if ((assumed >> i) & 1u) out["assumptions"].push_back(std::string(name(static_cast<assumption>(i))));
-    std::ostringstream text;
-    text << "single-arrival checks (every valid observation):\n";
-    for (const table* t : tables) {
-      const auto an = analyse(*t);
-      std::string dead;
-      for (std::size_t i = 0; i < t->rules.size(); ++i)
-        if (!an.fires[i]) dead += (dead.empty() ? "" : ",") + std::string(t->rules[i].id);
-      std::string implicit_live;
-      for (std::size_t i = 0; i < t->rules.size(); ++i)
-        if (an.fires[i] && t->rules[i].implicit_default)
-          implicit_live += (implicit_live.empty() ? "" : ",") + std::string(t->rules[i].id);
-      const bool ok = !an.gap && an.duplicate == npos && dead == expected_dead(*t);
-      as_expected = as_expected && ok;
-      text << "  " << t->name << ": exhaustive " << (an.gap ? "NO" : "yes") << ", dead rows "
-           << (dead.empty() ? "none" : dead) << ", implicit defaults reachable "
-           << (implicit_live.empty() ? "none" : implicit_live) << (ok ? "" : "  <-- UNEXPECTED") << "\n";
-      nlohmann::json cj{{"name", std::string(t->name)},
-                        {"single_arrival", {{"exhaustive", !an.gap}, {"dead_rows", dead},
-                                            {"reachable_implicit_defaults", implicit_live},
-                                            {"as_expected", ok}}},
-                        {"results", nlohmann::json::array()}};
-      const auto o = brute::enumerate(*t, a->max_channels);
-      for (std::size_t p = 0; p < property_count; ++p) {
-        const auto prop = static_cast<property>(p);
-        nlohmann::json sets = nlohmann::json::array();
-        for (unsigned m : minimal_sets(o, prop)) {
-          nlohmann::json s = nlohmann::json::array();
-          for (std::size_t k = 0; k < assumption_count; ++k)
-            if ((m >> k) & 1u) s.push_back(std::string(name(static_cast<assumption>(k))));
-          sets.push_back(s);
-        }
-        cj["results"].push_back({{"property", std::string(name(prop))},
-                                 {"verdict", o.refuted(prop, assumed) ? "refuted" : "proved"},
-                                 {"minimal_assumption_sets", sets}});
-      }
-      out["classifiers"].push_back(cj);
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out["seconds"] = secs;
+    const auto r = run(*a);
+    bool expected = true;
+    for (const auto& cr : r.results) expected = expected && expectation_gap(*cr.t, cr).empty();
+    if (a->format == "json") std::cout << to_json(r).dump(2) << "\n";
+    else print_matrix(r, a->explain, std::cout);
+    return expected ? 0 : 1;
+  };
+}
+
+action add_check(CLI::App& app) {
+  auto* sub = app.add_subcommand("check", "exit 0 only if every property of a classifier holds");
+  auto a = std::make_shared<common_args>();
+  add_common(sub, *a, true);
+  return [=] {
+    const auto r = run(*a);
+    bool all_hold = true;
+    for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
     if (a->format == "json") {
-      std::cout << out.dump(2) << "\n";
-      return as_expected ? 0 : 1;
+      std::cout << to_json(r).dump(2) << "\n";
+      return all_hold ? 0 : 1;
     }
-    text << "\nsequence properties, brute force over every arrival order, multifd-channels 1.."
-         << a->max_channels << ", assuming " << set_name(assumed) << "\n"
-         << "(the Z3 encoding for N up to 255 is not wired in yet)\n\n";
-    for (const auto& cj : out["classifiers"]) {
-      text << cj["name"].get<std::string>() << "\n";
-      for (const auto& r : cj["results"]) {
-        std::string sets;
-        for (const auto& s : r["minimal_assumption_sets"]) {
-          std::string one = "{";
-          for (const auto& n : s) one += (one.size() > 1 ? "," : "") + n.get<std::string>();
-          sets += (sets.empty() ? "" : " or ") + one + "}";
-        }
-        auto prop = r["property"].get<std::string>(), verdict = r["verdict"].get<std::string>();
-        prop.resize(18, ' ');
-        verdict.resize(8, ' ');
-        text << "  " << prop << " " << verdict << " holds under: " << (sets.empty() ? "no assumption set" : sets) << "\n";
-      }
+    const auto& cr = r.results.front();
+    for (const auto& pr : cr.results) {
+      std::string n(name(pr.prop));
+      n.resize(18, ' ');
+      std::cout << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
+                << "\n";
     }
-    text << "\n" << secs << " s\n";
-    std::cout << text.str();
-    return as_expected ? 0 : 1;
+    for (const auto& pr : cr.results)
+      if (pr.trace) std::cout << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
+    return all_hold ? 0 : 1;
   };
 }
 

@@ -1,0 +1,130 @@
+// What upstream history says each classifier should prove and refute, checked
+// by `migchan verify` (exit 1 on any difference). For each property: the
+// minimal sets of named assumptions under which it holds (empty list: it holds
+// under no set). Each entry names the evidence.
+#pragma once
+
+#include <array>
+#include <string_view>
+
+#include "model/properties.h"
+
+namespace migchan {
+
+inline constexpr unsigned no_set = 0xffffu;
+
+constexpr unsigned set() { return 0; }
+template <class... A> constexpr unsigned set(assumption a, A... as) {
+  return (1u << static_cast<unsigned>(a)) | set(as...);
+}
+
+using set_list = std::array<unsigned, 6>;
+
+// Up to six sets; the rest of the list is padding.
+template <class... U> constexpr set_list sets(U... u) {
+  set_list l{};
+  for (auto& x : l) x = no_set;
+  std::size_t i = 0;
+  ((l[i++] = u), ...);
+  return l;
+}
+
+struct expectation {
+  std::string_view classifier;
+  std::string_view dead_rows;  // comma-separated ids of rows no valid observation reaches
+  std::array<set_list, property_count> minimal_sets;
+};
+
+namespace expect_detail {
+using enum assumption;
+constexpr unsigned N = no_set;
+constexpr unsigned main_first = set(main_connects_first);
+constexpr unsigned main_and_preempt_last = set(main_connects_first, preempt_after_multifd);
+constexpr unsigned main_and_exclusive = set(main_connects_first, multifd_excludes_preempt);
+}  // namespace expect_detail
+
+// clang-format off
+inline constexpr std::array expectations{
+  // 7.2: order only. Misordering breaks it (6720c2b3's message); multifd with
+  // preempt reads the silent preempt channel as MultiFDInit (facts §6) or the
+  // listener drops it; complete never holds because 7.2 accepts multifd with
+  // postcopy, and after a postcopy pause only main reconnects (multifd channels
+  // are not re-created) while 7.2 starts only on the Nth multifd channel.
+  expectation{"qemu-7.2", "", {{
+    /* sound */             sets(expect_detail::main_first),
+    /* no-abort */          sets(set()),
+    /* no-silent-peek */    sets(set(assumption::multifd_excludes_preempt), expect_detail::main_and_preempt_last),
+    /* complete */          sets(),
+    /* order-independent */ sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    /* mismatch-rejected */ sets(),
+  }}},
+  // 8.0-8.2: the peek fixes sockets without postcopy-ram only (6720c2b3: "best
+  // effort"); TLS and postcopy-ram still rely on order; multifd+postcopy is
+  // still accepted (refused from 8.1, b405dfff), so preempt can race multifd.
+  expectation{"qemu-8.0", "", {{
+    sets(expect_detail::main_first),
+    sets(set()),
+    sets(set(assumption::multifd_excludes_preempt), expect_detail::main_and_preempt_last),
+    sets(expect_detail::main_and_exclusive),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(),
+  }}},
+  // 9.0-10.0: multifd+postcopy refused (b405dfff), so nothing silent is ever
+  // peeked; mapped-ram file channels come in order; TLS still relies on order.
+  expectation{"qemu-9.0", "", {{
+    sets(expect_detail::main_first),
+    sets(set()),
+    sets(set()),
+    sets(expect_detail::main_first),
+    sets(expect_detail::main_first),
+    sets(),
+  }}},
+  // 10.1: multifd with preempt again (e2741886); an early preempt channel
+  // (x-preempt-pre-7-2) racing multifd is peeked and blocks: the hidden
+  // assumption Fabiano Rosas named in the seed thread.
+  expectation{"qemu-10.1", "nopeek.no_multifd", {{
+    sets(expect_detail::main_first),
+    sets(set()),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(),
+  }}},
+  // patch-v6 decides like 10.1 on every reachable path; its implicit CH_MAIN
+  // defaults are reached only by a first non-peekable channel.
+  expectation{"patch-v6", "after_mm.implicit_main", {{
+    sets(expect_detail::main_first),
+    sets(set()),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(),
+  }}},
+  // reference: only non-peekable channels depend on order (docs/reference.md).
+  expectation{"reference", "", {{
+    sets(expect_detail::main_first, set(assumption::tls_main_first)),
+    sets(set()),
+    sets(set(assumption::multifd_excludes_preempt), set(assumption::non_peekable_implies_multifd),
+     expect_detail::main_and_preempt_last, set(assumption::preempt_after_multifd, assumption::tls_main_first)),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive,
+     set(assumption::preempt_after_multifd, assumption::tls_main_first),
+     set(assumption::multifd_excludes_preempt, assumption::tls_main_first),
+     set(assumption::main_connects_first, assumption::non_peekable_implies_multifd),
+     set(assumption::tls_main_first, assumption::non_peekable_implies_multifd)),
+    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive,
+     set(assumption::preempt_after_multifd, assumption::tls_main_first),
+     set(assumption::multifd_excludes_preempt, assumption::tls_main_first),
+     set(assumption::main_connects_first, assumption::non_peekable_implies_multifd),
+     set(assumption::tls_main_first, assumption::non_peekable_implies_multifd)),
+    sets(),
+  }}},
+};
+// clang-format on
+
+constexpr const expectation* find_expectation(std::string_view classifier) {
+  for (const auto& e : expectations)
+    if (e.classifier == classifier) return &e;
+  return nullptr;
+}
+
+}  // namespace migchan

@@ -1,0 +1,201 @@
+#include "proofs/trace.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace migchan::proofs {
+
+namespace {
+
+template <class E> std::string nm(int v) {
+  if (v < 0 || v >= static_cast<int>(enum_size<E>)) return "?";
+  return std::string(name(static_cast<E>(v)));
+}
+
+std::string rule_id(const table& t, int i) {
+  return i >= 0 && i < static_cast<int>(t.rules.size()) ? std::string(t.rules[static_cast<std::size_t>(i)].id)
+                                                          : std::string("(none)");
+}
+
+// The 4 bytes QEMU prints for a first-bytes class, as "%x" would.
+std::string magic_hex(int magic) {
+  switch (static_cast<first_bytes>(magic)) {
+    case first_bytes::vm_file_magic: return "5145564d";
+    case first_bytes::vm_command: return "8000a00";
+    case first_bytes::ram_page: return "0";
+    default: return "<" + nm<first_bytes>(magic) + ">";
+  }
+}
+
+const char* yn(bool b) { return b ? "yes" : "no"; }
+
+std::string state_text(const dest_state<cd>& s, const dest_config<cd>& d) {
+  std::ostringstream o;
+  o << "main=" << yn(s.has_main) << " multifd=" << s.multifd_count << "/" << (d.multifd ? d.channels : 0)
+    << " preempt=" << yn(s.has_preempt) << " status=" << nm<mig_status>(s.status) << " starts=" << s.starts;
+  if (s.parked) o << " parked=" << nm<channel_kind>(s.parked_kind);
+  if (s.stalled) o << " STALLED";
+  if (s.aborted) o << " ABORTED";
+  return o.str();
+}
+
+}  // namespace
+
+std::string describe(const sender_config<cd>& s) {
+  std::ostringstream o;
+  o << "multifd=" << yn(s.multifd) << " postcopy-ram=" << yn(s.postcopy_ram) << " postcopy-preempt="
+    << yn(s.postcopy_preempt) << " mapped-ram=" << yn(s.mapped_ram);
+  if (s.multifd) o << " multifd-channels=" << s.channels;
+  o << " transport=" << nm<transport>(s.transport)
+    << (s.gen == int(sender_gen::early_preempt) ? " sender=early-preempt" : " sender=postponed-preempt")
+    << (s.recovery ? " postcopy-recovery" : " fresh");
+  return o.str();
+}
+
+std::string describe(const dest_config<cd>& d) {
+  std::ostringstream o;
+  o << "multifd=" << yn(d.multifd) << " postcopy-ram=" << yn(d.postcopy_ram) << " postcopy-preempt="
+    << yn(d.postcopy_preempt) << " mapped-ram=" << yn(d.mapped_ram);
+  if (d.multifd) o << " multifd-channels=" << d.channels;
+  return o.str();
+}
+
+std::string assumption_list(unsigned mask) {
+  std::string s;
+  for (std::size_t a = 0; a < assumption_count; ++a)
+    if ((mask >> a) & 1u) s += (s.empty() ? "" : ", ") + std::string(name(static_cast<assumption>(a)));
+  return "{" + s + "}";
+}
+
+std::string explain(const table& t, const trace_step<cd>& st) {
+  char buf[256];
+  switch (static_cast<cause>(st.out.why)) {
+    case cause::rule: {
+      const int i = st.out.rule;
+      if (i < 0 || i >= static_cast<int>(t.rules.size())) return "no rule matched";
+      return std::string(t.rules[static_cast<std::size_t>(i)].text);
+    }
+    case cause::listener: return "socket_accept_incoming_migration: Extra incoming migration connection; ignoring";
+    case cause::multifd_init:
+      if (st.in.magic == int(first_bytes::silent)) return "multifd_recv_initial_packet() waits for 64 bytes that do not come";
+      std::snprintf(buf, sizeof buf,
+                    "failed to receive packet via multifd channel %d: multifd: received packet magic %s expected 11223344",
+                    st.before.multifd_count, magic_hex(st.in.magic).c_str());
+      return buf;
+    case cause::multifd_off: return "multifd_recv_new_channel() with multifd off: multifd_recv_state is NULL";
+    case cause::multifd_overflow: return "multifd: received channel id is greater than number of channels";
+    case cause::dup_main: return "assert(!mis->from_src_file)";
+    case cause::dup_preempt: return "assert(!mis->postcopy_qemufile_dst)";
+    case cause::behind: return "not examined: an earlier channel stalled or killed the destination";
+    case cause::none: return "";
+  }
+  return "";
+}
+
+std::string format_text(const table& t, property p, unsigned assumed, const counterexample& cx) {
+  std::ostringstream o;
+  o << t.name << " breaks " << name(p) << " (assuming " << assumption_list(assumed) << "), " << cx.arrivals
+    << (cx.arrivals == 1 ? " channel" : " channels") << ":\n";
+  o << "  source:      " << describe(cx.src) << "\n";
+  if (same_caps<cd>(cx.src, cx.dst)) o << "  destination: the same capabilities\n";
+  else o << "  destination: " << describe(cx.dst) << "\n";
+  int n = 0;
+  const auto line = [&](const trace_step<cd>& st) {
+    o << "  " << ++n << ". " << nm<channel_kind>(st.in.kind);
+    if (st.in.count > 1) o << " x" << st.in.count;
+    o << " (" << nm<transport>(st.in.transport) << ", " << nm<first_bytes>(st.in.magic) << ")\n"
+      << "       before: " << state_text(st.before, cx.dst) << "\n"
+      << "       " << (st.out.why == int(cause::rule) ? "rule " + rule_id(t, st.out.rule) : nm<cause>(st.out.why))
+      << " -> " << nm<verdict>(st.out.then);
+    const auto why = explain(t, st);
+    if (!why.empty()) o << ": " << why;
+    if (st.out.why == int(cause::rule) &&
+        (st.out.then == int(verdict::main) || st.out.then == int(verdict::multifd) ||
+         st.out.then == int(verdict::preempt)) && st.out.then != st.in.kind)
+      o << "   <-- opened as " << nm<channel_kind>(st.in.kind);
+    if (st.out.woke)
+      o << "\n       parked " << nm<channel_kind>(st.out.woke_kind) << " channel decided: rule "
+        << rule_id(t, st.out.woke_rule) << " -> " << nm<verdict>(st.out.woke_then);
+    if (st.out.started) o << "\n       incoming processing starts";
+    o << "\n       after:  " << state_text(st.out.next, cx.dst) << "\n";
+  };
+  for (const auto& st : cx.steps) line(st);
+  if (p == property::order_independent && !cx.natural.empty()) {
+    o << "  in natural order the same channels end differently:\n";
+    n = 0;
+    for (const auto& st : cx.natural) line(st);
+  }
+  unsigned hm = 0;
+  for (std::size_t a = 0; a < assumption_count; ++a)
+    if (holds<cd>(static_cast<assumption>(a), cx.src, cx.steps)) hm |= 1u << a;
+  o << "  assumptions this trace satisfies: " << assumption_list(hm) << "\n";
+  o << "  no trace with fewer channels breaks " << name(p) << " under these assumptions\n";
+  return o.str();
+}
+
+itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx) {
+  itf::trace tr;
+  nlohmann::json as = nlohmann::json::array();
+  for (std::size_t a = 0; a < assumption_count; ++a)
+    if ((assumed >> a) & 1u) as.push_back(std::string(name(static_cast<assumption>(a))));
+  tr.meta = {{"format", "ITF"},
+             {"format-description", "https://apalache-mc.org/docs/adr/015adr-trace.html"},
+             {"source", "migchan verify"},
+             {"classifier", std::string(t.name)},
+             {"property", std::string(name(p))},
+             {"assumptions", as},
+             {"source_config", describe(cx.src)},
+             {"destination_config", describe(cx.dst)}};
+  tr.vars = {"step", "opened_as", "count", "transport", "first_bytes", "rule", "decision", "cause", "has_main",
+             "multifd_count", "has_preempt", "status", "starts", "stalled", "aborted"};
+  const auto put_state = [&](itf::state& s, const dest_state<cd>& d) {
+    s.values["has_main"] = d.has_main;
+    s.values["multifd_count"] = itf::bigint(d.multifd_count);
+    s.values["has_preempt"] = d.has_preempt;
+    s.values["status"] = nm<mig_status>(d.status);
+    s.values["starts"] = itf::bigint(d.starts);
+    s.values["stalled"] = d.stalled;
+    s.values["aborted"] = d.aborted;
+  };
+  itf::state init;
+  init.values = {{"step", itf::bigint(0)}, {"opened_as", ""}, {"count", itf::bigint(0)}, {"transport", ""},
+                 {"first_bytes", ""}, {"rule", ""}, {"decision", ""}, {"cause", ""}};
+  put_state(init, cx.steps.empty() ? dest_state<cd>{} : cx.steps.front().before);
+  tr.states.push_back(init);
+  int i = 0;
+  for (const auto& st : cx.steps) {
+    itf::state s;
+    s.values = {{"step", itf::bigint(++i)}, {"opened_as", nm<channel_kind>(st.in.kind)},
+                {"count", itf::bigint(st.in.count)}, {"transport", nm<transport>(st.in.transport)},
+                {"first_bytes", nm<first_bytes>(st.in.magic)}, {"rule", rule_id(t, st.out.rule)},
+                {"decision", nm<verdict>(st.out.then)}, {"cause", nm<cause>(st.out.why)}};
+    put_state(s, st.out.next);
+    s.meta = {{"rule", rule_id(t, st.out.rule)}, {"explain", explain(t, st)}};
+    tr.states.push_back(s);
+  }
+  return tr;
+}
+
+nlohmann::json to_replay(const table& t, property p, const counterexample& cx) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& st : cx.steps) {
+    nlohmann::json e{{"kind", nm<channel_kind>(st.in.kind)}, {"magic", nm<first_bytes>(st.in.magic)},
+                     {"count", st.in.count},
+                     {"expect", {{"decision", nm<verdict>(st.out.then)},
+                                 {"rule", st.out.why == int(cause::rule) ? nlohmann::json(rule_id(t, st.out.rule))
+                                                                          : nlohmann::json(nullptr)},
+                                 {"cause", nm<cause>(st.out.why)}}}};
+    arr.push_back(e);
+  }
+  return {{"classifier", std::string(t.name)},
+          {"property", std::string(name(p))},
+          {"config", {{"multifd", cx.dst.multifd}, {"postcopy_ram", cx.dst.postcopy_ram},
+                      {"postcopy_preempt", cx.dst.postcopy_preempt}, {"mapped_ram", cx.dst.mapped_ram},
+                      {"channels", cx.dst.channels}, {"transport", nm<transport>(cx.src.transport)},
+                      {"recovery", cx.src.recovery}}},
+          {"source_config", {{"multifd", cx.src.multifd}, {"postcopy_ram", cx.src.postcopy_ram},
+                             {"postcopy_preempt", cx.src.postcopy_preempt}, {"channels", cx.src.channels}}},
+          {"arrivals", arr}};
+}
+
+}  // namespace migchan::proofs

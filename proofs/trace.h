@@ -1,0 +1,31 @@
+// A counterexample for people (text), for trace tools (ITF, Apalache ADR-015)
+// and for the runtime (`migchan replay`'s replay form).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "proofs/encode.h"
+#include "proofs/itf.h"
+
+namespace migchan::proofs {
+
+// What happened to one channel, in QEMU's words: the rule's error text or
+// assert, or what the code around the classifier said.
+std::string explain(const table& t, const trace_step<cd>& st);
+
+// "1. multifd socket multifd_magic ..." lines, the property broken, the
+// configurations and the assumptions the trace satisfies.
+std::string format_text(const table& t, property p, unsigned assumed, const counterexample& cx);
+
+itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx);
+
+// {"classifier", "property", "config": {...}, "arrivals": [{"kind", "magic",
+// "count", "expect": {"decision", "rule", "cause"}}]}: `migchan replay`'s input.
+nlohmann::json to_replay(const table& t, property p, const counterexample& cx);
+
+std::string describe(const sender_config<cd>& s);
+std::string describe(const dest_config<cd>& d);
+std::string assumption_list(unsigned mask);  // "{a, b}" or "{}"
+
+}  // namespace migchan::proofs
