@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   add(add_show);
   add(add_classify);
   add(add_verify);
+  add(add_serve);
+  add(add_replay);
+  add(add_proxy);
   add(add_check);
   try {
     app.parse(argc, argv);

@@ -25,6 +25,9 @@ template <class Names> std::string join(const Names& names) {
 action add_show(CLI::App& app);
 action add_classify(CLI::App& app);
 action add_verify(CLI::App& app);
+action add_serve(CLI::App& app);   // cmd_runtime.cpp
+action add_replay(CLI::App& app);
+action add_proxy(CLI::App& app);
 action add_check(CLI::App& app);
 
 }  // namespace migchan::cli

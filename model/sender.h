@@ -26,10 +26,12 @@ enum class assumption : std::uint8_t {
   multifd_excludes_preempt,     // multifd and postcopy-preempt are never on together
   tls_main_first,               // with TLS, main finishes its handshake first
   non_peekable_implies_multifd, // non-peekable transports carry only main and multifd channels
+  non_peekable_configs_match,   // on a non-peekable transport both sides have the same capabilities
 };
 template <> struct enum_traits<assumption> {
   static constexpr auto names = make_names("main-connects-first", "preempt-after-multifd", "multifd-excludes-preempt",
-                                           "tls-main-first", "non-peekable-implies-multifd");
+                                           "tls-main-first", "non-peekable-implies-multifd",
+                                           "non-peekable-configs-match");
   static constexpr std::size_t size = names.size();
 };
 inline constexpr std::size_t assumption_count = enum_size<assumption>;
@@ -125,7 +127,8 @@ constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, std:
 }
 
 template <class D>
-constexpr typename D::boolean holds(assumption a, const sender_config<D>& s, std::span<const trace_step<D>> tr) {
+constexpr typename D::boolean holds(assumption a, const sender_config<D>& s, const dest_config<D>& d,
+                                    std::span<const trace_step<D>> tr) {
   using B = typename D::boolean;
   const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
   const auto first_is_main = [&] {
@@ -144,6 +147,7 @@ constexpr typename D::boolean holds(assumption a, const sender_config<D>& s, std
     case assumption::multifd_excludes_preempt: return !(s.multifd && s.postcopy_preempt);
     case assumption::tls_main_first: return !is(s.transport, transport::tls) || first_is_main();
     case assumption::non_peekable_implies_multifd: return is(s.transport, transport::socket) || !s.postcopy_preempt;
+    case assumption::non_peekable_configs_match: return is(s.transport, transport::socket) || same_caps<D>(s, d);
   }
   return D::lit(true);
 }

@@ -50,10 +50,10 @@ bool feasible(const table& t, const sender_config<cd>& s, const dest_config<cd>&
   return sender_can_produce<cd>(s, tr, final_state);
 }
 
-unsigned holds_mask(const sender_config<cd>& s, std::span<const trace_step<cd>> tr) {
+unsigned holds_mask(const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr) {
   unsigned m = 0;
   for (std::size_t a = 0; a < assumption_count; ++a)
-    if (holds<cd>(static_cast<assumption>(a), s, tr)) m |= 1u << a;
+    if (holds<cd>(static_cast<assumption>(a), s, d, tr)) m |= 1u << a;
   return m;
 }
 
@@ -94,7 +94,7 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
                     if (natural_order<cd>(tr)) { natural = &tr; break; }
                 for (const auto& tr : feasible_traces)
                   f(ctx, s, d, tr, natural ? std::span<const trace_step<cd>>(*natural) : std::span<const trace_step<cd>>{},
-                    holds_mask(s, tr));
+                    holds_mask(s, d, tr));
               }
           }
 }

@@ -133,6 +133,12 @@ struct query::impl {
     z.add(a.dst.multifd || a.dst.channels == 1);
     z.add(!a.src.recovery || a.dst.postcopy_ram);
     if (about_mismatch(p)) z.add(!same_caps<S>(a.src, a.dst));
+    if (o.caps) {
+      const auto& c = *o.caps;
+      z.add(a.src.multifd == c[0] && a.src.postcopy_ram == c[1] && a.src.postcopy_preempt == c[2] &&
+            a.src.mapped_ram == c[3]);
+    }
+    if (o.uri) z.add(a.src.transport == static_cast<int>(*o.uri));
     a.steps = run_symbolic(z, t, a.src, a.dst, o.events, "e", a.final_state);
     z.add(sender_can_produce<S>(a.src, a.steps, a.final_state));
     if (p == property::order_independent) {
@@ -150,7 +156,7 @@ struct query::impl {
     }
     z.add(violates<S>(p, a.src, a.dst, a.steps, a.final_state, natural));
     for (std::size_t i = 0; i < assumption_count; ++i)
-      z.add(holds<S>(static_cast<assumption>(i), a.src, a.steps), std::string(migchan::name(static_cast<assumption>(i))));
+      z.add(holds<S>(static_cast<assumption>(i), a.src, a.dst, a.steps), std::string(migchan::name(static_cast<assumption>(i))));
     total = arrivals_of(a.steps);
   }
 

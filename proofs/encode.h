@@ -5,6 +5,7 @@
 // channels, so a handful of events covers every arrival order for N up to 255.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,10 @@ struct query_options {
   int max_channels = 255;  // multifd-channels on either side: 1..max
   int events = 6;          // symbolic events per trace (tests check 6 covers every order for N <= 5)
   std::optional<unsigned> timeout_ms = 20000;
+  // Restrict the source's configuration (the destination's too, where they
+  // match): capabilities exactly these, and this transport.
+  std::optional<std::array<bool, 4>> caps;  // multifd, postcopy-ram, postcopy-preempt, mapped-ram
+  std::optional<transport> uri;
 };
 
 // One property of one table as a Z3 query, built once and asked many times

@@ -127,10 +127,60 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
   }
   unsigned hm = 0;
   for (std::size_t a = 0; a < assumption_count; ++a)
-    if (holds<cd>(static_cast<assumption>(a), cx.src, cx.steps)) hm |= 1u << a;
+    if (holds<cd>(static_cast<assumption>(a), cx.src, cx.dst, cx.steps)) hm |= 1u << a;
   o << "  assumptions this trace satisfies: " << assumption_list(hm) << "\n";
   o << "  no trace with fewer channels breaks " << name(p) << " under these assumptions\n";
   return o.str();
+}
+
+std::string meaning(const table& t, property p, const counterexample& cx) {
+  std::ostringstream o;
+  const auto rule_at = [&](int i) -> const rule* {
+    return i >= 0 && i < static_cast<int>(t.rules.size()) ? &t.rules[static_cast<std::size_t>(i)] : nullptr;
+  };
+  const auto cite = [&](const rule* r) {
+    if (!r) return std::string("no rule");
+    return "`" + std::string(r->c) + "` (" + std::string(r->id) + ", " + std::string(r->ref.commit) + " " +
+           std::string(r->ref.where) + ")";
+  };
+  int n = 0;
+  for (const auto& st : cx.steps) {
+    ++n;
+    const bool by_rule = st.out.why == int(cause::rule);
+    const bool kind_verdict = st.out.then <= int(verdict::preempt);
+    if (by_rule && kind_verdict && st.out.then != st.in.kind) {
+      o << "Channel " << n << " was opened as " << nm<channel_kind>(st.in.kind) << " but " << cite(rule_at(st.out.rule))
+        << " takes it as " << nm<verdict>(st.out.then) << ".";
+      return o.str();
+    }
+    if (st.out.woke && st.out.woke_then <= int(verdict::preempt) && st.out.woke_then != st.out.woke_kind) {
+      o << "A parked " << nm<channel_kind>(st.out.woke_kind) << " channel is decided by "
+        << cite(rule_at(st.out.woke_rule)) << " as " << nm<verdict>(st.out.woke_then) << ".";
+      return o.str();
+    }
+    if (st.out.why != int(cause::behind) && st.out.then == int(verdict::abort)) {
+      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") makes the destination abort: "
+        << explain(t, st) << (by_rule ? " in " + cite(rule_at(st.out.rule)) : std::string()) << ".";
+      return o.str();
+    }
+    if (st.out.then == int(verdict::blocked) && st.out.why != int(cause::behind)) {
+      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ", " << nm<first_bytes>(st.in.magic)
+        << ") stalls the destination's main loop: " << explain(t, st)
+        << (by_rule ? " after " + cite(rule_at(st.out.rule)) : std::string())
+        << "; every channel behind it waits too.";
+      return o.str();
+    }
+    if (p == property::complete && st.out.why != int(cause::rule)) {
+      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") is not used: " << explain(t, st) << ".";
+      return o.str();
+    }
+  }
+  if (p == property::order_independent)
+    return "The same channels arriving in natural order (main, multifd, preempt) end with a different assignment.";
+  const auto& last = cx.steps.empty() ? dest_state<cd>{} : cx.steps.back().out.next;
+  if (last.starts == 0) return "Every channel arrived, yet incoming processing never starts: the destination waits forever.";
+  if (last.starts > 1) return "Incoming processing starts more than once.";
+  return "A channel is left without its role.";
 }
 
 itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx) {
@@ -144,6 +194,7 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
              {"classifier", std::string(t.name)},
              {"property", std::string(name(p))},
              {"assumptions", as},
+             {"meaning", meaning(t, p, cx)},
              {"source_config", describe(cx.src)},
              {"destination_config", describe(cx.dst)}};
   tr.vars = {"step", "opened_as", "count", "transport", "first_bytes", "rule", "decision", "cause", "has_main",

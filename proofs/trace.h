@@ -18,6 +18,10 @@ std::string explain(const table& t, const trace_step<cd>& st);
 // configurations and the assumptions the trace satisfies.
 std::string format_text(const table& t, property p, unsigned assumed, const counterexample& cx);
 
+// What the counterexample means in QEMU terms: the step that breaks the
+// property, the C condition and commit of the rule that fired there.
+std::string meaning(const table& t, property p, const counterexample& cx);
+
 itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx);
 
 // {"classifier", "property", "config": {...}, "arrivals": [{"kind", "magic",

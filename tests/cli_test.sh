@@ -23,5 +23,10 @@ expect 2 "refuses this configuration" -- classify --classifier qemu-7.2 --transp
 expect 2 'not expected' -- verify --bogus
 expect 2 "unknown assumption 'x'" -- verify --assume x
 expect 2 'bad value' -- show qemu-7.2 --format yaml
-expect 0 'sound' -- verify --classifier qemu-7.2
+expect 0 'as upstream history says' -- verify --classifier qemu-7.2
+expect 1 'received packet magic 5145564d expected 11223344' -- check --classifier qemu-7.2 --caps multifd --transport socket
+expect 1 'holds under {main-connects-first}' -- check --classifier qemu-7.2 --caps multifd
+expect 2 "unknown capability 'turbo'" -- check --classifier qemu-7.2 --caps turbo
+expect 2 'required' -- check
+expect 2 '--max-channels must be 1..255' -- verify --max-channels 300
 exit $fail

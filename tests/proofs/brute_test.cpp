@@ -53,7 +53,7 @@ TEST_CASE("more enumerated channels never turn a refutation into a proof") {
     const auto small = brute::enumerate(*t, 2), large = brute::enumerate(*t, 4);
     CHECK(large.traces > small.traces);
     for (std::size_t p = 0; p < property_count; ++p)
-      for (unsigned m = 0; m < 32; ++m)
+      for (unsigned m = 0; m < (1u << assumption_count); ++m)
         if (small.refuted(property(p), m)) CHECK(large.refuted(property(p), m));
   }
 }

@@ -1,0 +1,262 @@
+// `migchan serve`, `migchan replay` and `migchan proxy`: the runtime over real
+// sockets. Bad input is a usage_error (one line, exit 2) before any socket opens.
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "impl/cli.h"
+#include "impl/proxy.h"
+#include "impl/receiver.h"
+#include "impl/replay.h"
+#include "model/builtin.h"
+
+namespace migchan::cli {
+
+namespace {
+
+const table& classifier_or_throw(const std::string& n) {
+  if (const table* t = find_builtin(n)) return *t;
+  std::vector<std::string_view> known;
+  for (const table* t : builtin_tables) known.push_back(t->name);
+  throw usage_error("unknown classifier '" + n + "' (built-in: " + join(known) + ")");
+}
+
+uri uri_or_throw(const std::string& flag, const std::string& text) {
+  if (text.empty()) throw usage_error(flag + " needs a URI (tcp:HOST:PORT or unix:PATH)");
+  try {
+    return parse_uri(text);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
+  }
+}
+
+void check_range(const std::string& flag, long long v, long long lo, long long hi) {
+  if (v < lo || v > hi)
+    throw usage_error(flag + " must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", not " +
+                      std::to_string(v));
+}
+
+dest_cfg config_or_throw(const table& t, const std::string& caps, int channels) {
+  check_range("--multifd-channels", channels, 1, 255);
+  dest_cfg c;
+  try {
+    c = parse_caps(caps, channels);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(std::string(e.what()) + " in --caps");
+  }
+  if (auto why = refusal(t, c)) throw usage_error(*why);
+  return c;
+}
+
+uuid_bytes uuid_or_throw(const std::string& text) {
+  if (text.empty()) return {};
+  if (auto u = parse_uuid(text)) return *u;
+  throw usage_error("bad value '" + text + "' for --uuid (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
+}
+
+replay_trace trace_or_throw(const std::string& path) {
+  try {
+    return load_replay_trace(path);
+  } catch (const trace_error& e) {
+    throw usage_error(e.what());
+  }
+}
+
+// JSON lines, flushed one by one so that a test can follow the log as it grows.
+log_sink open_log(const std::string& path) {
+  std::shared_ptr<std::FILE> f;
+  if (path.empty() || path == "-") {
+    f.reset(stdout, [](std::FILE*) {});
+  } else {
+    f.reset(std::fopen(path.c_str(), "w"), [](std::FILE* x) {
+      if (x) std::fclose(x);
+    });
+    if (!f) throw usage_error("cannot open log '" + path + "': " + std::strerror(errno));
+  }
+  return [f](const json_line& j) {
+    const auto s = j.dump() + "\n";
+    std::fwrite(s.data(), 1, s.size(), f.get());
+    std::fflush(f.get());
+  };
+}
+
+// SIGINT/SIGTERM end the run the ordinary way, with its summary.
+void (*stop_fn)(void*) = nullptr;
+void* stop_arg = nullptr;
+extern "C" void on_signal(int) {
+  if (stop_fn) stop_fn(stop_arg);
+}
+template <class T> void stop_on_signals(T& server) {
+  stop_arg = &server;
+  stop_fn = [](void* s) { static_cast<T*>(s)->stop(); };
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v); }
+
+}  // namespace
+
+action add_serve(CLI::App& app) {
+  auto* sub = app.add_subcommand("serve", "a reference destination: accept, classify with a table, act on it");
+  struct args {
+    std::string classifier = "reference", listen, caps, log, order = "accept", uuid;
+    int channels = 2;
+    long long peek_timeout = 1000, timeout = 0, max_connections = 1024;
+    bool exit_after_complete = false, return_path = false, recovery = false;
+  };
+  auto a = std::make_shared<args>();
+  sub->add_option("--classifier", a->classifier, "built-in classifier (default: reference)");
+  sub->add_option("--listen", a->listen, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
+  sub->add_option("--caps", a->caps, "multifd, postcopy-ram, postcopy-preempt, mapped-ram (comma-separated)");
+  sub->add_option("--multifd-channels", a->channels, "multifd-channels (default 2)");
+  sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
+  sub->add_option("--order", a->order, "accept (QEMU's, the default) or data");
+  sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");
+  sub->add_option("--uuid", a->uuid, "the destination's uuid for MultiFDInit_t (default all zero)");
+  sub->add_flag("--exit-after-complete", a->exit_after_complete, "exit once main has ended and all are closed");
+  sub->add_option("--max-connections", a->max_connections, "connections open at once (default 1024)");
+  sub->add_flag("--return-path", a->return_path, "send MIG_RP_MSG_SHUT without postcopy-ram too");
+  sub->add_flag("--recovery", a->recovery, "start postcopy-paused, waiting for a recovering source");
+  sub->add_option("--timeout", a->timeout, "ms to serve, then exit with the summary (default: no limit)");
+  return [=] {
+    serve_options o;
+    o.classifier = &classifier_or_throw(a->classifier);
+    o.listen = uri_or_throw("--listen", a->listen);
+    o.config = config_or_throw(*o.classifier, a->caps, a->channels);
+    auto order = parse_order(a->order);
+    if (!order) throw usage_error("bad value '" + a->order + "' for --order (one of: accept, data)");
+    o.order = *order;
+    check_range("--peek-timeout", a->peek_timeout, 1, 3600000);
+    check_range("--max-connections", a->max_connections, 1, 1000000);
+    check_range("--timeout", a->timeout, 0, 1LL << 40);
+    o.peek_timeout = ms(a->peek_timeout);
+    o.timeout = ms(a->timeout);
+    o.max_connections = static_cast<std::size_t>(a->max_connections);
+    o.uuid = uuid_or_throw(a->uuid);
+    o.exit_after_complete = a->exit_after_complete;
+    o.return_path = a->return_path;
+    o.recovery = a->recovery;
+    if (o.recovery && !o.config.postcopy_ram) throw usage_error("--recovery needs postcopy-ram in --caps");
+    auto log = open_log(a->log);
+    receiver r(std::move(o), log);
+    stop_on_signals(r);
+    return r.run();
+  };
+}
+
+action add_replay(CLI::App& app) {
+  auto* sub = app.add_subcommand("replay", "open a trace's channels over real sockets and report what the peer did");
+  struct args {
+    std::string trace, to, uuid, format = "text";
+    long long gap = 10, wait = 1000;
+  };
+  auto a = std::make_shared<args>();
+  sub->add_option("trace", a->trace, "replay-form JSON file")->required();
+  sub->add_option("--to", a->to, "the destination: tcp:HOST:PORT or unix:PATH");
+  sub->add_option("--gap", a->gap, "ms between connections, unless the trace says (default 10)");
+  sub->add_option("--wait", a->wait, "ms to watch the connections after the last one opens (default 1000)");
+  sub->add_option("--uuid", a->uuid, "the source's uuid in MultiFDInit_t (default all zero)");
+  sub->add_option("--format", a->format, "text or json");
+  return [=] {
+    const auto t = trace_or_throw(a->trace);
+    replay_options o;
+    o.to = uri_or_throw("--to", a->to);
+    check_range("--gap", a->gap, 0, 600000);
+    check_range("--wait", a->wait, 0, 3600000);
+    o.gap = ms(a->gap), o.wait = ms(a->wait);
+    o.uuid = uuid_or_throw(a->uuid);
+    if (a->format != "text" && a->format != "json")
+      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
+    try {
+      (void)expand(t, o.uuid, 0);
+    } catch (const trace_error& e) {
+      throw usage_error("trace '" + a->trace + "': " + e.what());
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    const auto out = run_replay(t, o);
+    bool refused = false;
+    for (const auto& r : out) {
+      refused = refused || r.did == peer_did::refused;
+      const auto& expect = t.arrivals[r.ch.arrival].expect;
+      if (a->format == "json") {
+        auto j = to_json(r);
+        if (expect)
+          j["expect"] = {{"decision", std::string(name(expect->decision))},
+                         {"rule", expect->rule ? json_line(*expect->rule) : json_line(nullptr)},
+                         {"cause", std::string(name(expect->why))}};
+        std::cout << j.dump() << "\n";
+        continue;
+      }
+      std::string id = r.ch.multifd_id ? " id " + std::to_string(*r.ch.multifd_id) : "";
+      std::printf("%zu. %s%s (%s) sent %zu B: peer %s", r.ch.arrival + 1, std::string(name(r.ch.kind)).c_str(),
+                  id.c_str(), std::string(name(r.ch.magic)).c_str(), r.ch.first.size(),
+                  std::string(name(r.did)).c_str());
+      if (r.did != peer_did::open) std::printf(" after %.3f s", r.ended - r.opened);
+      if (r.received) std::printf(", received %zu B (%s)", r.received, hex(r.received_head).c_str());
+      if (!r.error.empty()) std::printf(" [%s]", r.error.c_str());
+      if (expect) std::printf("; expected %s", std::string(name(expect->decision)).c_str());
+      std::printf("\n");
+    }
+    return refused ? 1 : 0;
+  };
+}
+
+action add_proxy(CLI::App& app) {
+  auto* sub = app.add_subcommand("proxy", "relay a source to a destination, classifying and optionally reordering");
+  struct args {
+    std::string listen, to, order = "natural", classifier, caps, log;
+    int channels = 2;
+    long long peek_timeout = 1000, hold_timeout = 5000, gap = 0, timeout = 0, max_connections = 1024;
+  };
+  auto a = std::make_shared<args>();
+  sub->add_option("--listen", a->listen, "where the source connects: tcp:HOST:PORT or unix:PATH");
+  sub->add_option("--to", a->to, "the destination: tcp:HOST:PORT or unix:PATH");
+  sub->add_option("--order", a->order, "natural, or a replay-form TRACE whose arrival order to reproduce");
+  sub->add_option("--classifier", a->classifier, "classify on the way with this table (default: the trace's)");
+  sub->add_option("--caps", a->caps, "the destination's capabilities, for --classifier");
+  sub->add_option("--multifd-channels", a->channels, "multifd-channels, for --classifier (default 2)");
+  sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
+  sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");
+  sub->add_option("--hold-timeout", a->hold_timeout, "ms without trace progress before relaying the rest as is");
+  sub->add_option("--gap", a->gap, "ms between dials in trace order (default 0)");
+  sub->add_option("--timeout", a->timeout, "ms to run (default: no limit)");
+  sub->add_option("--max-connections", a->max_connections, "pairs open at once (default 1024)");
+  return [=] {
+    proxy_options o;
+    o.listen = uri_or_throw("--listen", a->listen);
+    o.to = uri_or_throw("--to", a->to);
+    if (a->order != "natural") o.order = trace_or_throw(a->order);
+    if (!a->classifier.empty()) {
+      o.classifier = &classifier_or_throw(a->classifier);
+      o.config = config_or_throw(*o.classifier, a->caps, a->channels);
+    } else if (o.order) {
+      o.classifier = &classifier_or_throw(o.order->classifier);
+      o.config = o.order->config;
+      o.recovery = o.order->recovery;
+      if (auto why = refusal(*o.classifier, o.config)) throw usage_error("trace '" + a->order + "': " + *why);
+    } else if (!a->caps.empty()) {
+      throw usage_error("--caps needs --classifier");
+    }
+    check_range("--peek-timeout", a->peek_timeout, 1, 3600000);
+    check_range("--hold-timeout", a->hold_timeout, 1, 3600000);
+    check_range("--gap", a->gap, 0, 600000);
+    check_range("--timeout", a->timeout, 0, 1LL << 40);
+    check_range("--max-connections", a->max_connections, 1, 1000000);
+    o.peek_timeout = ms(a->peek_timeout), o.hold_timeout = ms(a->hold_timeout), o.gap = ms(a->gap);
+    o.timeout = ms(a->timeout);
+    o.max_connections = static_cast<std::size_t>(a->max_connections);
+    auto log = open_log(a->log);
+    proxy p(std::move(o), log);
+    stop_on_signals(p);
+    return p.run();
+  };
+}
+
+}  // namespace migchan::cli

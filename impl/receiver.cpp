@@ -1,0 +1,792 @@
+#include "impl/receiver.h"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cerrno>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <unordered_map>
+
+#include "impl/event_loop.h"
+#include "model/sender.h"
+
+namespace migchan {
+
+// --- configuration ---------------------------------------------------------
+
+namespace {
+
+constexpr std::array<std::string_view, 4> cap_names{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
+
+std::string joined(const auto& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string(n);
+  return out;
+}
+
+}  // namespace
+
+dest_cfg parse_caps(std::string_view list, int channels) {
+  dest_cfg c{false, false, false, false, channels};
+  bool* flag[] = {&c.multifd, &c.postcopy_ram, &c.postcopy_preempt, &c.mapped_ram};
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    auto comma = list.find(',', at);
+    auto item = list.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
+    at = comma == std::string_view::npos ? list.size() + 1 : comma + 1;
+    if (item.empty()) continue;
+    auto it = std::find(cap_names.begin(), cap_names.end(), item);
+    if (it == cap_names.end())
+      throw std::invalid_argument("unknown capability '" + std::string(item) + "' (one of: " + joined(cap_names) +
+                                  ")");
+    *flag[it - cap_names.begin()] = true;
+  }
+  return c;
+}
+
+std::string caps_string(const dest_cfg& c) {
+  const bool on[] = {c.multifd, c.postcopy_ram, c.postcopy_preempt, c.mapped_ram};
+  std::string out;
+  for (std::size_t i = 0; i < cap_names.size(); ++i)
+    if (on[i]) out += (out.empty() ? "" : ",") + std::string(cap_names[i]);
+  return out;
+}
+
+std::optional<std::string> refusal(const table& t, const dest_cfg& c) {
+  observation o;
+  o.multifd = c.multifd, o.postcopy_ram = c.postcopy_ram, o.postcopy_preempt = c.postcopy_preempt;
+  o.mapped_ram = c.mapped_ram, o.transport = transport::socket;
+  for (const auto& f : t.forbids)
+    if (matches<concrete_domain>(f.when, o.generic()))
+      return std::string(t.name) + " refuses this configuration (" + std::string(f.id) + "): " + std::string(f.text);
+  if (!dest_ok<concrete_domain>(t, c, static_cast<int>(transport::socket))) {
+    if (c.postcopy_preempt && !c.postcopy_ram) return std::string("Postcopy preempt requires postcopy-ram");
+    return "multifd-channels must be 1..255, not " + std::to_string(c.channels);
+  }
+  return std::nullopt;
+}
+
+json_line to_json(const dest_st& s) {
+  json_line j;
+  j["has_main"] = s.has_main;
+  j["has_preempt"] = s.has_preempt;
+  j["multifd_count"] = s.multifd_count;
+  j["status"] = s.status >= 0 && s.status < static_cast<int>(enum_size<mig_status>)
+                    ? json_line(std::string(name(static_cast<mig_status>(s.status))))
+                    : json_line(s.status);
+  j["starts"] = s.starts;
+  j["stalled"] = s.stalled;
+  j["aborted"] = s.aborted;
+  j["parked"] = s.parked;
+  j["parked_kind"] = s.parked && s.parked_kind >= 0 && s.parked_kind < static_cast<int>(enum_size<channel_kind>)
+                         ? json_line(std::string(name(static_cast<channel_kind>(s.parked_kind))))
+                         : json_line(nullptr);
+  return j;
+}
+
+std::optional<order_mode> parse_order(std::string_view s) {
+  if (s == "accept") return order_mode::accept;
+  if (s == "data") return order_mode::data;
+  return std::nullopt;
+}
+
+std::string_view name(order_mode o) { return o == order_mode::accept ? "accept" : "data"; }
+
+std::string hex(byte_view b) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(b.size() * 2);
+  for (auto c : b) s += digits[c >> 4], s += digits[c & 0xf];
+  return s;
+}
+
+// --- decider ----------------------------------------------------------------
+
+namespace {
+
+constexpr std::size_t prefix_max = 8;  // classify_prefix() decides with at most a be64
+
+bool same_state(const dest_st& a, const dest_st& b) {
+  return a.has_main == b.has_main && a.has_preempt == b.has_preempt && a.multifd_count == b.multifd_count &&
+         a.status == b.status && a.starts == b.starts && a.stalled == b.stalled && a.aborted == b.aborted &&
+         a.parked == b.parked && a.parked_kind == b.parked_kind;
+}
+
+// The same outcome. Which row the table would have picked matters only when the
+// table decided (cause rule); behind a stalled destination it is not looked at.
+bool same_step(const step_result<concrete_domain>& a, const step_result<concrete_domain>& b) {
+  const bool by_rule = a.why == static_cast<int>(cause::rule);
+  return same_state(a.next, b.next) && a.then == b.then && a.why == b.why &&
+         (!by_rule || (a.rule == b.rule && a.cost == b.cost)) && a.started == b.started && a.woke == b.woke &&
+         a.woke_rule == b.woke_rule && a.woke_then == b.woke_then;
+}
+
+}  // namespace
+
+decider::decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial)
+    : table_(t), config_(c), order_(order), state_(initial) {}
+
+std::size_t decider::add() {
+  const auto n = next_++;
+  pending_.emplace(n, facts{});
+  return n;
+}
+
+void decider::update(std::size_t conn, byte_view prefix, bool closed) {
+  auto it = pending_.find(conn);
+  if (it == pending_.end() || it->second.magic) return;  // decided, or decidable already
+  auto& f = it->second;
+  f.prefix.assign(prefix.begin(), prefix.begin() + static_cast<std::ptrdiff_t>(std::min(prefix.size(), prefix_max)));
+  f.closed = closed;
+  f.magic = classify_prefix(f.prefix, closed);
+  if (f.magic && order_ == order_mode::data) ready_.push_back(conn);
+}
+
+void decider::time_out(std::size_t conn) {
+  auto it = pending_.find(conn);
+  if (it == pending_.end() || it->second.magic) return;
+  // Nothing decidable yet: to the destination this channel has not spoken.
+  it->second.magic = first_bytes::silent;
+  it->second.timed_out = true;
+  if (order_ == order_mode::data) ready_.push_back(conn);
+}
+
+arrival<concrete_domain> decider::arrival_of(first_bytes magic) const {
+  // The kind the sender meant is unknown here; it only feeds soundness bookkeeping.
+  return {true, -1, static_cast<int>(transport::socket), static_cast<int>(magic), 1};
+}
+
+bool decider::independent(std::size_t) const {
+  const auto base = step<concrete_domain>(table_, config_, state_, arrival_of(first_bytes{}));
+  for (std::size_t m = 1; m < enum_size<first_bytes>; ++m)
+    if (!same_step(base, step<concrete_domain>(table_, config_, state_, arrival_of(static_cast<first_bytes>(m)))))
+      return false;
+  return true;
+}
+
+const rule* decider::fired(const decision& d) const {
+  return d.rule >= 0 && d.rule < static_cast<int>(table_.rules.size()) ? &table_.rules[static_cast<std::size_t>(d.rule)]
+                                                                        : nullptr;
+}
+
+void decider::decide(std::size_t conn, std::optional<first_bytes> magic, std::vector<decision>& out) {
+  decision d;
+  d.conn = conn;
+  d.magic = magic;
+  if (auto it = pending_.find(conn); it != pending_.end()) {
+    d.prefix = it->second.prefix;
+    d.timed_out = it->second.timed_out;
+    pending_.erase(it);
+  } else {
+    d.reexamined = true;  // a parked channel, looked at again
+  }
+  d.before = state_;
+  const auto r = step<concrete_domain>(table_, config_, state_, arrival_of(magic.value_or(first_bytes::silent)));
+  state_ = r.next;
+  d.after = state_;
+  d.rule = r.rule;
+  d.then = static_cast<verdict>(r.then);
+  d.why = static_cast<cause>(r.why);
+  d.cost = static_cast<reads>(r.cost);
+  d.started = r.started;
+  if (!magic && d.why != cause::rule) d.rule = static_cast<int>(table_.rules.size()), d.cost = reads::nothing;
+  out.push_back(d);
+  if (d.then == verdict::defer) parked_.push_back(conn);
+  if (r.woke && !parked_.empty()) {
+    decision w;
+    w.conn = parked_.front();
+    parked_.pop_front();
+    w.wake = true;
+    w.by = conn;
+    w.magic = first_bytes::silent;
+    w.before = w.after = state_;
+    w.rule = r.woke_rule;
+    w.then = static_cast<verdict>(r.woke_then);
+    w.why = cause::rule;
+    out.push_back(w);
+  }
+}
+
+std::vector<decider::decision> decider::pump() {
+  std::vector<decision> out;
+  for (bool progress = true; progress;) {
+    progress = false;
+    if (order_ == order_mode::accept) {
+      // The head of the accept queue first; those behind it wait (QEMU's order).
+      if (!pending_.empty()) {
+        const auto head = pending_.begin();
+        if (head->second.magic) {
+          decide(head->first, head->second.magic, out), progress = true;
+        } else if (independent(head->first)) {
+          decide(head->first, std::nullopt, out), progress = true;
+        }
+      }
+    } else {
+      while (!ready_.empty()) {
+        const auto c = ready_.front();
+        ready_.pop_front();
+        if (auto it = pending_.find(c); it != pending_.end()) decide(c, it->second.magic, out), progress = true;
+      }
+      // A destination out of service decides nothing by content: do not make them wait.
+      if (state_.stalled || state_.aborted)
+        for (auto it = pending_.begin(); it != pending_.end();) {
+          const auto c = (it++)->first;
+          if (independent(c)) decide(c, std::nullopt, out), progress = true;
+        }
+    }
+    // The model keeps one parked slot: channels parked beside the one that woke
+    // are looked at again, as fresh silent arrivals.
+    while (!parked_.empty() && !state_.parked) {
+      const auto c = parked_.front();
+      parked_.pop_front();
+      decide(c, first_bytes::silent, out), progress = true;
+    }
+  }
+  return out;
+}
+
+std::string error_text(const decider& d, const decider::decision& x) {
+  const auto failed = [&](const std::string& what) {
+    return "failed to receive packet via multifd channel " + std::to_string(x.before.multifd_count) + ": " + what;
+  };
+  switch (x.why) {
+    case cause::rule: {
+      if (x.then == verdict::main || x.then == verdict::multifd || x.then == verdict::preempt ||
+          x.then == verdict::defer)
+        return {};
+      const rule* r = d.fired(x);
+      std::string text = !r ? "no rule matched" : r->text.empty() ? std::string(r->c) : std::string(r->text);
+      return x.then == verdict::abort ? "abort: " + text : text;
+    }
+    case cause::listener:
+      return "socket_accept_incoming_migration: Extra incoming migration connection; ignoring";
+    case cause::multifd_init: {
+      if (x.then == verdict::blocked)
+        return "multifd_recv_initial_packet() blocks reading the 64-byte MultiFDInit_t of a silent channel";
+      if (x.prefix.size() < 4) return failed("Unexpected end-of-file before all data were read");
+      bytes packet(multifd_init_size, 0);
+      std::copy(x.prefix.begin(), x.prefix.end(), packet.begin());
+      return failed(check_multifd_init(*decode_multifd_init(packet), {}, 255).value_or("bad MultiFDInit_t"));
+    }
+    case cause::multifd_off:
+      return "abort: multifd_recv_new_channel() with multifd off (multifd_recv_state is NULL)";
+    case cause::multifd_overflow:
+      return failed("more multifd channels than multifd-channels " + std::to_string(d.config().channels));
+    case cause::dup_main: return "abort: assert(!mis->from_src_file)";
+    case cause::dup_preempt: return "abort: assert(!mis->postcopy_qemufile_dst)";
+    case cause::behind:
+      return x.before.aborted ? "not examined: the destination has aborted"
+                              : "not examined: the destination is stalled on an earlier channel";
+    case cause::none: return {};
+  }
+  return {};
+}
+
+json_line to_json(const decider& d, const decider::decision& x, double t, double waited) {
+  json_line j;
+  j["t"] = t;
+  j["conn"] = x.conn;
+  if (x.wake) j["wake"] = true, j["by"] = x.by;
+  if (x.reexamined) j["reexamined"] = true;
+  j["transport"] = "socket";
+  j["first_bytes_hex"] = hex(x.prefix);
+  j["magic"] = x.magic ? json_line(std::string(name(*x.magic))) : json_line(nullptr);
+  if (x.timed_out) j["timed_out"] = true;
+  j["state_before"] = to_json(x.before);
+  const rule* r = d.fired(x);
+  j["rule"] = r ? json_line(std::string(r->id)) : json_line(nullptr);
+  j["decision"] = std::string(name(x.then));
+  j["cause"] = std::string(name(x.why));
+  j["reads"] = std::string(name(x.cost));
+  j["state_after"] = to_json(x.after);
+  j["started"] = x.started;
+  j["waited"] = waited;
+  if (auto e = error_text(d, x); !e.empty()) j["error"] = e;
+  return j;
+}
+
+// --- receiver ---------------------------------------------------------------
+
+namespace {
+
+using clock_type = event_loop::clock;
+constexpr std::size_t head_max = 512;           // main: enough for the header and configuration
+constexpr std::size_t read_budget = 1u << 20;   // per wake-up, so one busy channel cannot starve others
+constexpr std::size_t records_max = 4096;       // channels listed in the summary
+
+double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
+
+bool is_resource_error(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+
+}  // namespace
+
+struct receiver::impl {
+  enum class phase : std::uint8_t { peek, main, multifd_init, drain, hold };
+
+  struct conn {
+    std::size_t n = 0;
+    unique_fd fd;
+    phase ph = phase::peek;
+    clock_type::time_point accepted;
+    std::optional<event_loop::timer_id> peek_timer;
+    bool rdhup = false;
+    bytes prefix;
+    std::size_t record = SIZE_MAX;
+    bytes head;  // main: the first bytes, for the header
+    bool header_logged = false;
+    bool needs_shut = false, shut_sent = false, idle_armed = false;
+    clock_type::time_point last_read;
+    bytes init;  // multifd: MultiFDInit_t as it arrives
+    int count_before = 0;
+  };
+
+  struct channel_record {
+    std::size_t conn = 0;
+    verdict then = verdict::main;
+    std::string rule;
+    std::uint64_t bytes = 0;
+    std::optional<int> multifd_id;
+    json_line header;
+    bool rp_shut = false;
+    std::string end = "open";
+    std::string error;
+  };
+
+  serve_options opt;
+  log_sink log;
+  event_loop loop;
+  unique_fd listener, wake;
+  uri bound;
+  decider dec;
+  clock_type::time_point t0 = clock_type::now();
+  std::atomic<bool> stop_requested{false};
+  bool done = false, shut_down = false, accept_paused = false, resource_pause = false;
+  bool main_eof = false, completed = false;
+  std::unordered_map<std::size_t, std::unique_ptr<conn>> conns;
+  std::vector<channel_record> records;
+  bool records_truncated = false;
+  std::map<std::string, std::size_t> counts;
+  std::set<int> multifd_ids;
+  std::array<std::uint8_t, 65536> scratch{};
+
+  impl(serve_options o, log_sink l)
+      : opt(std::move(o)),
+        log(std::move(l)),
+        dec(*opt.classifier, opt.config, opt.order,
+            opt.recovery ? paused_state<concrete_domain>(opt.config) : fresh_state<concrete_domain>()) {
+    bound = opt.listen;
+    if (bound.kind == uri_kind::tcp && bound.host.empty()) bound.host = "127.0.0.1";
+    listener = listen_on(bound, opt.backlog);
+    if (bound.kind == uri_kind::tcp) bound.port = local_port(listener.get());
+    wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wake) throw std::system_error(errno, std::generic_category(), "cannot create eventfd");
+    loop.add(listener.get(), EPOLLIN, [this](std::uint32_t) { on_listen(); });
+    loop.add(wake.get(), EPOLLIN, [this](std::uint32_t) {
+      std::uint64_t v;
+      while (::read(wake.get(), &v, sizeof v) > 0) {
+      }
+      loop.stop();
+    });
+  }
+
+  double now_t() const { return seconds(clock_type::now() - t0); }
+
+  void event(std::size_t n, std::string_view what, json_line extra = json_line::object()) {
+    if (!log) return;
+    json_line j;
+    j["t"] = now_t();
+    j["conn"] = n == SIZE_MAX ? json_line(nullptr) : json_line(n);
+    j["event"] = std::string(what);
+    for (auto& [k, v] : extra.items()) j[k] = v;
+    log(j);
+  }
+
+  // --- accepting
+  void pause_accept(bool resource) {
+    if (accept_paused || shut_down) return;
+    accept_paused = true, resource_pause = resource;
+    loop.modify(listener.get(), 0);
+    if (resource)  // the descriptors that are short may come back without a close of ours
+      loop.add_timer(std::chrono::milliseconds(100), [this] { resume_accept(); });
+  }
+  void resume_accept() {
+    if (!accept_paused || shut_down || conns.size() >= opt.max_connections) return;
+    accept_paused = false, resource_pause = false;
+    loop.modify(listener.get(), EPOLLIN);
+  }
+
+  void on_listen() {
+    for (int i = 0; i < 64 && !accept_paused && !shut_down; ++i) {
+      if (conns.size() >= opt.max_connections) {
+        event(SIZE_MAX, "accept_paused", {{"reason", "--max-connections " + std::to_string(opt.max_connections)}});
+        return pause_accept(false);
+      }
+      unique_fd fd;
+      try {
+        fd = accept_nonblocking(listener.get());
+      } catch (const std::system_error& e) {
+        if (!is_resource_error(e.code().value())) throw;
+        event(SIZE_MAX, "accept_paused", {{"reason", e.what()}});
+        return pause_accept(true);
+      }
+      if (!fd) return;
+      add_conn(std::move(fd));
+    }
+  }
+
+  void add_conn(unique_fd fd) {
+    auto c = std::make_unique<conn>();
+    c->n = dec.add();
+    c->fd = std::move(fd);
+    c->accepted = clock_type::now();
+    const auto n = c->n;
+    // Edge-triggered while peeking: unread bytes must not wake the loop again and again.
+    loop.add(c->fd.get(), EPOLLIN | EPOLLRDHUP | EPOLLET, [this, n](std::uint32_t ev) { on_peek_event(n, ev); });
+    c->peek_timer = loop.add_timer(opt.peek_timeout, [this, n] {
+      if (auto* c2 = find(n)) c2->peek_timer.reset();
+      dec.time_out(n);
+      pump();
+    });
+    conns.emplace(n, std::move(c));
+    peek(*conns[n]);
+    pump();
+  }
+
+  conn* find(std::size_t n) {
+    auto it = conns.find(n);
+    return it == conns.end() ? nullptr : it->second.get();
+  }
+
+  // --- peeking
+  void on_peek_event(std::size_t n, std::uint32_t ev) {
+    conn* c = find(n);
+    if (!c || c->ph != phase::peek) return;
+    if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->rdhup = true;
+    peek(*c);
+    pump();
+  }
+
+  void peek(conn& c) {
+    std::uint8_t buf[8];
+    const auto got = ::recv(c.fd.get(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    bool closed = false;
+    if (got > 0) {
+      c.prefix.assign(buf, buf + got);
+      closed = c.rdhup && static_cast<std::size_t>(got) < sizeof buf;
+    } else if (got == 0) {
+      closed = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      closed = true;  // reset during the peek: what was seen before it is all there is
+    }
+    if (closed || !c.prefix.empty()) dec.update(c.n, c.prefix, closed);
+  }
+
+  void pump() {
+    if (shut_down) return;
+    for (const auto& d : dec.pump()) {
+      act(d);
+      if (shut_down) return;
+    }
+  }
+
+  // --- acting on decisions
+  void act(const decider::decision& d) {
+    ++counts[std::string(name(d.then))];
+    conn* c = find(d.conn);
+    const auto now = clock_type::now();
+    if (log) log(to_json(dec, d, seconds(now - t0), c ? seconds(now - c->accepted) : 0.0));
+    if (d.then == verdict::abort) return abort_serving();
+    if (!c) return;  // a parked channel whose peer has gone
+    if (c->peek_timer) loop.cancel_timer(*c->peek_timer), c->peek_timer.reset();
+    const auto n = c->n;
+    switch (d.then) {
+      case verdict::main:
+      case verdict::multifd:
+      case verdict::preempt:
+      case verdict::defer: {
+        const rule* r = dec.fired(d);
+        if (c->record == SIZE_MAX && records.size() < records_max) {
+          c->record = records.size();
+          channel_record rec;
+          rec.conn = n, rec.then = d.then, rec.rule = r ? std::string(r->id) : std::string{};
+          records.push_back(std::move(rec));
+        } else if (c->record == SIZE_MAX) {
+          records_truncated = true;
+        } else {
+          records[c->record].then = d.then, records[c->record].rule = r ? std::string(r->id) : std::string{};
+        }
+        if (d.then == verdict::main) {
+          c->needs_shut = opt.config.postcopy_ram || opt.return_path;
+          start_reading(*c, phase::main);
+        } else if (d.then == verdict::multifd) {
+          c->count_before = d.before.multifd_count;
+          start_reading(*c, phase::multifd_init);
+        } else if (d.then == verdict::preempt) {
+          start_reading(*c, phase::drain);
+        } else {
+          hold(*c);
+        }
+        return;
+      }
+      case verdict::blocked: return hold(*c);
+      case verdict::reject:
+      case verdict::drop:
+      case verdict::abort: return close_conn(*c, "closed");
+    }
+  }
+
+  // The connection stays as it is, unread; only its peer going away is watched.
+  void hold(conn& c) {
+    c.ph = phase::hold;
+    const auto n = c.n;
+    loop.modify(c.fd.get(), EPOLLRDHUP, [this, n](std::uint32_t ev) {
+      conn* c2 = find(n);
+      if (!c2) return;
+      const bool reset = (ev & EPOLLERR) != 0;
+      event(n, reset ? "reset" : "eof", {{"while", "held"}});
+      close_conn(*c2, reset ? "reset" : "eof");
+    });
+  }
+
+  void start_reading(conn& c, phase ph) {
+    c.ph = ph;
+    const auto n = c.n;
+    loop.modify(c.fd.get(), EPOLLIN | EPOLLRDHUP, [this, n](std::uint32_t) {
+      if (conn* c2 = find(n)) on_readable(*c2);
+    });
+    on_readable(c);
+  }
+
+  channel_record* record_of(conn& c) { return c.record < records.size() ? &records[c.record] : nullptr; }
+
+  void on_readable(conn& c) {
+    std::size_t budget = read_budget;
+    while (budget > 0) {
+      std::size_t want = scratch.size();
+      if (c.ph == phase::multifd_init) want = multifd_init_size - c.init.size();
+      const auto got = ::recv(c.fd.get(), scratch.data(), std::min(want, budget), 0);
+      if (got < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        return peer_gone(c, "reset", std::error_code(errno, std::generic_category()).message());
+      }
+      if (got == 0) return peer_gone(c, "eof", {});
+      const auto n = static_cast<std::size_t>(got);
+      budget -= std::min(budget, n);
+      if (auto* r = record_of(c)) r->bytes += n;
+      if (c.ph == phase::main) {
+        on_main_bytes(c, byte_view(scratch.data(), n));
+      } else if (c.ph == phase::multifd_init) {
+        c.init.insert(c.init.end(), scratch.begin(), scratch.begin() + got);
+        if (c.init.size() == multifd_init_size && !check_init(c)) return;
+      }
+    }
+  }
+
+  void on_main_bytes(conn& c, byte_view b) {
+    if (!c.header_logged) {
+      const auto take = std::min(b.size(), head_max - c.head.size());
+      c.head.insert(c.head.end(), b.begin(), b.begin() + static_cast<std::ptrdiff_t>(take));
+      log_header(c, false);
+    }
+    if (c.needs_shut && !c.shut_sent) {
+      c.last_read = clock_type::now();
+      if (!c.idle_armed) arm_idle(c, c.last_read + opt.shut_idle);
+    }
+  }
+
+  // Records magic, version and machine name once they are all there.
+  void log_header(conn& c, bool at_end) {
+    if (c.header_logged) return;
+    auto h = parse_main_header(c.head);
+    const bool complete = h && (h->machine || h->magic != qemu_vm_file_magic ||
+                                (c.head.size() > 8 && c.head[8] != qemu_vm_configuration));
+    if (!complete && !at_end && c.head.size() < head_max) return;
+    c.header_logged = true;
+    json_line j;
+    j["magic"] = h ? hex(byte_view(c.head.data(), 4)) : hex(c.head);
+    j["version"] = h ? json_line(h->version) : json_line(nullptr);
+    j["machine"] = h && h->machine ? json_line(*h->machine) : json_line(nullptr);
+    // qemu_loadvm_state_header()'s checks, for when the wrong channel became main.
+    if (!h) j["error"] = "Unexpected end of stream before the header";
+    else if (h->magic != qemu_vm_file_magic) j["error"] = "Not a migration stream";
+    else if (h->version != qemu_vm_file_version) j["error"] = "Unsupported migration stream version";
+    if (auto* r = record_of(c)) r->header = j;
+    event(c.n, "main_header", j);
+  }
+
+  // MIG_RP_MSG_SHUT once main has been idle: never early (qemu-7.2-peer.md §5).
+  void arm_idle(conn& c, clock_type::time_point when) {
+    c.idle_armed = true;
+    const auto n = c.n;
+    loop.add_timer(when, [this, n] {
+      conn* c2 = find(n);
+      if (!c2) return;
+      c2->idle_armed = false;
+      if (c2->shut_sent) return;
+      const auto due = c2->last_read + opt.shut_idle;
+      if (clock_type::now() < due) return arm_idle(*c2, due);
+      const auto msg = rp_shut();
+      if (::send(c2->fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT) ==
+          static_cast<ssize_t>(msg.size())) {
+        c2->shut_sent = true;
+        if (auto* r = record_of(*c2)) r->rp_shut = true;
+        event(n, "rp_shut", {{"bytes_hex", hex(msg)}});
+      } else {
+        event(n, "error", {{"error", "cannot send MIG_RP_MSG_SHUT: " +
+                                         std::error_code(errno, std::generic_category()).message()}});
+      }
+    });
+  }
+
+  // multifd_recv_initial_packet()'s checks; false when the channel was closed.
+  bool check_init(conn& c) {
+    const auto m = decode_multifd_init(c.init);
+    auto problem = check_multifd_init(*m, opt.uuid, static_cast<unsigned>(opt.config.channels));
+    if (!problem && multifd_ids.contains(m->id))
+      problem = "multifd: received id '" + std::to_string(m->id) + "' already setup'";
+    json_line j{{"id", m->id}, {"version", m->version}, {"uuid", format_uuid(m->uuid)}};
+    if (problem) {
+      const auto text = "failed to receive packet via multifd channel " + std::to_string(c.count_before) + ": " + *problem;
+      j["error"] = text;
+      if (auto* r = record_of(c)) r->error = text;
+      event(c.n, "multifd_init", j);
+      close_conn(c, "closed");
+      return false;
+    }
+    multifd_ids.insert(m->id);
+    if (auto* r = record_of(c)) r->multifd_id = m->id;
+    event(c.n, "multifd_init", j);
+    c.ph = phase::drain;
+    return true;
+  }
+
+  void peer_gone(conn& c, std::string_view how, const std::string& why) {
+    if (c.ph == phase::main) log_header(c, true);
+    json_line j;
+    if (auto* r = record_of(c)) j["bytes"] = r->bytes;
+    if (c.ph == phase::multifd_init) {
+      const auto text = "failed to receive packet via multifd channel " + std::to_string(c.count_before) +
+                        ": Unexpected end-of-file before all data were read";
+      j["error"] = text;
+      if (auto* r = record_of(c)) r->error = text;
+    } else if (!why.empty()) {
+      j["error"] = why;
+    }
+    event(c.n, how, j);
+    if (c.ph == phase::main) main_eof = true;
+    close_conn(c, how);
+  }
+
+  void close_conn(conn& c, std::string_view end) {
+    if (auto* r = record_of(c)) r->end = std::string(end);
+    if (c.peek_timer) loop.cancel_timer(*c.peek_timer);
+    loop.remove(c.fd.get());
+    const auto n = c.n;
+    conns.erase(n);  // closes the socket; c is gone
+    resume_accept();
+    check_complete();
+  }
+
+  void check_complete() {
+    if (!opt.exit_after_complete || completed || !main_eof || !conns.empty() || dec.undecided_count() > 0) return;
+    completed = true;
+    done = true;
+    loop.stop();
+  }
+
+  // The real destination died here: nothing more is accepted or read.
+  void abort_serving() {
+    shut_down = true;
+    done = true;
+    loop.remove(listener.get());
+    listener.reset();
+    for (auto& [n, c] : conns) loop.remove(c->fd.get());
+    conns.clear();
+    loop.stop();
+  }
+
+  json_line summary() const {
+    json_line s;
+    s["classifier"] = std::string(opt.classifier->name);
+    s["order"] = std::string(name(opt.order));
+    s["caps"] = caps_string(opt.config);
+    s["multifd_channels"] = opt.config.channels;
+    s["connections"] = dec.count();
+    json_line decisions = json_line::object();
+    for (auto& [k, v] : counts) decisions[k] = v;
+    s["decisions"] = decisions;
+    s["undecided"] = dec.undecided_count();
+    s["state"] = to_json(dec.state());
+    s["stalled"] = dec.state().stalled;
+    s["aborted"] = dec.state().aborted;
+    s["completed"] = completed;
+    json_line chans = json_line::array();
+    for (const auto& r : records) {
+      json_line j;
+      j["conn"] = r.conn;
+      j["decision"] = std::string(name(r.then));
+      j["rule"] = r.rule.empty() ? json_line(nullptr) : json_line(r.rule);
+      j["bytes"] = r.bytes;
+      if (r.multifd_id) j["multifd_id"] = *r.multifd_id;
+      if (!r.header.is_null()) j["header"] = r.header;
+      if (r.then == verdict::main) j["rp_shut"] = r.rp_shut;
+      if (!r.error.empty()) j["error"] = r.error;
+      j["end"] = r.end;
+      chans.push_back(j);
+    }
+    s["channels"] = chans;
+    if (records_truncated) s["channels_truncated"] = true;
+    s["multifd_ids"] = multifd_ids;
+    return s;
+  }
+};
+
+receiver::receiver(serve_options o, log_sink log) {
+  if (!o.classifier) throw std::invalid_argument("serve needs a classifier");
+  if (auto why = refusal(*o.classifier, o.config)) throw std::invalid_argument(*why);
+  p_ = std::make_unique<impl>(std::move(o), std::move(log));
+}
+
+receiver::~receiver() = default;
+
+const uri& receiver::address() const { return p_->bound; }
+
+int receiver::run() {
+  auto& p = *p_;
+  const auto deadline = p.opt.timeout.count() > 0 ? clock_type::now() + p.opt.timeout
+                                                  : clock_type::now() + std::chrono::hours(24 * 365);
+  if (p.log) {
+    json_line j;
+    j["t"] = p.now_t();
+    j["listening"] = to_string(p.bound);
+    j["classifier"] = std::string(p.opt.classifier->name);
+    j["caps"] = caps_string(p.opt.config);
+    j["multifd_channels"] = p.opt.config.channels;
+    j["order"] = std::string(name(p.opt.order));
+    j["peek_timeout_ms"] = p.opt.peek_timeout.count();
+    j["state"] = to_json(p.dec.state());
+    p.log(j);
+  }
+  p.loop.run_until([&] { return p.done || p.stop_requested.load(); }, deadline);
+  if (p.log) p.log(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
+  return p.dec.state().aborted || p.dec.state().stalled ? 1 : 0;
+}
+
+void receiver::stop() noexcept {
+  p_->stop_requested.store(true);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(p_->wake.get(), &one, sizeof one);
+}
+
+json_line receiver::summary() const { return p_->summary(); }
+
+}  // namespace migchan

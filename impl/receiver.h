@@ -1,0 +1,163 @@
+// The socket runtime: `decider` turns facts about accepted connections (first
+// bytes peeked, peer closed, peek timed out) into the model's arrivals, in the
+// destination's order, and asks step() of model/destination.h; `receiver` is
+// `migchan serve`, a reference destination that acts on each decision over real
+// sockets. Neither classifies or keeps destination state on its own: the table
+// decides, the runtime only observes and acts.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "impl/uri.h"
+#include "impl/wire.h"
+#include "model/destination.h"
+
+namespace migchan {
+
+using dest_cfg = dest_config<concrete_domain>;
+using dest_st = dest_state<concrete_domain>;
+using json_line = nlohmann::ordered_json;
+// Receives one JSON object per log line; called on the thread that runs the loop.
+using log_sink = std::function<void(const json_line&)>;
+
+// "multifd,postcopy-ram", QEMU's capability names; throws std::invalid_argument
+// ("unknown capability 'x' (one of: multifd, ...)"). channels is multifd-channels.
+dest_cfg parse_caps(std::string_view list, int channels);
+std::string caps_string(const dest_cfg& c);  // the inverse, "" for none
+
+// Why `t` refuses this configuration on a socket (its config rules and valid()),
+// e.g. "qemu-7.2 refuses this configuration (caps.no_mapped_ram): ...", or nullopt.
+std::optional<std::string> refusal(const table& t, const dest_cfg& c);
+
+// dest_state's fields by name: {"has_main": false, "multifd_count": 0, "status": "setup", ...}
+json_line to_json(const dest_st& s);
+
+// accept: decide strictly in accept order (QEMU's migration_ioc_process_incoming()
+// runs per accepted channel, so an undecided head holds back those behind it).
+// data: decide each connection as soon as its first bytes are decidable.
+enum class order_mode : std::uint8_t { accept, data };
+std::optional<order_mode> parse_order(std::string_view s);
+std::string_view name(order_mode o);
+
+// Connection facts in, decisions out, in the destination's order.
+class decider {
+ public:
+  // One step() of the model, or the wake-up of a parked (deferred) channel.
+  struct decision {
+    std::size_t conn = 0;
+    bool wake = false;             // decided by the step of connection `by`
+    std::size_t by = 0;
+    bool reexamined = false;       // a parked channel stepped again after another one woke
+    std::optional<first_bytes> magic;  // nullopt: decided before its bytes could matter
+    bytes prefix;                  // what had been peeked (up to 8 bytes)
+    bool timed_out = false;        // the peek timeout made it `silent`
+    dest_st before{}, after{};
+    int rule = 0;                  // index into the table's rules; rules.size() when none matched
+    verdict then = verdict::reject;
+    migchan::cause why = cause::rule;
+    reads cost = reads::nothing;
+    bool started = false;          // incoming processing started on this step
+  };
+
+  decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial);
+
+  std::size_t add();  // a newly accepted connection; numbered 0, 1, ...
+  // The newest peeked prefix (at most 8 bytes are looked at) and whether the peer has
+  // closed or reset after it. Ignored once the connection is decided.
+  void update(std::size_t conn, byte_view prefix, bool closed);
+  void time_out(std::size_t conn);  // no decidable prefix by the peek timeout: silent
+  // Decides everything that can be decided now, in order.
+  std::vector<decision> pump();
+
+  bool undecided(std::size_t conn) const { return pending_.contains(conn); }
+  std::size_t undecided_count() const { return pending_.size(); }
+  std::size_t count() const { return next_; }  // connections added
+  const dest_st& state() const { return state_; }
+  const table& classifier() const { return table_; }
+  const dest_cfg& config() const { return config_; }
+  order_mode order() const { return order_; }
+  // The rule that fired, or nullptr when none matched.
+  const rule* fired(const decision& d) const;
+
+ private:
+  struct facts {
+    bytes prefix;
+    bool closed = false, timed_out = false;
+    std::optional<first_bytes> magic;  // decidable from the prefix, or silent after the timeout
+  };
+  arrival<concrete_domain> arrival_of(first_bytes magic) const;
+  bool independent(std::size_t conn) const;  // step() gives the same for every first_bytes
+  void decide(std::size_t conn, std::optional<first_bytes> magic, std::vector<decision>& out);
+
+  const table& table_;
+  dest_cfg config_;
+  order_mode order_;
+  dest_st state_;
+  std::size_t next_ = 0;
+  std::map<std::size_t, facts> pending_;  // undecided, by accept order
+  std::deque<std::size_t> ready_;         // data order: in the order they became decidable
+  std::deque<std::size_t> parked_;        // deferred, oldest first
+};
+
+// QEMU's words for a decision: the rule's error text, the multifd_recv_initial_packet()
+// message, the listener's "Extra incoming migration connection; ignoring", or for an
+// abort "abort: <assert>". Empty for main, multifd, preempt and defer.
+std::string error_text(const decider& d, const decider::decision& x);
+
+// The log line of one decision:
+// {"t", "conn", "transport", "first_bytes_hex", "magic", "state_before", "rule",
+//  "decision", "cause", "reads", "state_after", "started", "waited", ["error"]}
+json_line to_json(const decider& d, const decider::decision& x, double t, double waited);
+
+std::string hex(byte_view b);
+
+struct serve_options {
+  const table* classifier = nullptr;  // required
+  dest_cfg config{false, false, false, false, 2};
+  uri listen;                          // tcp with an empty host binds 127.0.0.1
+  order_mode order = order_mode::accept;
+  std::chrono::milliseconds peek_timeout{1000};
+  std::chrono::milliseconds shut_idle{300};  // main idle this long -> MIG_RP_MSG_SHUT
+  bool return_path = false;            // send SHUT even without postcopy-ram
+  bool recovery = false;               // start postcopy-paused (paused_state())
+  uuid_bytes uuid{};                   // the destination's -uuid
+  bool exit_after_complete = false;
+  std::chrono::milliseconds timeout{0};  // 0: run until stop()
+  std::size_t max_connections = 1024;  // open at once; accepting pauses at the limit
+  int backlog = 1024;
+};
+
+// `migchan serve`. Binds in the constructor (std::system_error on failure); run()
+// serves on the calling thread until stop(), the timeout, the destination's abort
+// or, with exit_after_complete, the end of the migration.
+class receiver {
+ public:
+  receiver(serve_options o, log_sink log);
+  ~receiver();
+  receiver(const receiver&) = delete;
+  receiver& operator=(const receiver&) = delete;
+
+  const uri& address() const;  // as bound, with the real port
+  // 0 when it ended normally, 1 when the destination aborted or is stalled.
+  int run();
+  // From any thread or a signal handler: run() returns after this round of events.
+  void stop() noexcept;
+  json_line summary() const;  // also logged as {"summary": ...} when run() returns
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> p_;
+};
+
+}  // namespace migchan

@@ -1,0 +1,320 @@
+#include "impl/replay.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "impl/event_loop.h"
+
+namespace migchan {
+
+// --- the replay form ----------------------------------------------------------
+
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) { throw trace_error(where + ": " + what); }
+
+template <class E> E enum_field(const json& v, const std::string& where) {
+  if (!v.is_string()) bad(where, "expected a string");
+  if (auto e = parse_enum<E>(v.get<std::string>())) return *e;
+  std::string names;
+  for (auto n : enum_traits<E>::names) names += (names.empty() ? "" : ", ") + std::string(n);
+  bad(where, "'" + v.get<std::string>() + "' is not one of " + names);
+}
+
+bool bool_field(const json& obj, const char* key, const std::string& where, bool fallback) {
+  if (!obj.contains(key)) return fallback;
+  if (!obj[key].is_boolean()) bad(where + "." + key, "expected true or false");
+  return obj[key].get<bool>();
+}
+
+int int_field(const json& obj, const char* key, const std::string& where, int fallback, int lo, int hi) {
+  if (!obj.contains(key)) return fallback;
+  const auto& v = obj[key];
+  if (!v.is_number_integer()) bad(where + "." + key, "expected an integer");
+  const auto x = v.get<long long>();
+  if (x < lo || x > hi)
+    bad(where + "." + key, std::to_string(x) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  return static_cast<int>(x);
+}
+
+first_bytes default_magic(channel_kind k, bool recovery) {
+  switch (k) {
+    case channel_kind::main: return recovery ? first_bytes::vm_command : first_bytes::vm_file_magic;
+    case channel_kind::multifd: return first_bytes::multifd_magic;
+    case channel_kind::preempt: return first_bytes::silent;
+  }
+  return first_bytes::other;
+}
+
+}  // namespace
+
+replay_trace parse_replay_trace(const json& j) {
+  if (!j.is_object()) bad("trace", "expected a JSON object");
+  replay_trace t;
+  if (!j.contains("classifier") || !j["classifier"].is_string()) bad("classifier", "expected a string");
+  t.classifier = j["classifier"].get<std::string>();
+  json cfg = json::object();
+  if (j.contains("config")) {
+    cfg = j["config"];
+    if (!cfg.is_object()) bad("config", "expected an object");
+  }
+  t.config.multifd = bool_field(cfg, "multifd", "config", false);
+  t.config.postcopy_ram = bool_field(cfg, "postcopy_ram", "config", false);
+  t.config.postcopy_preempt = bool_field(cfg, "postcopy_preempt", "config", false);
+  t.config.mapped_ram = bool_field(cfg, "mapped_ram", "config", false);
+  t.config.channels = int_field(cfg, "channels", "config", 2, 1, 255);
+  t.recovery = bool_field(cfg, "recovery", "config", false);
+  if (cfg.contains("transport")) t.transport = enum_field<transport>(cfg["transport"], "config.transport");
+  if (!j.contains("arrivals") || !j["arrivals"].is_array()) bad("arrivals", "expected an array");
+  if (j["arrivals"].empty()) bad("arrivals", "is empty");
+  for (std::size_t i = 0; i < j["arrivals"].size(); ++i) {
+    const auto& a = j["arrivals"][i];
+    const auto where = "arrivals[" + std::to_string(i) + "]";
+    if (!a.is_object()) bad(where, "expected an object");
+    if (!a.contains("kind")) bad(where + ".kind", "missing");
+    replay_arrival r;
+    r.kind = enum_field<channel_kind>(a["kind"], where + ".kind");
+    r.magic = a.contains("magic") ? enum_field<first_bytes>(a["magic"], where + ".magic")
+                                  : default_magic(r.kind, t.recovery);
+    r.count = int_field(a, "count", where, 1, 1, 255);
+    if (a.contains("gap_ms")) r.gap_ms = int_field(a, "gap_ms", where, 0, 0, 600000);
+    if (a.contains("expect") && !a["expect"].is_null()) {
+      const auto& e = a["expect"];
+      if (!e.is_object()) bad(where + ".expect", "expected an object");
+      if (!e.contains("decision")) bad(where + ".expect.decision", "missing");
+      replay_expect x;
+      x.decision = enum_field<verdict>(e["decision"], where + ".expect.decision");
+      if (e.contains("rule") && !e["rule"].is_null()) {
+        if (!e["rule"].is_string()) bad(where + ".expect.rule", "expected a string or null");
+        x.rule = e["rule"].get<std::string>();
+      }
+      if (e.contains("cause")) x.why = enum_field<cause>(e["cause"], where + ".expect.cause");
+      r.expect = x;
+    }
+    t.arrivals.push_back(r);
+  }
+  return t;
+}
+
+replay_trace load_replay_trace(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw trace_error("cannot read trace '" + path + "': " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j;
+  try {
+    j = json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    // nlohmann's what() is "[json.exception.parse_error.101] parse error at line 1, ...".
+    std::string what = e.what();
+    if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    throw trace_error("trace '" + path + "': not JSON: " + what);
+  }
+  try {
+    return parse_replay_trace(j);
+  } catch (const trace_error& e) {
+    throw trace_error("trace '" + path + "': " + e.what());
+  }
+}
+
+nlohmann::ordered_json to_json(const replay_trace& t) {
+  nlohmann::ordered_json j;
+  j["classifier"] = t.classifier;
+  j["config"] = {{"multifd", t.config.multifd},
+                 {"postcopy_ram", t.config.postcopy_ram},
+                 {"postcopy_preempt", t.config.postcopy_preempt},
+                 {"mapped_ram", t.config.mapped_ram},
+                 {"channels", t.config.channels},
+                 {"transport", std::string(name(t.transport))},
+                 {"recovery", t.recovery}};
+  auto arrivals = nlohmann::ordered_json::array();
+  for (const auto& a : t.arrivals) {
+    nlohmann::ordered_json x;
+    x["kind"] = std::string(name(a.kind));
+    x["magic"] = std::string(name(a.magic));
+    x["count"] = a.count;
+    if (a.gap_ms) x["gap_ms"] = *a.gap_ms;
+    if (a.expect) {
+      x["expect"] = {{"decision", std::string(name(a.expect->decision))},
+                     {"rule", a.expect->rule ? nlohmann::ordered_json(*a.expect->rule) : nullptr},
+                     {"cause", std::string(name(a.expect->why))}};
+    }
+    arrivals.push_back(x);
+  }
+  j["arrivals"] = arrivals;
+  return j;
+}
+
+bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) {
+  switch (magic) {
+    case first_bytes::vm_file_magic: return minimal_main_stream();
+    case first_bytes::vm_command: return recovery_command_bytes("pc.ram");
+    case first_bytes::multifd_magic: return encode_multifd_init(uuid, static_cast<std::uint8_t>(multifd_id));
+    case first_bytes::ram_page: {
+      // What a 7.2 preempt channel sent after a page request (qemu-7.2-peer.md §5).
+      auto b = ram_page_header(0x3fff000, ram_save_flag_zero);
+      const std::string_view block = "\x06pc.ram";
+      b.insert(b.end(), block.begin(), block.end());
+      b.push_back(0);
+      return b;
+    }
+    case first_bytes::other: {
+      const std::string_view junk = "GET / HTTP/1.0\r\n\r\n";
+      return bytes(junk.begin(), junk.end());
+    }
+    case first_bytes::silent:
+    case first_bytes::eof: return {};
+  }
+  return {};
+}
+
+std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms) {
+  if (t.transport != transport::socket)
+    throw trace_error("transport '" + std::string(name(t.transport)) + "' cannot be replayed over sockets");
+  std::vector<replay_channel> out;
+  int next_id = 0;
+  for (std::size_t i = 0; i < t.arrivals.size(); ++i) {
+    const auto& a = t.arrivals[i];
+    for (int k = 0; k < a.count; ++k) {
+      replay_channel c;
+      c.arrival = i;
+      c.kind = a.kind;
+      c.magic = a.magic;
+      if (a.kind == channel_kind::multifd) c.multifd_id = next_id++;
+      c.first = first_bytes_of(a.magic, uuid, c.multifd_id.value_or(0));
+      c.close_at_once = a.magic == first_bytes::eof;
+      c.gap_ms = out.empty() ? 0 : k == 0 ? a.gap_ms.value_or(default_gap_ms) : default_gap_ms;
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+std::string_view name(peer_did p) {
+  switch (p) {
+    case peer_did::open: return "open";
+    case peer_did::eof: return "eof";
+    case peer_did::reset: return "reset";
+    case peer_did::refused: return "refused";
+    case peer_did::closed_by_us: return "closed_by_us";
+  }
+  return "?";
+}
+
+// --- running it ---------------------------------------------------------------
+
+namespace {
+
+using clock_type = event_loop::clock;
+
+struct replayer {
+  explicit replayer(const replay_options& o) : opt(o) {}
+  const replay_options& opt;
+  std::vector<replay_outcome> out;
+  std::vector<unique_fd> fds;
+  event_loop loop;
+  clock_type::time_point t0 = clock_type::now();
+  std::size_t next = 0, ended = 0;
+
+  double now_t() const { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
+
+  void finish(std::size_t i, peer_did did, std::string error = {}) {
+    out[i].did = did;
+    out[i].ended = now_t();
+    out[i].error = std::move(error);
+    loop.remove(fds[i].get());
+    fds[i].reset();
+    ++ended;
+  }
+
+  void on_readable(std::size_t i) {
+    std::uint8_t buf[4096];
+    for (;;) {
+      const auto got = ::recv(fds[i].get(), buf, sizeof buf, 0);
+      if (got > 0) {
+        auto& r = out[i];
+        r.received += static_cast<std::size_t>(got);
+        for (ssize_t k = 0; k < got && r.received_head.size() < 16; ++k) r.received_head.push_back(buf[k]);
+        continue;
+      }
+      if (got == 0) return finish(i, peer_did::eof);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      const int e = errno;
+      return finish(i, e == ECONNRESET ? peer_did::reset : peer_did::eof, std::strerror(e));
+    }
+  }
+
+  void open(std::size_t i) {
+    auto& r = out[i];
+    r.opened = now_t();
+    try {
+      fds[i] = connect_to(opt.to);
+    } catch (const std::system_error& e) {
+      r.did = peer_did::refused, r.error = e.what(), r.ended = r.opened, ++ended;
+      return;
+    }
+    const auto& first = r.ch.first;
+    if (!first.empty() &&
+        ::send(fds[i].get(), first.data(), first.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(first.size())) {
+      const int e = errno;
+      fds[i].reset();
+      r.did = e == ECONNRESET ? peer_did::reset : peer_did::eof, r.error = std::strerror(e), r.ended = now_t(), ++ended;
+      return;
+    }
+    if (r.ch.close_at_once) {
+      fds[i].reset();
+      r.did = peer_did::closed_by_us, r.ended = now_t(), ++ended;
+      return;
+    }
+    set_nonblocking(fds[i].get());
+    loop.add(fds[i].get(), EPOLLIN | EPOLLRDHUP, [this, i](std::uint32_t) { on_readable(i); });
+  }
+};
+
+}  // namespace
+
+std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o) {
+  replayer r(o);
+  for (auto& c : expand(t, o.uuid, static_cast<int>(o.gap.count()))) {
+    replay_outcome x;
+    x.ch = std::move(c);
+    r.out.push_back(std::move(x));
+  }
+  r.fds.resize(r.out.size());
+  // Connections are opened in order, each after its gap; events of those already
+  // open are served meanwhile, so a reset is seen when it happens.
+  auto when = clock_type::now();
+  for (std::size_t i = 0; i < r.out.size(); ++i) {
+    when += std::chrono::milliseconds(r.out[i].ch.gap_ms);
+    r.loop.run_until(when);
+    r.open(i);
+  }
+  r.loop.run_until([&] { return r.ended == r.out.size(); }, clock_type::now() + o.wait);
+  return std::move(r.out);
+}
+
+nlohmann::ordered_json to_json(const replay_outcome& r) {
+  nlohmann::ordered_json j;
+  j["arrival"] = r.ch.arrival;
+  j["kind"] = std::string(name(r.ch.kind));
+  j["magic"] = std::string(name(r.ch.magic));
+  if (r.ch.multifd_id) j["multifd_id"] = *r.ch.multifd_id;
+  j["sent"] = r.ch.first.size();
+  j["opened"] = r.opened;
+  j["peer"] = std::string(name(r.did));
+  if (r.did != peer_did::open) j["ended"] = r.ended;
+  j["received"] = r.received;
+  if (!r.received_head.empty()) j["received_hex"] = hex(r.received_head);
+  if (!r.error.empty()) j["error"] = r.error;
+  return j;
+}
+
+}  // namespace migchan

@@ -1,0 +1,105 @@
+// `migchan replay`: a trace's arrivals executed over real sockets. Each channel
+// is opened in the trace's order and sends what its kind sends first (a minimal
+// main stream, MultiFDInit_t with the right id and uuid, recovery command bytes,
+// nothing for a silent preempt channel); then the replayer reports what the peer
+// did to each connection.
+//
+// The replay form, one JSON object:
+//   {"classifier": "qemu-7.2",
+//    "config": {"multifd": true, "postcopy_ram": false, "postcopy_preempt": false,
+//               "mapped_ram": false, "channels": 2, "transport": "socket", "recovery": false},
+//    "arrivals": [{"kind": "multifd", "magic": "multifd_magic", "count": 1, "gap_ms": 20,
+//                  "expect": {"decision": "main", "rule": "first.main", "cause": "rule"}}, ...]}
+// Only "arrivals[].kind" is required per arrival; "magic" defaults to what the kind
+// sends, "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "impl/receiver.h"
+
+namespace migchan {
+
+struct replay_expect {
+  verdict decision = verdict::main;
+  std::optional<std::string> rule;  // nullopt: no rule (cause other than rule, or no match)
+  migchan::cause why = cause::rule;
+};
+
+struct replay_arrival {
+  channel_kind kind = channel_kind::main;
+  first_bytes magic = first_bytes::vm_file_magic;
+  int count = 1;
+  std::optional<int> gap_ms;
+  std::optional<replay_expect> expect;
+};
+
+struct replay_trace {
+  std::string classifier;
+  dest_cfg config{false, false, false, false, 2};
+  migchan::transport transport = transport::socket;
+  bool recovery = false;
+  std::vector<replay_arrival> arrivals;
+};
+
+// One line naming the problem; load_replay_trace() puts the file in front:
+// "trace 'x.json': arrivals[1].kind: 'foo' is not one of main, multifd, preempt".
+struct trace_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+replay_trace parse_replay_trace(const nlohmann::json& j);
+replay_trace load_replay_trace(const std::string& path);  // also "cannot read trace 'x': No such file ..."
+nlohmann::ordered_json to_json(const replay_trace& t);
+
+// The first bytes a channel kind sends: main a minimal stream (recovery: RECV_BITMAP
+// for "pc.ram"), multifd its MultiFDInit_t, preempt a zero page of "pc.ram" for
+// ram_page; `other` is garbage; silent and eof send nothing.
+bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id);
+
+// One connection of the replay.
+struct replay_channel {
+  std::size_t arrival = 0;  // index into the trace's arrivals
+  channel_kind kind = channel_kind::main;
+  first_bytes magic = first_bytes::vm_file_magic;
+  std::optional<int> multifd_id;  // 0, 1, ... in order of appearance
+  bytes first;
+  bool close_at_once = false;     // eof: connect and close
+  int gap_ms = 0;                 // wait before opening it
+};
+// Multifd arrivals with count k become k channels. Throws trace_error when the
+// trace cannot run over sockets (transport other than socket).
+std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms);
+
+enum class peer_did : std::uint8_t { open, eof, reset, refused, closed_by_us };
+std::string_view name(peer_did p);
+
+struct replay_outcome {
+  replay_channel ch;
+  peer_did did = peer_did::open;
+  std::size_t received = 0;  // bytes the peer sent back (MIG_RP_MSG_SHUT is 8)
+  bytes received_head;       // the first 16 of them
+  double opened = 0, ended = 0;  // seconds since the replay started; ended 0 while open
+  std::string error;
+};
+
+struct replay_options {
+  uri to;
+  std::chrono::milliseconds gap{10};     // between connections, unless the arrival says
+  std::chrono::milliseconds wait{1000};  // after the last connection, for the peer to act
+  uuid_bytes uuid{};
+};
+
+// Opens every channel in order and watches them until `wait` after the last one,
+// or until the peer has closed all of them.
+std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o);
+nlohmann::ordered_json to_json(const replay_outcome& r);
+
+}  // namespace migchan

@@ -1,0 +1,195 @@
+#include "impl/proxy.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "model/builtin.h"
+#include "tests/impl/runtime_util.h"
+
+using namespace migchan;
+using namespace migchan::test;
+
+namespace {
+
+bytes random_bytes(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  bytes b(n);
+  for (auto& x : b) x = static_cast<std::uint8_t>(g());
+  return b;
+}
+
+// Reads everything until EOF (or reset); blocking socket.
+bytes read_all(int fd) {
+  bytes out;
+  std::uint8_t buf[65536];
+  for (;;) {
+    const auto n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.insert(out.end(), buf, buf + n);
+  }
+}
+
+proxy_options proxy_opts(const uri& to) {
+  proxy_options o;
+  o.listen = parse_uri("tcp:127.0.0.1:0");
+  o.to = to;
+  o.peek_timeout = 300ms;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("proxy relays byte-exact in both directions, half-closes included") {
+  // The destination: reads all the source sends, then answers and closes.
+  auto listener = listen_on(parse_uri("tcp:127.0.0.1:0"), 8);
+  const auto port = local_port(listener.get());
+  set_nonblocking(listener.get(), false);
+  const auto up_data = random_bytes(3 << 20, 1), down_data = random_bytes(2 << 20, 2);
+  auto dest = std::async(std::launch::async, [&] {
+    unique_fd c(::accept(listener.get(), nullptr, nullptr));
+    auto got = read_all(c.get());  // until the source's half-close arrives
+    send_all(c.get(), down_data);
+    return got;
+  });
+  log_capture log;
+  background<proxy> px(proxy_opts(parse_uri("tcp:127.0.0.1:" + std::to_string(port))), log);
+  auto src = dial(px.address());
+  auto sender = std::async(std::launch::async, [&] {
+    send_all(src.get(), up_data);
+    ::shutdown(src.get(), SHUT_WR);
+  });
+  const auto back = read_all(src.get());
+  sender.get();
+  CHECK(dest.get() == up_data);
+  CHECK(back == down_data);
+  REQUIRE(log.wait_event("closed"));
+  const auto closed = log_capture::events(log.all(), "closed")[0];
+  CHECK(closed["bytes_up"] == up_data.size());
+  CHECK(closed["bytes_down"] == down_data.size());
+  CHECK(closed["end"] == "eof");
+}
+
+TEST_CASE("proxy relays a reset as a reset") {
+  auto listener = listen_on(parse_uri("tcp:127.0.0.1:0"), 8);
+  const auto port = local_port(listener.get());
+  set_nonblocking(listener.get(), false);
+  auto dest = std::async(std::launch::async, [&] {
+    unique_fd c(::accept(listener.get(), nullptr, nullptr));
+    return peer_end(c.get());
+  });
+  log_capture log;
+  background<proxy> px(proxy_opts(parse_uri("tcp:127.0.0.1:" + std::to_string(port))), log);
+  auto src = dial(px.address(), minimal_main_stream());
+  REQUIRE(log.wait_event("dialed"));
+  reset_close(src);
+  CHECK(dest.get() == "reset");
+}
+
+TEST_CASE("proxy classifies on the way, as serve does behind it") {
+  log_capture dlog, plog;
+  auto so = serve_opts(classifiers::reference, "multifd");
+  background<receiver> srv(so, dlog);
+  auto po = proxy_opts(srv.address());
+  po.classifier = &classifiers::reference;
+  po.config = so.config;
+  background<proxy> px(po, plog);
+  const auto t = load_replay_trace("tests/traces/replay/qemu-10.1-multifd-first.json");
+  replay_options ro;
+  ro.to = px.address();
+  ro.wait = 100ms;
+  const auto out = run_replay(t, ro);
+  REQUIRE(dlog.wait_decisions(3));
+  REQUIRE(plog.wait_decisions(3));
+  const auto d = log_capture::decisions(dlog.all()), p = log_capture::decisions(plog.all());
+  for (std::size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(p[i]["decision"] == d[i]["decision"]);
+    CHECK(p[i]["rule"] == d[i]["rule"]);
+    CHECK(p[i]["first_bytes_hex"] == d[i]["first_bytes_hex"]);
+    CHECK(p[i]["state_after"] == d[i]["state_after"]);
+  }
+  CHECK(d[0]["decision"] == "multifd");
+  CHECK(d[1]["decision"] == "main");
+  REQUIRE(dlog.wait_event("multifd_init", 2));
+  for (const auto& r : out) CHECK(r.did == peer_did::open);
+}
+
+TEST_CASE("proxy with a trace: the source's natural order reaches 7.2 multifd-first, and 7.2 fails as it does for real") {
+  log_capture dlog, plog;
+  background<receiver> srv(serve_opts(classifiers::qemu_7_2, "multifd"), dlog);
+  auto po = proxy_opts(srv.address());
+  po.order = load_replay_trace("tests/traces/replay/qemu-7.2-multifd-first.json");
+  po.classifier = &classifiers::qemu_7_2;
+  po.config = po.order->config;
+  background<proxy> px(po, plog);
+  // The source: M, F0, F1 in that order.
+  replay_options ro;
+  ro.to = px.address();
+  ro.wait = 500ms;
+  const auto out = run_replay(load_replay_trace("tests/traces/replay/qemu-7.2-natural.json"), ro);
+  REQUIRE(dlog.wait_decisions(3));
+  const auto d = log_capture::decisions(dlog.all());
+  CHECK(d[0]["decision"] == "main");  // F0, taken as main
+  CHECK(d[1]["decision"] == "reject");
+  CHECK(d[1]["cause"] == "multifd_init");
+  CHECK(d[1]["first_bytes_hex"] == "5145564d00000003");  // it was main
+  CHECK(d[2]["decision"] == "multifd");
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].did == peer_did::reset);  // the source's main, reset by the destination through the proxy
+  CHECK(out[1].did == peer_did::open);
+  CHECK(out[2].did == peer_did::open);
+  // The proxy's own classification saw the destination's order too.
+  REQUIRE(plog.wait_decisions(3));
+  const auto p = log_capture::decisions(plog.all());
+  CHECK(p[0]["accepted"] == 1);
+  CHECK(p[1]["accepted"] == 0);
+  CHECK(p[1]["decision"] == "reject");
+  CHECK(px.stop_and_wait() == 0);
+  CHECK(plog.all().back()["summary"]["trace_followed"] == true);
+}
+
+TEST_CASE("proxy with a trace gives up waiting after --hold-timeout and relays the rest as they come") {
+  log_capture dlog, plog;
+  background<receiver> srv(serve_opts(classifiers::reference, "multifd"), dlog);
+  auto po = proxy_opts(srv.address());
+  po.order = load_replay_trace("tests/traces/replay/qemu-10.1-multifd-first.json");  // wants multifd first
+  po.hold_timeout = 200ms;
+  background<proxy> px(po, plog);
+  auto m = dial(px.address(), minimal_main_stream());  // only main ever comes
+  REQUIRE(plog.wait_event("order_abandoned"));
+  CHECK(log_capture::events(plog.all(), "order_abandoned")[0]["waiting_for"] == "multifd_magic");
+  REQUIRE(dlog.wait_decisions(1));
+  CHECK(log_capture::decisions(dlog.all())[0]["decision"] == "main");
+}
+
+TEST_CASE("proxy: a destination that refuses is a reset for the source, and the proxy goes on") {
+  auto closed = listen_on(parse_uri("tcp:127.0.0.1:0"), 1);
+  const auto port = local_port(closed.get());
+  closed.reset();  // nothing listens there now
+  log_capture log;
+  background<proxy> px(proxy_opts(parse_uri("tcp:127.0.0.1:" + std::to_string(port))), log);
+  auto a = dial(px.address(), minimal_main_stream());
+  CHECK(peer_end(a.get()) == "reset");
+  auto b = dial(px.address());
+  CHECK(peer_end(b.get()) == "reset");
+  REQUIRE(log.wait_event("error", 2));
+  CHECK(log_capture::events(log.all(), "error")[0]["error"].get<std::string>().find("Connection refused") !=
+        std::string::npos);
+}
+
+TEST_CASE("migchan proxy: exit 2 with one line for bad input") {
+  const auto check = [](const std::vector<std::string>& args, const std::string& want) {
+    const auto r = run_migchan(args);
+    CAPTURE(r.out);
+    CHECK(r.rc == 2);
+    CHECK(line_count(r.out) == 1);
+    CHECK(r.out.find(want) != std::string::npos);
+  };
+  check({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:localhost"}, "bad URI 'tcp:localhost': missing port");
+  check({"proxy", "--listen", "file:/x", "--to", "tcp:127.0.0.1:1"}, "unsupported transport 'file'");
+  check({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--classifier", "qemu-99"},
+        "unknown classifier 'qemu-99'");
+  check({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--order", "/nonexistent.json"},
+        "cannot read trace '/nonexistent.json': No such file or directory");
+}

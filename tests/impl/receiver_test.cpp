@@ -1,0 +1,511 @@
+#include "impl/receiver.h"
+
+#include <doctest/doctest.h>
+
+#include "model/builtin.h"
+#include "tests/impl/runtime_util.h"
+
+using namespace migchan;
+using namespace migchan::test;
+using fb = first_bytes;
+using ck = channel_kind;
+
+namespace {
+
+bytes main_bytes() { return minimal_main_stream(); }
+bytes init_bytes(int id) { return encode_multifd_init({}, static_cast<std::uint8_t>(id)); }
+
+const table& builtin(std::string_view n) {
+  const table* t = find_builtin(n);
+  REQUIRE(t);
+  return *t;
+}
+
+}  // namespace
+
+TEST_CASE("decider: 7.2 takes the first connection as main before it has sent anything") {
+  decider d(classifiers::qemu_7_2, parse_caps("multifd", 2), order_mode::accept, fresh_state<concrete_domain>());
+  const auto c0 = d.add();
+  auto out = d.pump();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].conn == c0);
+  CHECK(out[0].then == verdict::main);
+  CHECK_FALSE(out[0].magic);  // first.main does not look at the bytes
+  // The next one is read as MultiFDInit_t, so its bytes matter: nothing until they come.
+  const auto c1 = d.add();
+  CHECK(d.pump().empty());
+  const auto m = main_bytes();
+  d.update(c1, m, false);
+  out = d.pump();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].then == verdict::reject);
+  CHECK(out[0].why == cause::multifd_init);
+  CHECK(error_text(d, out[0]) ==
+        "failed to receive packet via multifd channel 0: multifd: received packet magic 5145564d expected 11223344");
+}
+
+TEST_CASE("decider: accept order waits for the head, data order does not") {
+  for (auto order : {order_mode::accept, order_mode::data}) {
+    CAPTURE(name(order));
+    decider d(classifiers::reference, parse_caps("multifd", 2), order, fresh_state<concrete_domain>());
+    const auto m = d.add(), f0 = d.add();
+    const auto init = init_bytes(0);
+    d.update(f0, init, false);
+    auto out = d.pump();
+    if (order == order_mode::accept) {
+      CHECK(out.empty());  // main has not spoken
+    } else {
+      REQUIRE(out.size() == 1);
+      CHECK(out[0].conn == f0);
+    }
+    const auto mb = main_bytes();
+    d.update(m, mb, false);
+    auto rest = d.pump();
+    out.insert(out.end(), rest.begin(), rest.end());
+    REQUIRE(out.size() == 2);
+    CHECK(out[order == order_mode::accept ? 0 : 1].conn == m);
+    CHECK(d.undecided_count() == 0);
+  }
+}
+
+TEST_CASE("decider: partial bytes, then the peek timeout, make a channel silent") {
+  decider d(classifiers::qemu_10_1, parse_caps("multifd", 2), order_mode::accept, fresh_state<concrete_domain>());
+  const auto c = d.add();
+  const std::uint8_t qe[] = {'Q', 'E'};
+  d.update(c, qe, false);
+  CHECK(d.pump().empty());
+  d.time_out(c);
+  const auto out = d.pump();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].magic == fb::silent);
+  CHECK(out[0].timed_out);
+  CHECK(out[0].then == verdict::blocked);
+  CHECK(d.state().stalled);
+  // Behind a stalled destination, nothing is examined: decided at once.
+  d.add();
+  const auto behind = d.pump();
+  REQUIRE(behind.size() == 1);
+  CHECK(behind[0].why == cause::behind);
+}
+
+TEST_CASE("parse_caps and refusal use the table's own config rules") {
+  CHECK(caps_string(parse_caps("postcopy-ram,multifd", 4)) == "multifd,postcopy-ram");
+  CHECK_THROWS_WITH_AS(parse_caps("multifd,xbzrle", 2),
+                       "unknown capability 'xbzrle' (one of: multifd, postcopy-ram, postcopy-preempt, mapped-ram)",
+                       std::invalid_argument);
+  CHECK(refusal(classifiers::qemu_7_2, parse_caps("mapped-ram", 2)).value() ==
+        "qemu-7.2 refuses this configuration (caps.no_mapped_ram): mapped-ram capability does not exist");
+  CHECK(refusal(classifiers::reference, parse_caps("postcopy-preempt", 2)).value() ==
+        "Postcopy preempt requires postcopy-ram");
+  CHECK_FALSE(refusal(classifiers::qemu_7_2, parse_caps("multifd,postcopy-ram", 2)));
+}
+
+TEST_CASE("serve decides M,F0,F1 and F0,M,F1 over loopback as the model predicts") {
+  for (const auto* name_ : {"qemu-7.2", "qemu-10.1", "reference", "qemu-8.0", "patch-v6"}) {
+    const table& t = builtin(name_);
+    for (bool multifd_first : {false, true}) {
+      CAPTURE(name_);
+      CAPTURE(multifd_first);
+      log_capture log;
+      auto o = serve_opts(t, "multifd");
+      const auto cfg = o.config;
+      background<receiver> srv(o, log);
+      std::vector<unique_fd> keep;
+      std::vector<arrival<concrete_domain>> in;
+      const auto open_main = [&] {
+        keep.push_back(dial(srv.address(), main_bytes()));
+        in.push_back(arrive(ck::main, fb::vm_file_magic));
+      };
+      const auto open_multifd = [&](int id) {
+        keep.push_back(dial(srv.address(), init_bytes(id)));
+        in.push_back(arrive(ck::multifd, fb::multifd_magic));
+      };
+      // Each connection is decided before the next is opened, as a source's
+      // channels are seconds apart on the destination's clock.
+      if (multifd_first) open_multifd(0), log.wait_decisions(1), open_main();
+      else open_main(), log.wait_decisions(1), open_multifd(0);
+      log.wait_decisions(2);
+      open_multifd(1);
+      REQUIRE(log.wait_decisions(3));
+      const auto got = log_capture::decisions(log.all());
+      same_as_model(t, cfg, in, got);
+      for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i]["conn"] == i);
+    }
+  }
+}
+
+TEST_CASE("the natural order on 7.2, and the multifd-first order that breaks it") {
+  SUBCASE("M,F0,F1: main, multifd, multifd, ids 0 and 1 checked") {
+    log_capture log;
+    background<receiver> srv(serve_opts(classifiers::qemu_7_2, "multifd"), log);
+    auto m = dial(srv.address(), main_bytes());
+    auto f0 = dial(srv.address(), init_bytes(0));
+    auto f1 = dial(srv.address(), init_bytes(1));
+    REQUIRE(log.wait_event("multifd_init", 2));
+    const auto d = log_capture::decisions(log.all());
+    REQUIRE(d.size() == 3);
+    CHECK(d[0]["decision"] == "main");
+    CHECK(d[1]["decision"] == "multifd");
+    CHECK(d[2]["decision"] == "multifd");
+    CHECK(d[2]["started"] == true);  // 7.2 starts on the last multifd channel
+    REQUIRE(log.wait_event("main_header"));
+    const auto h = log_capture::events(log.all(), "main_header")[0];
+    CHECK(h["magic"] == "5145564d");
+    CHECK(h["version"] == 3);
+    CHECK(h["machine"] == "pc-i440fx-7.2");
+  }
+  SUBCASE("F0,M,F1: main, reject(multifd_init) with QEMU's text, multifd; main's sender sees a reset") {
+    log_capture log;
+    background<receiver> srv(serve_opts(classifiers::qemu_7_2, "multifd"), log);
+    auto f0 = dial(srv.address(), init_bytes(0));
+    REQUIRE(log.wait_decisions(1));
+    auto m = dial(srv.address(), main_bytes());
+    CHECK(peer_end(m.get()) == "reset");  // closed with its bytes unread, as 7.2 does
+    auto f1 = dial(srv.address(), init_bytes(1));
+    REQUIRE(log.wait_decisions(3));
+    const auto d = log_capture::decisions(log.all());
+    CHECK(d[0]["decision"] == "main");
+    CHECK(d[1]["decision"] == "reject");
+    CHECK(d[1]["cause"] == "multifd_init");
+    CHECK(d[1]["error"] ==
+          "failed to receive packet via multifd channel 0: multifd: received packet magic 5145564d expected 11223344");
+    CHECK(d[2]["decision"] == "multifd");
+    CHECK(peer_end(f0.get(), 50ms) == "open");
+  }
+}
+
+TEST_CASE("--order data decides as first bytes arrive; --order accept keeps accept order") {
+  for (auto order : {order_mode::data, order_mode::accept}) {
+    CAPTURE(name(order));
+    log_capture log;
+    auto o = serve_opts(classifiers::reference, "multifd", 2, order);
+    o.peek_timeout = 5000ms;  // nobody times out here
+    const auto cfg = o.config;
+    background<receiver> srv(o, log);
+    auto m = dial(srv.address()), f0 = dial(srv.address()), f1 = dial(srv.address());
+    const auto i1 = init_bytes(1), i0 = init_bytes(0), mb = main_bytes();
+    send_all(f1.get(), i1);
+    if (order == order_mode::data) REQUIRE(log.wait_decisions(1));
+    send_all(f0.get(), i0);
+    if (order == order_mode::data) {
+      REQUIRE(log.wait_decisions(2));
+    } else {
+      std::this_thread::sleep_for(100ms);  // time to peek both: still nothing, main has not spoken
+      CHECK(log_capture::decisions(log.all()).empty());
+    }
+    send_all(m.get(), mb);
+    REQUIRE(log.wait_decisions(3));
+    const auto got = log_capture::decisions(log.all());
+    if (order == order_mode::data) {
+      CHECK(got[0]["conn"] == 2);
+      CHECK(got[1]["conn"] == 1);
+      CHECK(got[2]["conn"] == 0);
+      same_as_model(classifiers::reference, cfg,
+                    {arrive(ck::multifd, fb::multifd_magic), arrive(ck::multifd, fb::multifd_magic),
+                     arrive(ck::main, fb::vm_file_magic)},
+                    got);
+    } else {
+      // Head-of-line: nothing is decided before main has spoken.
+      CHECK(got[0]["conn"] == 0);
+      CHECK(got[1]["conn"] == 1);
+      CHECK(got[2]["conn"] == 2);
+      same_as_model(classifiers::reference, cfg,
+                    {arrive(ck::main, fb::vm_file_magic), arrive(ck::multifd, fb::multifd_magic),
+                     arrive(ck::multifd, fb::multifd_magic)},
+                    got);
+    }
+  }
+}
+
+TEST_CASE("a silent first connection stalls an accept-order 10.1 destination; serve reports it and stops") {
+  log_capture log;
+  auto o = serve_opts(classifiers::qemu_10_1, "multifd");
+  o.peek_timeout = 200ms;
+  background<receiver> srv(o, log);
+  auto silent = dial(srv.address());
+  auto m = dial(srv.address(), main_bytes());
+  auto f0 = dial(srv.address(), init_bytes(0));
+  REQUIRE(log.wait_decisions(3));
+  const auto d = log_capture::decisions(log.all());
+  CHECK(d[0]["conn"] == 0);
+  CHECK(d[0]["decision"] == "blocked");
+  CHECK(d[0]["rule"] == "peek.wait");
+  CHECK(d[0]["magic"] == "silent");
+  CHECK(d[0]["timed_out"] == true);
+  CHECK(d[0]["waited"].get<double>() >= 0.2);
+  CHECK(d[0]["state_after"]["stalled"] == true);
+  for (int i : {1, 2}) {
+    CHECK(d[i]["decision"] == "blocked");
+    CHECK(d[i]["cause"] == "behind");
+  }
+  CHECK(srv.stop_and_wait() == 1);  // stalled: a finding, and no hang
+  const auto all = log.all();
+  REQUIRE(all.back().contains("summary"));
+  CHECK(all.back()["summary"]["stalled"] == true);
+}
+
+TEST_CASE("reference parks a silent channel and wakes it once main and all multifd are in") {
+  log_capture log;
+  auto o = serve_opts(classifiers::reference, "multifd,postcopy-ram,postcopy-preempt");
+  o.peek_timeout = 100ms;
+  background<receiver> srv(o, log);
+  auto p = dial(srv.address());
+  REQUIRE(log.wait_decisions(1));
+  auto m = dial(srv.address(), main_bytes());
+  auto f0 = dial(srv.address(), init_bytes(0));
+  auto f1 = dial(srv.address(), init_bytes(1));
+  REQUIRE(log.wait([](const lines& a) { return log_capture::decisions(a, true).size() >= 5; }));
+  const auto d = log_capture::decisions(log.all(), true);
+  CHECK(d[0]["decision"] == "defer");
+  CHECK(d[0]["rule"] == "peek.preempt.wait");
+  CHECK(d[3]["conn"] == 3);
+  CHECK(d[4]["wake"] == true);
+  CHECK(d[4]["conn"] == 0);
+  CHECK(d[4]["by"] == 3);
+  CHECK(d[4]["decision"] == "preempt");
+  CHECK(d[4]["rule"] == "peek.preempt");
+  // The woken channel is drained: bytes sent to it now are read.
+  const auto page = ram_page_header(0x3fff000, ram_save_flag_zero);
+  send_all(p.get(), page);
+  p.reset();
+  REQUIRE(log.wait([](const lines& a) {
+    for (const auto& e : log_capture::events(a, "eof"))
+      if (e["conn"] == 0) return true;
+    return false;
+  }));
+}
+
+TEST_CASE("postcopy: MIG_RP_MSG_SHUT on main once it has been idle, never early") {
+  log_capture log;
+  auto o = serve_opts(classifiers::qemu_7_2, "postcopy-ram");
+  o.shut_idle = 150ms;
+  background<receiver> srv(o, log);
+  auto m = dial(srv.address(), main_bytes());
+  const auto sent = steady::now();
+  const auto got = read_bytes(m.get(), 8);
+  CHECK(hex(got) == "0001000400000000");
+  CHECK(steady::now() - sent >= 140ms);
+  REQUIRE(log.wait_event("rp_shut"));
+  CHECK(log_capture::events(log.all(), "rp_shut").size() == 1);
+}
+
+TEST_CASE("abort: the destination dies, serve stops by itself") {
+  log_capture log;
+  background<receiver> srv(serve_opts(classifiers::qemu_10_1, ""), log);
+  const auto addr = srv.address();
+  auto f = dial(addr, init_bytes(0));
+  CHECK(srv.wait_exit() == 1);
+  const auto d = log_capture::decisions(log.all());
+  REQUIRE(d.size() == 1);
+  CHECK(d[0]["decision"] == "abort");
+  CHECK(d[0]["error"] == "abort: assert(migrate_multifd())");
+  CHECK_THROWS_AS(dial(addr), std::system_error);  // nothing listens any more
+}
+
+TEST_CASE("--exit-after-complete: main ends, everything closed, exit 0 with the byte counts") {
+  log_capture log;
+  auto o = serve_opts(classifiers::qemu_10_1, "multifd");
+  o.exit_after_complete = true;
+  background<receiver> srv(o, log);
+  {
+    auto m = dial(srv.address(), main_bytes());
+    auto f0 = dial(srv.address(), init_bytes(0));
+    auto f1 = dial(srv.address(), init_bytes(1));
+    REQUIRE(log.wait_event("multifd_init", 2));
+  }
+  CHECK(srv.wait_exit() == 0);
+  const auto s = log.all().back()["summary"];
+  CHECK(s["completed"] == true);
+  CHECK(s["multifd_ids"] == json_line({0, 1}));
+  REQUIRE(s["channels"].size() == 3);
+  CHECK(s["channels"][0]["bytes"] == main_bytes().size());
+  CHECK(s["channels"][1]["bytes"] == multifd_init_size);
+}
+
+TEST_CASE("bad input: each bad connection gets a clear reason, the good ones are served") {
+  auto o = serve_opts(classifiers::reference, "multifd", 2, order_mode::data);
+  o.peek_timeout = 150ms;
+  const auto last_error = [](const lines& all, std::size_t conn) {
+    std::string e;
+    for (const auto& j : all)
+      if (j.contains("conn") && j["conn"] == conn && j.contains("error")) e = j["error"];
+    return e;
+  };
+
+  SUBCASE("partial magic, then a stall: silent after the peek timeout") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    const std::uint8_t qe[] = {'Q', 'E'};
+    auto c = dial(srv.address(), qe);
+    auto m = dial(srv.address(), main_bytes());
+    REQUIRE(log.wait_decisions(2));
+    auto d = log_capture::decisions(log.all());
+    CHECK(d[0]["conn"] == 1);  // main is not held up by it
+    CHECK(d[0]["decision"] == "main");
+    CHECK(d[1]["first_bytes_hex"] == "5145");
+    CHECK(d[1]["magic"] == "silent");
+    CHECK(d[1]["decision"] == "defer");
+    auto f0 = dial(srv.address(), init_bytes(0)), f1 = dial(srv.address(), init_bytes(1));
+    // With main and all multifd in, the parked one is looked at: no preempt expected.
+    REQUIRE(log.wait([](const lines& a) { return log_capture::decisions(a, true).size() >= 5; }));
+    const auto all = log.all();
+    CHECK(last_error(all, 0) == "channel without magic but no preempt channel expected");
+    CHECK(peer_end(c.get()) == "reset");
+  }
+  SUBCASE("one byte at a time") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    auto c = dial(srv.address());
+    const auto mb = main_bytes();
+    for (std::size_t i = 0; i < mb.size(); ++i) {
+      send_all(c.get(), byte_view(mb.data() + i, 1));
+      if (i < 3) {  // each byte on its own, while the magic is still incomplete
+        std::this_thread::sleep_for(20ms);
+        CHECK(log_capture::decisions(log.all()).empty());
+      }
+    }
+    REQUIRE(log.wait_event("main_header"));
+    const auto d = log_capture::decisions(log.all());
+    CHECK(d[0]["decision"] == "main");
+    CHECK(log_capture::events(log.all(), "main_header")[0]["machine"] == "pc-i440fx-7.2");
+  }
+  SUBCASE("reset during the peek") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    const std::uint8_t qe[] = {'Q', 'E'};
+    auto c = dial(srv.address(), qe);
+    reset_close(c);
+    REQUIRE(log.wait_decisions(1));
+    const auto d = log_capture::decisions(log.all())[0];
+    CHECK(d["magic"] == "eof");
+    CHECK(d["decision"] == "reject");
+    CHECK(d["error"] == "channel closed before its first bytes");
+  }
+  SUBCASE("immediate EOF") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    { auto c = dial(srv.address()); }
+    REQUIRE(log.wait_decisions(1));
+    CHECK(log_capture::decisions(log.all())[0]["error"] == "channel closed before its first bytes");
+  }
+  SUBCASE("garbage") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    const std::string_view junk = "GET / HTTP/1.1\r\n\r\n";
+    auto c = dial(srv.address(), byte_view(reinterpret_cast<const std::uint8_t*>(junk.data()), junk.size()));
+    REQUIRE(log.wait_decisions(1));
+    const auto d = log_capture::decisions(log.all())[0];
+    CHECK(d["magic"] == "other");
+    CHECK(d["first_bytes_hex"] == "474554202f204854");
+    CHECK(d["error"] == "unknown channel magic");
+    CHECK(peer_end(c.get()) == "reset");
+  }
+  SUBCASE("MultiFDInit_t with a bad version") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    auto b = init_bytes(0);
+    b[7] = 2;
+    auto c = dial(srv.address(), b);
+    REQUIRE(log.wait_event("multifd_init"));
+    CHECK(log_capture::events(log.all(), "multifd_init")[0]["error"] ==
+          "failed to receive packet via multifd channel 0: multifd: received packet version 2 expected 1");
+    CHECK(peer_end(c.get()) != "open");
+  }
+  SUBCASE("MultiFDInit_t with a duplicate id") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    auto a = dial(srv.address(), init_bytes(0));
+    REQUIRE(log.wait_event("multifd_init"));
+    auto b = dial(srv.address(), init_bytes(0));
+    REQUIRE(log.wait_event("multifd_init", 2));
+    CHECK(log_capture::events(log.all(), "multifd_init")[1]["error"] ==
+          "failed to receive packet via multifd channel 1: multifd: received id '0' already setup'");
+    CHECK(peer_end(b.get()) != "open");
+    CHECK(peer_end(a.get(), 20ms) == "open");
+  }
+  SUBCASE("MultiFDInit_t with an id out of range, and a wrong uuid") {
+    log_capture log;
+    background<receiver> srv(o, log);
+    auto a = dial(srv.address(), init_bytes(7));
+    auto u = parse_uuid("11111111-2222-3333-4444-555555555555");
+    auto b = dial(srv.address(), encode_multifd_init(*u, 1));
+    REQUIRE(log.wait_event("multifd_init", 2));
+    const auto ev = log_capture::events(log.all(), "multifd_init");
+    CHECK(ev[0]["error"] == "failed to receive packet via multifd channel 0: multifd: received channel id 7 is "
+                            "greater than number of channels 2");
+    CHECK(ev[1]["error"] == "failed to receive packet via multifd channel 1: multifd: received uuid "
+                            "'11111111-2222-3333-4444-555555555555' and expected uuid "
+                            "'00000000-0000-0000-0000-000000000000' for channel 1");
+  }
+}
+
+TEST_CASE("1,000 connections opened and abandoned: good ones still served, descriptors back to baseline") {
+  log_capture log;
+  auto o = serve_opts(classifiers::reference, "multifd", 2, order_mode::data);
+  o.peek_timeout = 20000ms;  // they stay undecided until their clients go
+  background<receiver> srv(o, log);
+  const auto baseline = open_fds();
+  {
+    std::vector<unique_fd> idle;
+    for (int i = 0; i < 1000; ++i) idle.push_back(dial(srv.address()));
+    // While a thousand wait undecided, main is still decided at once.
+    auto m = dial(srv.address(), main_bytes());
+    REQUIRE(log.wait([](const lines& a) {
+      for (const auto& d : log_capture::decisions(a))
+        if (d["decision"] == "main") return true;
+      return false;
+    }));
+    CHECK(log_capture::decisions(log.all()).size() < 1000);
+  }  // every client closes
+  REQUIRE(log.wait_decisions(1001, 10000ms));
+  std::size_t rejected = 0;
+  for (const auto& d : log_capture::decisions(log.all())) rejected += d["decision"] == "reject";
+  CHECK(rejected == 1000);
+  CHECK(wait_fds(baseline));
+  // And it still serves.
+  auto f = dial(srv.address(), init_bytes(0));
+  REQUIRE(log.wait_event("multifd_init"));
+}
+
+TEST_CASE("--max-connections pauses accepting instead of failing") {
+  log_capture log;
+  auto o = serve_opts(classifiers::reference, "", 2, order_mode::data);
+  o.max_connections = 3;
+  o.peek_timeout = 5000ms;
+  background<receiver> srv(o, log);
+  std::vector<unique_fd> held;
+  for (int i = 0; i < 3; ++i) held.push_back(dial(srv.address()));
+  REQUIRE(log.wait_event("accept_paused"));
+  auto m = dial(srv.address(), main_bytes());  // queued in the backlog, not refused
+  held.clear();                                 // three eofs free three places
+  REQUIRE(log.wait([](const lines& a) {
+    for (const auto& d : log_capture::decisions(a))
+      if (d["decision"] == "main" && d["conn"] == 3) return true;
+    return false;
+  }));
+}
+
+TEST_CASE("migchan serve: bad input is one line and exit 2") {
+  const auto one_line = [](const std::vector<std::string>& args, const std::string& want) {
+    const auto r = run_migchan(args);
+    CAPTURE(r.out);
+    CHECK(r.rc == 2);
+    CHECK(line_count(r.out) == 1);
+    CHECK(r.out.find(want) != std::string::npos);
+  };
+  one_line({"serve", "--listen", "tcp:127.0.0.1"}, "migchan: bad URI 'tcp:127.0.0.1': missing port");
+  one_line({"serve", "--listen", "udp:1:2"}, "unsupported transport 'udp'");
+  one_line({"serve", "--classifier", "qemu-6.0", "--listen", "tcp:127.0.0.1:0"}, "unknown classifier 'qemu-6.0'");
+  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "multifd,zero-copy"}, "unknown capability 'zero-copy'");
+  one_line({"serve", "--classifier", "qemu-10.1", "--listen", "tcp:127.0.0.1:0", "--caps", "mapped-ram"},
+           "qemu-10.1 refuses this configuration (caps.mapped_ram_needs_file)");
+  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--order", "fifo"}, "bad value 'fifo' for --order");
+  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--uuid", "xyz"}, "bad value 'xyz' for --uuid");
+}
+
+TEST_CASE("migchan serve as a child: a decision line, then the summary after --timeout") {
+  const auto r = run_migchan({"serve", "--classifier", "qemu-7.2", "--listen", "tcp:127.0.0.1:0", "--timeout", "300"});
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("\"listening\":\"tcp:127.0.0.1:") != std::string::npos);
+  CHECK(r.out.find("\"summary\"") != std::string::npos);
+}

@@ -1,0 +1,222 @@
+#include "impl/replay.h"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "model/builtin.h"
+#include "tests/impl/runtime_util.h"
+
+using namespace migchan;
+using namespace migchan::test;
+using nlohmann::json;
+
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = (std::filesystem::temp_directory_path() / ("migchan-replay-" + std::to_string(::getpid()) + "-" + name)).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string problem(const std::string& text) {
+  try {
+    parse_replay_trace(json::parse(text));
+  } catch (const trace_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::vector<std::string> trace_files() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator("tests/traces/replay"))
+    if (e.path().extension() == ".json") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the replay form: defaults, errors named by their place") {
+  const auto t = parse_replay_trace(json::parse(R"({"classifier": "qemu-7.2", "config": {"multifd": true},
+      "arrivals": [{"kind": "main"}, {"kind": "multifd", "count": 3, "gap_ms": 50},
+                   {"kind": "preempt", "expect": {"decision": "reject"}}]})"));
+  CHECK(t.config.multifd);
+  CHECK(t.config.channels == 2);
+  CHECK(t.transport == transport::socket);
+  REQUIRE(t.arrivals.size() == 3);
+  CHECK(t.arrivals[0].magic == first_bytes::vm_file_magic);
+  CHECK(t.arrivals[1].magic == first_bytes::multifd_magic);
+  CHECK(t.arrivals[1].gap_ms == 50);
+  CHECK(t.arrivals[2].magic == first_bytes::silent);
+  CHECK(t.arrivals[2].expect->why == cause::rule);
+  CHECK_FALSE(t.arrivals[2].expect->rule);
+  // It writes back what it reads.
+  CHECK(to_json(parse_replay_trace(to_json(t))) == to_json(t));
+
+  CHECK(problem("[]") == "trace: expected a JSON object");
+  CHECK(problem(R"({"arrivals": []})") == "classifier: expected a string");
+  CHECK(problem(R"({"classifier": "x", "arrivals": []})") == "arrivals: is empty");
+  CHECK(problem(R"({"classifier": "x", "arrivals": [{"magic": "silent"}]})") == "arrivals[0].kind: missing");
+  CHECK(problem(R"({"classifier": "x", "arrivals": [{"kind": "tls"}]})") ==
+        "arrivals[0].kind: 'tls' is not one of main, multifd, preempt");
+  CHECK(problem(R"({"classifier": "x", "arrivals": [{"kind": "main", "count": 0}]})") ==
+        "arrivals[0].count: 0 is outside 1..255");
+  CHECK(problem(R"({"classifier": "x", "config": {"multifd": 1}, "arrivals": [{"kind": "main"}]})") ==
+        "config.multifd: expected true or false");
+  CHECK(problem(R"({"classifier": "x", "arrivals": [{"kind": "main", "expect": {"decision": "maybe"}}]})")
+            .starts_with("arrivals[0].expect.decision: 'maybe' is not one of main, multifd"));
+}
+
+TEST_CASE("a trace file: missing, not JSON, malformed, each one line with the file") {
+  CHECK_THROWS_WITH_AS(load_replay_trace("/nonexistent/t.json"),
+                       "cannot read trace '/nonexistent/t.json': No such file or directory", trace_error);
+  const auto junk = write_temp("junk.json", "{\"classifier\": ");
+  CHECK_THROWS_WITH_AS(load_replay_trace(junk), doctest::Contains(("trace '" + junk + "': not JSON: ").c_str()),
+                       trace_error);
+  const auto bad = write_temp("bad.json", R"({"classifier": "x", "arrivals": [{"kind": "sideways"}]})");
+  CHECK_THROWS_WITH_AS(load_replay_trace(bad),
+                       ("trace '" + bad + "': arrivals[0].kind: 'sideways' is not one of main, multifd, preempt").c_str(),
+                       trace_error);
+  std::filesystem::remove(junk);
+  std::filesystem::remove(bad);
+}
+
+TEST_CASE("expand: what each channel sends, multifd ids in order of appearance") {
+  auto t = parse_replay_trace(json::parse(R"({"classifier": "reference", "config": {"recovery": true},
+      "arrivals": [{"kind": "multifd"}, {"kind": "main"}, {"kind": "multifd", "count": 2},
+                   {"kind": "preempt", "magic": "ram_page"}, {"kind": "preempt", "magic": "eof"},
+                   {"kind": "main", "magic": "other"}]})"));
+  const uuid_bytes uuid = *parse_uuid("11111111-2222-3333-4444-555555555555");
+  const auto ch = expand(t, uuid, 7);
+  REQUIRE(ch.size() == 7);
+  CHECK(ch[0].multifd_id == 0);
+  CHECK(ch[0].first == encode_multifd_init(uuid, 0));
+  CHECK(ch[0].gap_ms == 0);
+  CHECK(ch[1].first == recovery_command_bytes("pc.ram"));  // recovery: main reconnects with a command
+  CHECK(ch[1].gap_ms == 7);
+  CHECK(ch[2].multifd_id == 1);
+  CHECK(ch[3].multifd_id == 2);
+  CHECK(ch[3].arrival == 2);
+  CHECK(hex(ch[4].first) == "0000000003fff0020670632e72616d00");
+  CHECK(classify_prefix(ch[4].first, false) == first_bytes::ram_page);
+  CHECK(ch[5].close_at_once);
+  CHECK(ch[5].first.empty());
+  CHECK(classify_prefix(ch[6].first, false) == first_bytes::other);
+  t.transport = transport::tls;
+  CHECK_THROWS_WITH_AS(expand(t, uuid, 0), "transport 'tls' cannot be replayed over sockets", trace_error);
+}
+
+TEST_CASE("every trace in tests/traces/replay, replayed against serve, decides as it expects and as the model says") {
+  const auto files = trace_files();
+  REQUIRE(files.size() >= 6);
+  for (const auto& file : files) {
+    CAPTURE(file);
+    const auto t = load_replay_trace(file);
+    const table* tab = find_builtin(t.classifier);
+    REQUIRE(tab);
+    serve_options o;
+    o.classifier = tab;
+    o.config = t.config;
+    o.recovery = t.recovery;
+    o.listen = parse_uri("tcp:127.0.0.1:0");
+    o.peek_timeout = 150ms;
+    log_capture log;
+    background<receiver> srv(o, log);
+    replay_options ro;
+    ro.to = srv.address();
+    ro.wait = 500ms;  // silent channels stay open past the peek timeout
+    const auto out = run_replay(t, ro);
+    REQUIRE(log.wait_decisions(out.size()));
+    const auto got = log_capture::decisions(log.all());
+    std::vector<arrival<concrete_domain>> in;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const auto& a = t.arrivals[out[i].ch.arrival];
+      in.push_back(arrive(a.kind, a.magic));
+      CAPTURE(i);
+      CHECK(out[i].did != peer_did::refused);
+      if (!a.expect) continue;
+      CHECK(got[i]["decision"] == std::string(name(a.expect->decision)));
+      CHECK(got[i]["cause"] == std::string(name(a.expect->why)));
+      if (a.expect->why == cause::rule) CHECK(got[i]["rule"] == *a.expect->rule);
+    }
+    same_as_model(*tab, t.config, in, got,
+                  t.recovery ? paused_state<concrete_domain>(t.config) : fresh_state<concrete_domain>());
+  }
+}
+
+TEST_CASE("replay reports what the peer did: 7.2 resets main when it comes second") {
+  const auto t = load_replay_trace("tests/traces/replay/qemu-7.2-multifd-first.json");
+  auto o = serve_opts(classifiers::qemu_7_2, "multifd");
+  log_capture log;
+  background<receiver> srv(o, log);
+  replay_options ro;
+  ro.to = srv.address();
+  ro.wait = 200ms;
+  const auto out = run_replay(t, ro);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].did == peer_did::open);
+  CHECK(out[1].did == peer_did::reset);
+  CHECK(out[2].did == peer_did::open);
+  CHECK(to_json(out[1])["peer"] == "reset");
+  CHECK(to_json(out[2])["multifd_id"] == 1);
+}
+
+TEST_CASE("replay of a postcopy trace receives MIG_RP_MSG_SHUT") {
+  const auto path = write_temp("postcopy.json", R"({"classifier": "qemu-7.2", "config": {"postcopy_ram": true},
+      "arrivals": [{"kind": "main"}]})");
+  auto o = serve_opts(classifiers::qemu_7_2, "postcopy-ram");
+  o.shut_idle = 50ms;
+  log_capture log;
+  background<receiver> srv(o, log);
+  replay_options ro;
+  ro.to = srv.address();
+  ro.wait = 400ms;
+  const auto out = run_replay(load_replay_trace(path), ro);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].received == 8);
+  CHECK(hex(out[0].received_head) == "0001000400000000");
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("migchan replay: exit 2 with one line for a missing trace, a bad trace or a bad URI") {
+  const auto check = [](const std::vector<std::string>& args, const std::string& want) {
+    const auto r = run_migchan(args);
+    CAPTURE(r.out);
+    CHECK(r.rc == 2);
+    CHECK(line_count(r.out) == 1);
+    CHECK(r.out.find(want) != std::string::npos);
+  };
+  check({"replay", "/nonexistent/trace.json", "--to", "tcp:127.0.0.1:1"},
+        "migchan: cannot read trace '/nonexistent/trace.json': No such file or directory");
+  check({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", "tcp:[::1:5"},
+        "bad URI 'tcp:[::1:5': missing ']' after IPv6 address");
+  check({"replay", "tests/traces/replay/qemu-7.2-natural.json"}, "--to needs a URI");
+  const auto bad = write_temp("cli-bad.json", R"({"classifier": "x", "arrivals": [{"kind": "main", "count": -1}]})");
+  check({"replay", bad, "--to", "tcp:127.0.0.1:1"}, "arrivals[0].count: -1 is outside 1..255");
+  std::filesystem::remove(bad);
+}
+
+TEST_CASE("migchan replay against serve, both as children") {
+  // serve on a unix socket, so no port has to be chosen up front.
+  const auto sock = (std::filesystem::temp_directory_path() / ("migchan-" + std::to_string(::getpid()) + ".sock")).string();
+  auto server = std::async(std::launch::async, [&] {
+    return run_migchan({"serve", "--classifier", "qemu-7.2", "--caps", "multifd", "--listen", "unix:" + sock,
+                        "--timeout", "3000", "--exit-after-complete"});
+  });
+  const auto until = steady::now() + 5s;
+  while (!std::filesystem::exists(sock) && steady::now() < until) std::this_thread::sleep_for(5ms);
+  const auto r = run_migchan({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", "unix:" + sock, "--wait",
+                              "200", "--format", "json"});
+  CAPTURE(r.out);
+  CHECK(r.rc == 0);
+  CHECK(line_count(r.out) == 3);
+  CHECK(r.out.find("\"peer\":\"open\"") != std::string::npos);
+  const auto s = server.get();  // the replayer closed everything: migration complete
+  CAPTURE(s.out);
+  CHECK(s.rc == 0);
+  CHECK(s.out.find("\"completed\":true") != std::string::npos);
+  std::filesystem::remove(sock);
+}
