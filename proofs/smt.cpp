@@ -15,9 +15,11 @@ namespace migchan::smt {
 
 namespace {
 
-// Set once the context is gone (static destruction), so exprs that outlive it,
-// for example in other statics, do not release references into freed memory.
-bool context_gone = false;
+// One context per thread, so independent queries (one classifier each) can run
+// on several cores; an expr belongs to the thread that made it. Set once the
+// context is gone (thread exit), so exprs that outlive it do not release
+// references into freed memory.
+thread_local bool context_gone = false;
 
 struct context_owner {
   z3::context c;  // Z3_mk_context_rc; errors are reported as z3::exception
@@ -25,7 +27,7 @@ struct context_owner {
 };
 
 z3::context& ctx() {
-  static context_owner owner;
+  thread_local context_owner owner;
   return owner.c;
 }
 
@@ -300,7 +302,7 @@ struct named_assumption {
   z3::expr literal;  // the tracking literal guarding the assumption
 };
 
-unsigned next_literal = 0;  // tracking literals are unique across solvers
+thread_local unsigned next_literal = 0;  // tracking literals are unique across a context's solvers
 
 // Timeouts are enforced here rather than with Z3's "timeout" parameter. In Z3
 // 4.8.12 that parameter is unreliable: its timer fires once, and the cancel it
@@ -314,11 +316,12 @@ public:
   explicit watchdog(std::optional<unsigned> ms) {
     if (!ms) return;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms);
-    thread_ = std::thread([this, deadline] {
+    z3::context& c = ctx();  // the checking thread's context, not the watchdog's
+    thread_ = std::thread([this, deadline, &c] {
       std::unique_lock<std::mutex> lock(mutex_);
       if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
       while (!done_) {
-        Z3_interrupt(ctx());
+        Z3_interrupt(c);
         fired_ = true;
         cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return done_; });
       }

@@ -6,8 +6,8 @@
 // 2 == 3 -> false, ite(true, a, b) -> a), so model code run through `domain` on
 // known inputs produces plain true/false without touching the solver.
 //
-// All exprs share one process-wide Z3 context, created on first use. It is not
-// thread-safe: drive Z3 from one thread.
+// Each thread has its own Z3 context, created on first use: an expr or solver
+// must stay on the thread that made it.
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,10 @@
 #include "proofs/verify.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <thread>
 
 #include "proofs/brute.h"
 
@@ -64,6 +67,29 @@ classifier_result verify_table(const table& t, const verify_options& o) {
   }
   r.seconds = since(t0);
   return r;
+}
+
+std::vector<classifier_result> verify_tables(const std::vector<const table*>& tables, const verify_options& o,
+                                             unsigned threads) {
+  std::vector<classifier_result> out(tables.size());
+  std::vector<std::exception_ptr> errors(tables.size());
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i; (i = next++) < tables.size();) {
+      try {
+        out[i] = verify_table(*tables[i], o);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned k = 1; k < std::max(1u, threads) && k < tables.size(); ++k) pool.emplace_back(work);
+  work();
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return out;
 }
 
 }  // namespace migchan::proofs
