@@ -165,11 +165,13 @@ arrival<concrete_domain> decider::arrival_of(first_bytes magic) const {
 }
 
 bool decider::independent(std::size_t) const {
+  if (independent_cache_ && same_state(independent_cache_->first, state_)) return independent_cache_->second;
+  bool same = true;
   const auto base = step<concrete_domain>(table_, config_, state_, arrival_of(first_bytes{}));
-  for (std::size_t m = 1; m < enum_size<first_bytes>; ++m)
-    if (!same_step(base, step<concrete_domain>(table_, config_, state_, arrival_of(static_cast<first_bytes>(m)))))
-      return false;
-  return true;
+  for (std::size_t m = 1; m < enum_size<first_bytes> && same; ++m)
+    same = same_step(base, step<concrete_domain>(table_, config_, state_, arrival_of(static_cast<first_bytes>(m))));
+  independent_cache_.emplace(state_, same);
+  return same;
 }
 
 const rule* decider::fired(const decision& d) const {
@@ -450,14 +452,21 @@ struct receiver::impl {
     const auto n = c->n;
     // Edge-triggered while peeking: unread bytes must not wake the loop again and again.
     loop.add(c->fd.get(), EPOLLIN | EPOLLRDHUP | EPOLLET, [this, n](std::uint32_t ev) { on_peek_event(n, ev); });
-    c->peek_timer = loop.add_timer(opt.peek_timeout, [this, n] {
+    conns.emplace(n, std::move(c));
+    // Data order gives each connection its time from its accept; accept order
+    // from when it reaches the head, as QEMU looks at one channel at a time.
+    if (opt.order == order_mode::data) arm_peek_timer(*conns[n]);
+    peek(*conns[n]);
+    pump();
+  }
+
+  void arm_peek_timer(conn& c) {
+    const auto n = c.n;
+    c.peek_timer = loop.add_timer(opt.peek_timeout, [this, n] {
       if (auto* c2 = find(n)) c2->peek_timer.reset();
       dec.time_out(n);
       pump();
     });
-    conns.emplace(n, std::move(c));
-    peek(*conns[n]);
-    pump();
   }
 
   conn* find(std::size_t n) {
@@ -495,6 +504,9 @@ struct receiver::impl {
       act(d);
       if (shut_down) return;
     }
+    if (opt.order == order_mode::accept)
+      if (const auto h = dec.head())
+        if (conn* c = find(*h); c && !c->peek_timer) arm_peek_timer(*c);
   }
 
   // --- acting on decisions

@@ -81,6 +81,10 @@ class decider {
   std::vector<decision> pump();
 
   bool undecided(std::size_t conn) const { return pending_.contains(conn); }
+  // Accept order: the connection the destination is looking at now.
+  std::optional<std::size_t> head() const {
+    return pending_.empty() ? std::nullopt : std::optional{pending_.begin()->first};
+  }
   std::size_t undecided_count() const { return pending_.size(); }
   std::size_t count() const { return next_; }  // connections added
   const dest_st& state() const { return state_; }
@@ -108,6 +112,8 @@ class decider {
   std::map<std::size_t, facts> pending_;  // undecided, by accept order
   std::deque<std::size_t> ready_;         // data order: in the order they became decidable
   std::deque<std::size_t> parked_;        // deferred, oldest first
+  // independent() depends on the state only, which rarely changes (a reject does not).
+  mutable std::optional<std::pair<dest_st, bool>> independent_cache_;
 };
 
 // QEMU's words for a decision: the rule's error text, the multifd_recv_initial_packet()

@@ -1,0 +1,291 @@
+// Runtime figures (a benchmark, not a timed test): the cost of one classify()
+// and step() call; connections accepted, peeked and classified per second by
+// `serve` against a bare accept+peek+close loop in the same run; accept-to-
+// decision latency with 1,000 concurrent connections; a soak of 10,000 abandoned
+// connections under descriptor exhaustion; peak memory.
+#include <dirent.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "impl/event_loop.h"
+#include "impl/receiver.h"
+#include "model/builtin.h"
+
+using namespace migchan;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+double secs(steady::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+// --- 1. classify() and step()
+void bench_classify() {
+  std::mt19937 g(42);
+  std::vector<observation> obs(4096);
+  for (auto& o : obs) {
+    o.multifd = g() & 1, o.postcopy_ram = g() & 1, o.postcopy_preempt = o.postcopy_ram && (g() & 1);
+    o.has_main = g() & 1, o.all_multifd = o.multifd && (g() & 1), o.has_preempt = o.postcopy_preempt && (g() & 1);
+    o.transport = static_cast<transport>(g() % enum_size<transport>);
+    o.state = static_cast<mig_status>(g() % enum_size<mig_status>);
+    o.magic = static_cast<first_bytes>(g() % enum_size<first_bytes>);
+  }
+  std::printf("classify() and step(), ns per call (4096 random observations, 2M calls each):\n");
+  for (const table* t : builtin_tables) {
+    constexpr int calls = 2'000'000;
+    volatile int sink = 0;
+    auto t0 = steady::now();
+    for (int i = 0; i < calls; ++i) sink = sink + static_cast<int>(classify(*t, obs[i & 4095]).then);
+    const double c_ns = secs(steady::now() - t0) * 1e9 / calls;
+    const auto cfg = parse_caps("multifd,postcopy-ram", 4);
+    auto s = fresh_state<concrete_domain>();
+    t0 = steady::now();
+    for (int i = 0; i < calls; ++i) {
+      const arrival<concrete_domain> a{true, -1, 0, static_cast<int>(obs[i & 4095].magic), 1};
+      const auto r = step<concrete_domain>(*t, cfg, (i & 7) ? s : fresh_state<concrete_domain>(), a);
+      s = r.next.aborted || r.next.stalled ? fresh_state<concrete_domain>() : r.next;
+      sink = sink + r.then;
+    }
+    const double s_ns = secs(steady::now() - t0) * 1e9 / calls;
+    std::printf("  %-10s classify %6.1f ns   step %6.1f ns\n", std::string(t->name).c_str(), c_ns, s_ns);
+  }
+}
+
+// --- 2. throughput against a bare loop
+// Clients: `threads` loops of connect, send 4 garbage bytes, wait for the close.
+double drive(const uri& to, int total, int threads) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> ts;
+  const auto t0 = steady::now();
+  for (int k = 0; k < threads; ++k)
+    ts.emplace_back([&] {
+      char buf[64];
+      while (next.fetch_add(1) < total) {
+        auto fd = connect_to(to);
+        ::send(fd.get(), "GARB", 4, MSG_NOSIGNAL);
+        while (::recv(fd.get(), buf, sizeof buf, 0) > 0) {
+        }
+      }
+    });
+  for (auto& t : ts) t.join();
+  return total / secs(steady::now() - t0);
+}
+
+// The floor: accept, peek until 4 bytes or EOF, close. Same loop, no table.
+struct bare_server {
+  event_loop loop;
+  unique_fd listener, wake{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+  uri addr;
+  std::unordered_map<int, unique_fd> conns;
+  explicit bare_server(const uri& u) : listener(listen_on(u, 1024)), addr(u) {
+    if (addr.kind == uri_kind::tcp) addr.port = local_port(listener.get());
+    loop.add(wake.get(), EPOLLIN, [this](std::uint32_t) { loop.stop(); });
+    loop.add(listener.get(), EPOLLIN, [this](std::uint32_t) {
+      for (int i = 0; i < 64; ++i) {
+        auto fd = accept_nonblocking(listener.get());
+        if (!fd) return;
+        const int n = fd.get();
+        conns.emplace(n, std::move(fd));
+        loop.add(n, EPOLLIN | EPOLLRDHUP | EPOLLET, [this, n](std::uint32_t) { peek(n); });
+        peek(n);
+      }
+    });
+  }
+  void peek(int n) {
+    char buf[8];
+    const auto got = ::recv(n, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    if (got >= 4 || got == 0 || (got < 0 && errno != EAGAIN)) {
+      loop.remove(n);
+      conns.erase(n);
+    }
+  }
+  void run() { loop.run_until(steady::now() + 1h); }
+  void stop() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(wake.get(), &one, sizeof one);
+  }
+};
+
+void bench_throughput(const std::string& which, const std::string& address, int total, int threads) {
+  const auto u = parse_uri(address);
+  double best_bare = 0, best_serve = 0, best_serve_json = 0;
+  for (int round = 0; round < 3; ++round) {
+    {
+      bare_server b(u);
+      std::thread t([&] { b.run(); });
+      best_bare = std::max(best_bare, drive(b.addr, total, threads));
+      b.stop();
+      t.join();
+    }
+    for (bool json : {false, true}) {
+      serve_options o;
+      o.classifier = &classifiers::reference;
+      o.config = parse_caps("", 2);
+      o.listen = u;
+      o.order = order_mode::accept;
+      std::FILE* devnull = json ? std::fopen("/dev/null", "w") : nullptr;
+      log_sink sink;
+      if (json)
+        sink = [devnull](const json_line& j) {
+          const auto s = j.dump() + "\n";
+          std::fwrite(s.data(), 1, s.size(), devnull);
+        };
+      receiver r(o, sink);
+      std::thread t([&] { r.run(); });
+      const double rate = drive(r.address(), total, threads);
+      (json ? best_serve_json : best_serve) = std::max(json ? best_serve_json : best_serve, rate);
+      r.stop();
+      t.join();
+      if (devnull) std::fclose(devnull);
+    }
+  }
+  std::printf("  %-5s bare accept+peek+close %8.0f conn/s   serve (reference) %8.0f conn/s  ratio %.2f"
+              "   with JSON log %8.0f conn/s  ratio %.2f\n",
+              which.c_str(), best_bare, best_serve, best_serve / best_bare, best_serve_json,
+              best_serve_json / best_bare);
+}
+
+// --- 3. accept-to-decision latency, 1,000 connections at once
+void bench_latency(order_mode order) {
+  serve_options o;
+  o.classifier = &classifiers::reference;
+  o.config = parse_caps("", 2);
+  o.listen = parse_uri("tcp:127.0.0.1:0");
+  o.order = order;
+  std::mutex m;
+  std::vector<double> waited;
+  receiver r(o, [&](const json_line& j) {
+    if (!j.contains("decision")) return;
+    std::lock_guard l(m);
+    waited.push_back(j["waited"].get<double>());
+  });
+  std::thread t([&] { r.run(); });
+  // Four clients open 250 connections each as fast as they can, each sending its
+  // 4 bytes at once and staying open: a burst of 1,000 concurrent connections.
+  std::vector<std::vector<unique_fd>> clients(4);
+  std::vector<std::thread> ts;
+  for (auto& mine : clients)
+    ts.emplace_back([&r, &mine] {
+      for (int i = 0; i < 250; ++i) {
+        mine.push_back(connect_to(r.address()));
+        ::send(mine.back().get(), "GARB", 4, MSG_NOSIGNAL);
+      }
+    });
+  for (auto& x : ts) x.join();
+  const auto until = steady::now() + 30s;
+  for (;;) {
+    {
+      std::lock_guard l(m);
+      if (waited.size() >= 1000) break;
+    }
+    if (steady::now() > until) break;
+    std::this_thread::sleep_for(1ms);
+  }
+  r.stop();
+  t.join();
+  std::sort(waited.begin(), waited.end());
+  const auto pct = [&](double p) { return waited.empty() ? 0.0 : waited[static_cast<std::size_t>(p * (waited.size() - 1))]; };
+  std::printf("  --order %-6s %zu decisions  p50 %7.3f ms  p99 %7.3f ms  max %7.3f ms\n",
+              std::string(name(order)).c_str(), waited.size(), pct(0.5) * 1e3, pct(0.99) * 1e3, pct(1.0) * 1e3);
+}
+
+// --- 4. soak: 10,000 abandoned connections with too few descriptors
+void bench_soak() {
+  serve_options o;
+  o.classifier = &classifiers::reference;
+  o.config = parse_caps("multifd", 2);
+  o.listen = parse_uri("tcp:127.0.0.1:0");
+  o.order = order_mode::data;
+  o.peek_timeout = 60s;  // nothing is parked: every connection ends by its client's close
+  std::atomic<std::size_t> decisions{0}, paused{0}, mains{0};
+  receiver r(o, [&](const json_line& j) {
+    if (j.contains("decision")) {
+      ++decisions;
+      if (j["decision"] == "main") ++mains;
+    }
+    if (j.contains("event") && j["event"] == "accept_paused") ++paused;
+  });
+  std::thread t([&] { r.run(); });
+  const auto baseline = open_fds();
+  rlimit old{};
+  ::getrlimit(RLIMIT_NOFILE, &old);
+  rlimit tight = old;
+  tight.rlim_cur = baseline + 300;  // the clients take 200 of them
+  ::setrlimit(RLIMIT_NOFILE, &tight);
+  const auto t0 = steady::now();
+  std::size_t client_short = 0, opened = 0;
+  for (int batch = 0; batch < 50; ++batch) {
+    std::vector<unique_fd> open;
+    for (int tries = 0; open.size() < 200 && tries < 1000;) {
+      try {
+        open.push_back(connect_to(r.address()));
+        ++opened;
+      } catch (const std::system_error& e) {  // the receiver holds the rest: let it catch up
+        if (e.code().value() != EMFILE) throw;
+        ++client_short, ++tries;
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+  }  // each batch abandoned at once
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  auto good = connect_to(r.address());
+  const auto mb = minimal_main_stream();
+  ::send(good.get(), mb.data(), mb.size(), MSG_NOSIGNAL);
+  const auto until = steady::now() + 60s;
+  while (mains.load() == 0 && steady::now() < until) std::this_thread::sleep_for(1ms);
+  good.reset();
+  while (open_fds() != baseline && steady::now() < until) std::this_thread::sleep_for(5ms);
+  const double took = secs(steady::now() - t0);
+  std::printf("  %zu of 10,000 opened and abandoned, %zu spare descriptors: %zu decided, accept paused %zu times, good main %s, "
+              "descriptors %+ld from baseline, %.2f s (client waited %zu times)\n",
+              opened, static_cast<std::size_t>(300), decisions.load(), paused.load(), mains.load() ? "served" : "NOT served",
+              static_cast<long>(open_fds()) - static_cast<long>(baseline), took, client_short);
+  r.stop();
+  t.join();
+}
+
+}  // namespace
+
+int main() {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::signal(SIGPIPE, SIG_IGN);
+  bench_classify();
+  std::printf("\nthroughput, 4 client threads, best of 3 (serve logs nothing unless said):\n");
+  const auto sock = (std::filesystem::temp_directory_path() / ("migchan-bench-" + std::to_string(::getpid()))).string();
+  bench_throughput("unix", "unix:" + sock, 20000, 4);
+  bench_throughput("tcp", "tcp:127.0.0.1:0", 5000, 4);
+  std::filesystem::remove(sock);
+  std::printf("\naccept-to-decision, a burst of 1,000 concurrent connections each sending 4 bytes (reference):\n");
+  bench_latency(order_mode::accept);
+  bench_latency(order_mode::data);
+  std::printf("\nsoak:\n");
+  bench_soak();
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  std::printf("\npeak RSS %.1f MiB\n", static_cast<double>(ru.ru_maxrss) / 1024.0);
+  return 0;
+}
