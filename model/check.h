@@ -25,6 +25,7 @@ struct analysis {
   std::size_t dead_count = 0;
   std::array<bool, max_rules> fires{};     // fires[i]: rule i fires for some valid observation
   std::size_t duplicate = npos;            // first rule whose id repeats an earlier one
+  std::size_t unobservable = npos;         // first rule that fires on a non-peekable channel by its first bytes
   bool too_large = false;
 };
 
@@ -103,7 +104,12 @@ constexpr analysis analyse(const table& t) {
     if (static_cast<std::size_t>(d.rule) >= t.rules.size()) {
       if (!a.gap) a.gap = o;
     } else {
-      a.fires[static_cast<std::size_t>(d.rule)] = true;
+      const auto i = static_cast<std::size_t>(d.rule);
+      a.fires[i] = true;
+      // Only a peek shows first bytes: a row that tells non-peekable
+      // channels apart by them decides on data QEMU cannot see.
+      if (!is_peekable(o.transport) && !t.rules[i].when.is_any(column::magic) && a.unobservable == npos)
+        a.unobservable = i;
     }
   });
   for (std::size_t i = 0; i < t.rules.size(); ++i)
@@ -122,6 +128,7 @@ struct rule_id {
 template <rule_id Id> struct rule_is_dead;
 template <rule_id Id> struct rule_id_is_duplicated;
 template <rule_id Table> struct table_is_not_exhaustive;
+template <rule_id Id> struct rule_reads_first_bytes_of_a_non_peekable_channel;
 
 // static_assert(checked<classifiers::qemu_10_1, "">()): the table is exhaustive,
 // its ids are unique, and no rule is dead except the one named (a dead row that
@@ -133,7 +140,9 @@ template <const table& T, rule_id ExpectedDead = rule_id{""}> consteval bool che
   if constexpr (a.duplicate != npos) (void)sizeof(rule_id_is_duplicated<rule_id{T.rules[a.duplicate].id}>);
   if constexpr (a.gap.has_value()) (void)sizeof(table_is_not_exhaustive<rule_id{T.name}>);
   if constexpr (!expected_dead) (void)sizeof(rule_is_dead<rule_id{T.rules[a.dead].id}>);
-  return a.duplicate == npos && !a.gap && expected_dead;
+  if constexpr (a.unobservable != npos)
+    (void)sizeof(rule_reads_first_bytes_of_a_non_peekable_channel<rule_id{T.rules[a.unobservable].id}>);
+  return a.duplicate == npos && !a.gap && expected_dead && a.unobservable == npos;
 }
 
 }  // namespace migchan

@@ -49,9 +49,16 @@ template <class D> constexpr assignment<D> assignment_of(std::span<const trace_s
     const auto v = detail::final_verdict<D>(tr, i);
     a.main_verdict = D::ite(in.present && detail::is<D>(in.kind, channel_kind::main), v, a.main_verdict);
     a.preempt_verdict = D::ite(in.present && detail::is<D>(in.kind, channel_kind::preempt), v, a.preempt_verdict);
+    // A run whose first channel stops the destination (abort, blocked) stands
+    // for that channel and count - 1 channels behind it, which stay blocked.
+    const auto multifd_here = in.present && detail::is<D>(in.kind, channel_kind::multifd);
+    const auto terminal = (detail::is<D>(v, verdict::abort) || detail::is<D>(v, verdict::blocked)) &&
+                          !detail::is<D>(tr[i].out.why, cause::behind);
     for (std::size_t k = 0; k < a.multifd.size(); ++k)
-      a.multifd[k] = a.multifd[k] + D::ite(in.present && detail::is<D>(in.kind, channel_kind::multifd) &&
-                                               v == D::num(static_cast<int>(k)), in.count, D::num(0));
+      a.multifd[k] = a.multifd[k] + D::ite(multifd_here && v == D::num(static_cast<int>(k)),
+                                           D::ite(terminal, D::num(1), in.count), D::num(0));
+    const auto blocked = static_cast<std::size_t>(verdict::blocked);
+    a.multifd[blocked] = a.multifd[blocked] + D::ite(multifd_here && terminal, in.count - D::num(1), D::num(0));
   }
   return a;
 }
@@ -71,7 +78,7 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
   using B = typename D::boolean;
   using detail::is;
   B misclassified = D::lit(false), aborted = D::lit(false), silent_wait = D::lit(false);
-  B unassigned = D::lit(false), early_start = D::lit(false);
+  B unassigned = D::lit(false), early_start = D::lit(false), accepted_disabled = D::lit(false);
   for (std::size_t i = 0; i < tr.size(); ++i) {
     const auto& st = tr[i];
     const B present = st.in.present;
@@ -79,9 +86,17 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
     misclassified = misclassified ||
                     (present && is<D>(st.out.why, cause::rule) && detail::decided_as_kind<D>(v) && v != st.in.kind) ||
                     (st.out.woke && detail::decided_as_kind<D>(st.out.woke_then) && st.out.woke_then != st.out.woke_kind);
-    aborted = aborted || (present && !is<D>(st.out.why, cause::behind) && is<D>(v, verdict::abort));
+    aborted = aborted || (present && !is<D>(st.out.why, cause::behind) && is<D>(v, verdict::abort)) ||
+              (st.out.woke && is<D>(st.out.woke_then, verdict::abort));
     silent_wait = silent_wait || (present && (is<D>(st.out.why, cause::rule) || is<D>(st.out.why, cause::multifd_init)) &&
-                                  is<D>(v, verdict::blocked));
+                                  is<D>(v, verdict::blocked)) ||
+                  (st.out.woke && is<D>(st.out.woke_then, verdict::blocked));
+    // Taking a channel for a feature the destination has off is no reject.
+    const auto fv_here = detail::final_verdict<D>(tr, i);
+    accepted_disabled = accepted_disabled ||
+                        (present && is<D>(st.out.why, cause::rule) &&
+                         ((is<D>(fv_here, verdict::multifd) && !d.multifd) ||
+                          (is<D>(fv_here, verdict::preempt) && !d.postcopy_preempt)));
     const auto fv = detail::final_verdict<D>(tr, i);
     unassigned = unassigned || (present && !(fv == st.in.kind && (is<D>(st.out.why, cause::rule))));
     early_start = early_start ||
@@ -95,7 +110,7 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
       return unassigned || early_start || final_state.starts != D::num(1) ||
              (s.postcopy_preempt && !(assignment_of<D>(tr).preempt_verdict >= D::num(0)));
     case property::order_independent: return !(assignment_of<D>(tr) == assignment_of<D>(natural));
-    case property::mismatch_rejected: return misclassified || aborted || silent_wait;
+    case property::mismatch_rejected: return misclassified || aborted || silent_wait || accepted_disabled;
   }
   return D::lit(false);
 }

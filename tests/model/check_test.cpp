@@ -60,6 +60,21 @@ TEST_CASE("a row covered by the union of earlier rows is dead") {
   CHECK_FALSE(a.fires[3]);
 }
 
+namespace broken {
+// A row that tells a TLS channel's kind by bytes nobody peeked.
+constexpr std::array blind_rules{
+    rule{"by_magic", {.magic = of(first_bytes::multifd_magic)}, verdict::multifd},
+    rule{"else", {}, verdict::main},
+};
+constexpr table blind{"blind", "", "", blind_rules, {}, classifiers::qemu_10_1.sem};
+}  // namespace broken
+
+TEST_CASE("a row that reads first bytes of a non-peekable channel is reported") {
+  constexpr auto a = analyse(broken::blind);
+  CHECK(a.unobservable == 0);
+  for (const table* t : builtin_tables) CHECK(analyse(*t).unobservable == npos);
+}
+
 TEST_CASE("a repeated rule id is reported") {
   constexpr auto a = analyse(broken::dup);
   CHECK(a.duplicate == 1);

@@ -202,22 +202,5 @@ TEST_CASE("on mutants whose verdicts depend on the channel count, Z3 agrees at e
   const auto& all = n_dependent_pairs();
   std::printf("N-dependent (mutant, property) pairs: %zu, selected in %.1f s\n", all.size(),
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  CHECK(agree_on_n_dependent([](property p) { return p != property::order_independent; }) > 0);
-}
-
-// KNOWN ENCODING BUG, expected to fail until it is fixed (then drop
-// should_fail and fold this into the case above). A run of identical multifd
-// channels whose first one aborts is one event (destination.h's valid_run
-// accepts "a terminal outcome for the first"), and assignment_of() then counts
-// every channel of the run as aborted; one at a time, the channels after the
-// abort are `behind` (blocked). order-independent compares the trace with its
-// natural order, so a natural order that happens to be compressed differs from
-// the same order uncompressed: Z3 refutes order-independent where enumeration
-// proves it, e.g. for the mutant "peek.multifd: then multifd -> preempt" at
-// N <= 3 under {main-connects-first, preempt-after-multifd} (main, multifd,
-// multifd, multifd vs main, multifd, multifd x2). No built-in classifier is
-// affected at N <= 5 (the case at the top checks that).
-TEST_CASE("order-independent on N-dependent mutants: a run that aborts is counted as all aborted" *
-          doctest::should_fail()) {
-  CHECK(agree_on_n_dependent([](property p) { return p == property::order_independent; }) > 0);
+  CHECK(agree_on_n_dependent([](property) { return true; }) > 0);
 }
