@@ -11,6 +11,15 @@ bool outcome::refuted(property p, unsigned assumed) const {
   return false;
 }
 
+const witness* outcome::shortest_under(property p, unsigned assumed) const {
+  const witness* best = nullptr;
+  for (unsigned m = 0; m < 64; ++m) {
+    const auto& w = shortest[static_cast<std::size_t>(p)][m];
+    if (w && (m & assumed) == assumed && (!best || w->steps.size() < best->steps.size())) best = &*w;
+  }
+  return best;
+}
+
 namespace {
 
 arrival<cd> make(channel_kind k, const sender_config<cd>& s, first_bytes preempt_magic) {
@@ -111,7 +120,11 @@ outcome enumerate(const table& t, int max_channels) {
       const auto prop = static_cast<property>(p);
       if (about_mismatch(prop) == match) continue;
       if (prop == property::order_independent && natural.empty()) continue;
-      if (violates<cd>(prop, s, d, tr, fin, natural)) o.violating_masks[p] |= 1ull << hm;
+      if (!violates<cd>(prop, s, d, tr, fin, natural)) continue;
+      o.violating_masks[p] |= 1ull << hm;
+      auto& w = o.shortest[p][hm];
+      if (!w || tr.size() < w->steps.size())
+        w = witness{s, d, {tr.begin(), tr.end()}, {natural.begin(), natural.end()}};
     }
   }, &out);
   return out;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "model/properties.h"
@@ -17,9 +18,21 @@ using cd = concrete_domain;
 // For each property, which assumption sets fail to rule out a violation:
 // refuted[p] has bit m set when some violating trace satisfies exactly the
 // assumptions in m (a subset mask over enum assumption).
+// A violating trace, one channel per step.
+struct witness {
+  sender_config<cd> src;
+  dest_config<cd> dst;
+  std::vector<trace_step<cd>> steps, natural;
+};
+
 struct outcome {
   std::array<std::uint64_t, property_count> violating_masks{};
   std::uint64_t traces = 0;
+  // The shortest violating trace for each property and set of assumptions
+  // that holds in it (the first found among the shortest).
+  std::array<std::array<std::optional<witness>, 64>, property_count> shortest;
+  // The shortest violating trace in which every assumption of `assumed` holds.
+  const witness* shortest_under(property p, unsigned assumed) const;
   // With the assumptions in `assumed` on, does some trace break p?
   bool refuted(property p, unsigned assumed) const;
 };
