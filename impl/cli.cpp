@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(add_replay);
   add(add_proxy);
   add(add_check);
+  add(add_diff);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -3,8 +3,14 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
+
+namespace migchan {
+struct table;
+struct parsed_table;
+}  // namespace migchan
 
 namespace migchan::cli {
 
@@ -29,5 +35,12 @@ action add_serve(CLI::App& app);   // cmd_runtime.cpp
 action add_replay(CLI::App& app);
 action add_proxy(CLI::App& app);
 action add_check(CLI::App& app);
+action add_diff(CLI::App& app);  // cmd_diff.cpp
+
+// Shared by verify, check and diff (cmd_verify.cpp). Each throws usage_error on
+// bad input; read_table_file lets the reader's c_reader_error through.
+unsigned parse_assumptions(const std::string& comma_separated);
+const table& builtin_named(const std::string& name, const char* what);  // what: "classifier", ...
+std::unique_ptr<parsed_table> read_table_file(const std::string& path, const table& base);  // "-": stdin
 
 }  // namespace migchan::cli

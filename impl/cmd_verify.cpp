@@ -1,21 +1,28 @@
 // `migchan verify` and `migchan check`: every property of every classifier,
-// proved or refuted under named assumptions, with shortest counterexamples.
+// proved or refuted under named assumptions, with shortest counterexamples;
+// and the single-arrival checks (proofs/single.h). `check FILE` runs all of it
+// on a classifier read from C (proofs/c_reader.h).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include "impl/cli.h"
 #include "model/builtin.h"
 #include "model/expectations.h"
+#include "model/render.h"
+#include "proofs/c_reader.h"
+#include "proofs/single.h"
 #include "proofs/trace.h"
 #include "proofs/verify.h"
 
 namespace migchan::cli {
-
-namespace {
 
 unsigned parse_assumptions(const std::string& list) {
   unsigned m = 0;
@@ -29,6 +36,34 @@ unsigned parse_assumptions(const std::string& list) {
   }
   return m;
 }
+
+const table& builtin_named(const std::string& n, const char* what) {
+  if (const table* t = find_builtin(n)) return *t;
+  std::vector<std::string_view> known;
+  for (const table* b : builtin_tables) known.push_back(b->name);
+  throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(known) + ")");
+}
+
+std::unique_ptr<parsed_table> read_table_file(const std::string& path, const table& base) {
+  std::string text;
+  if (path == "-") {
+    std::ostringstream s;
+    s << std::cin.rdbuf();
+    text = s.str();
+  } else {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw usage_error("cannot read '" + path + "': " + std::strerror(EISDIR));
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw usage_error("cannot open '" + path + "': " + std::strerror(errno));
+    std::ostringstream s;
+    s << in.rdbuf();
+    if (in.bad()) throw usage_error("cannot read '" + path + "': " + std::strerror(errno));
+    text = s.str();
+  }
+  return std::make_unique<parsed_table>(read_classifier(text, path == "-" ? "stdin" : path, base));
+}
+
+namespace {
 
 nlohmann::json names_json(unsigned mask) {
   nlohmann::json a = nlohmann::json::array();
@@ -68,13 +103,13 @@ std::string expectation_gap(const table& t, const proofs::classifier_result& r) 
 
 struct common_args {
   std::string classifier, assume, format = "text", traces, caps, transport;
+  std::string file, base;  // check FILE [--base B]
   bool all = false, assume_none = false, explain = false;
   int max_channels = 255;
 };
 
-void add_common(CLI::App* sub, common_args& a, bool classifier_required) {
-  auto* c = sub->add_option("--classifier", a.classifier, "built-in classifier");
-  if (classifier_required) c->required();
+void add_common(CLI::App* sub, common_args& a) {
+  sub->add_option("--classifier", a.classifier, "built-in classifier");
   sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
   sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
   sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
@@ -88,6 +123,9 @@ void add_common(CLI::App* sub, common_args& a, bool classifier_required) {
 
 struct run_result {
   std::vector<proofs::classifier_result> results;
+  std::vector<proofs::single_result> single;  // beside results, same order
+  std::unique_ptr<parsed_table> parsed;       // check FILE: the table read from C
+  std::string base;                           // and the built-in it was read against
   unsigned assumed;
   double seconds;
 };
@@ -97,15 +135,15 @@ run_result run(const common_args& a) {
     throw usage_error("bad value '" + a.format + "' for --format (one of: text, json, markdown)");
   if (a.max_channels < 1 || a.max_channels > 255) throw usage_error("--max-channels must be 1..255");
   if (!a.assume.empty() && a.assume_none) throw usage_error("--assume and --assume-none exclude each other");
+  run_result r;
+  r.assumed = parse_assumptions(a.assume);
   std::vector<const table*> tables;
-  if (!a.classifier.empty()) {
-    const table* t = find_builtin(a.classifier);
-    if (!t) {
-      std::vector<std::string_view> known;
-      for (const table* b : builtin_tables) known.push_back(b->name);
-      throw usage_error("unknown classifier '" + a.classifier + "' (built-in: " + join(known) + ")");
-    }
-    tables.push_back(t);
+  if (!a.file.empty()) {
+    r.base = a.base.empty() ? "qemu-10.1" : a.base;
+    r.parsed = read_table_file(a.file, builtin_named(r.base, "base classifier"));
+    tables.push_back(&r.parsed->view);
+  } else if (!a.classifier.empty()) {
+    tables.push_back(&builtin_named(a.classifier, "classifier"));
   } else {
     tables.assign(builtin_tables.begin(), builtin_tables.end());
   }
@@ -114,8 +152,6 @@ run_result run(const common_args& a) {
     std::filesystem::create_directories(a.traces, ec);
     if (ec) throw usage_error("cannot create '" + a.traces + "': " + ec.message());
   }
-  run_result r;
-  r.assumed = parse_assumptions(a.assume);
   proofs::verify_options o;
   o.assumed = r.assumed;
   o.max_channels = a.max_channels;
@@ -137,16 +173,20 @@ run_result run(const common_args& a) {
     if (!t) throw usage_error("bad value '" + a.transport + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
     o.z3.uri = *t;
   }
-  if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.format != "json")
+  if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.file.empty() && a.format != "json")
     std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
   const auto t0 = std::chrono::steady_clock::now();
-  for (const table* t : tables) r.results.push_back(proofs::verify_table(*t, o));
+  for (const table* t : tables) {
+    r.single.push_back(proofs::check_single(*t));
+    r.results.push_back(proofs::verify_table(*t, o));
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.traces.empty())
     for (const auto& cr : r.results)
       for (const auto& pr : cr.results) {
         if (!pr.trace) continue;
-        const auto base = (std::filesystem::path(a.traces) / (std::string(cr.t->name) + "." + std::string(name(pr.prop)))).string();
+        const auto stem = std::filesystem::path(std::string(cr.t->name)).filename().string();
+        const auto base = (std::filesystem::path(a.traces) / (stem + "." + std::string(name(pr.prop)))).string();
         itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace));
         std::ofstream(base + ".replay.json") << proofs::to_replay(*cr.t, pr.prop, *pr.trace).dump(2) << "\n";
         std::ofstream(base + ".txt") << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
@@ -154,12 +194,70 @@ run_result run(const common_args& a) {
   return r;
 }
 
+// ---- single-arrival findings ---------------------------------------------------
+
+std::string blockers_text(const table& t, const proofs::dead_rule& d) {
+  if (d.unmatchable) return "its guard matches no valid observation";
+  std::string s;
+  for (std::size_t b : d.blockers) s += (s.empty() ? "" : ", ") + proofs::where(t, b);
+  return "blocked by " + s;
+}
+
+// One line for verify's matrix: what the single-arrival checks found.
+std::string single_summary(const table& t, const proofs::single_result& s) {
+  std::string out = s.gap ? "NOT exhaustive (" + describe(*s.gap) + ")" : "exhaustive";
+  if (s.dead.empty()) out += "; no dead row";
+  for (const auto& d : s.dead) out += "; dead " + proofs::where(t, d.row) + " (" + blockers_text(t, d) + ")";
+  if (s.implicit_defaults.empty()) out += "; no implicit default reached";
+  for (const auto& h : s.implicit_defaults) out += "; implicit default reached: " + proofs::where(t, h.row);
+  if (!s.unknown.empty()) out += "; Z3 gave up: " + s.unknown;
+  return out;
+}
+
+nlohmann::json row_json(const table& t, std::size_t i) {
+  const rule& r = t.rules[i];
+  nlohmann::json j{{"rule", std::string(r.id)}, {"decision", std::string(name(r.then))}};
+  j["origin"] = r.origin.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::string(r.origin));
+  return j;
+}
+
+nlohmann::json single_json(const table& t, const proofs::single_result& s) {
+  nlohmann::json dead = nlohmann::json::array(), implicit = nlohmann::json::array(),
+                 overlaps = nlohmann::json::array();
+  for (const auto& d : s.dead) {
+    auto j = row_json(t, d.row);
+    j["unmatchable"] = d.unmatchable;
+    j["blocked_by"] = nlohmann::json::array();
+    for (std::size_t b : d.blockers) j["blocked_by"].push_back(row_json(t, b));
+    dead.push_back(j);
+  }
+  for (const auto& h : s.implicit_defaults) {
+    auto j = row_json(t, h.row);
+    j["witness"] = to_json(h.witness);
+    implicit.push_back(j);
+  }
+  for (const auto& o : s.overlaps)
+    overlaps.push_back({{"first", row_json(t, o.first)}, {"second", row_json(t, o.second)}, {"witness", to_json(o.witness)}});
+  return {{"exhaustive", !s.gap},
+          {"gap", s.gap ? to_json(*s.gap) : nlohmann::json(nullptr)},
+          {"no_dead_rule", s.dead.empty()},
+          {"dead", dead},
+          {"no_implicit_default", s.implicit_defaults.empty()},
+          {"implicit_defaults", implicit},
+          {"overlaps", overlaps},
+          {"unknown", s.unknown.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.unknown)},
+          {"seconds", s.seconds}};
+}
+
 nlohmann::json to_json(const run_result& r) {
   nlohmann::json out{{"assumptions", names_json(r.assumed)}, {"classifiers", nlohmann::json::array()},
                      {"seconds", r.seconds}};
-  for (const auto& cr : r.results) {
+  for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
+    const auto& cr = r.results[ci];
     nlohmann::json c{{"name", std::string(cr.t->name)}, {"results", nlohmann::json::array()},
-                     {"exhaustive", !cr.single.gap}, {"expected", expectation_gap(*cr.t, cr).empty()}};
+                     {"exhaustive", !cr.single.gap}};
+    c["expected"] = r.parsed ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
+    c["single_arrival"] = single_json(*cr.t, r.single[ci]);
     for (const auto& pr : cr.results) {
       nlohmann::json sets = nlohmann::json::array();
       for (unsigned m : pr.minimal_sets) sets.push_back(names_json(m));
@@ -196,7 +294,8 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
     os << row << "\n";
   }
   os << "\n(n) = channels in the shortest counterexample\n\nwhere each property holds:\n";
-  for (const auto& cr : r.results) {
+  for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
+    const auto& cr = r.results[ci];
     os << cr.t->name << "\n";
     for (const auto& pr : cr.results) {
       std::string n(name(pr.prop));
@@ -204,6 +303,7 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
       os << "  " << n << " " << sets_text(pr.minimal_sets) << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")")
          << "\n";
     }
+    os << "  single arrival     " << single_summary(*cr.t, r.single[ci]) << "\n";
     const auto gap = expectation_gap(*cr.t, cr);
     os << "  " << (gap.empty() ? "as upstream history says (model/expectations.h)" : "UNEXPECTED:" + gap) << "\n";
   }
@@ -231,8 +331,10 @@ void print_markdown(const run_result& r, std::ostream& os) {
     for (const auto& pr : cr.results) os << " " << (pr.refuted ? "refuted" : "**proved**") << " |";
     os << "\n";
   }
-  for (const auto& cr : r.results) {
-    os << "\n## `" << cr.t->name << "`\n\n" << cr.t->summary << ".\n";
+  for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
+    const auto& cr = r.results[ci];
+    os << "\n## `" << cr.t->name << "`\n\n" << cr.t->summary << ".\n\nSingle arrival (Z3, `proofs/single.h`): "
+       << single_summary(*cr.t, r.single[ci]) << ".\n";
     for (const auto& pr : cr.results) {
       os << "\n### " << name(pr.prop) << ": " << (pr.refuted ? "refuted" : "proved") << "\n\nHolds "
          << sets_text(pr.minimal_sets) << ".\n";
@@ -243,12 +345,88 @@ void print_markdown(const run_result& r, std::ostream& os) {
   }
 }
 
+// ---- check FILE ------------------------------------------------------------------
+
+// The rows a trace went through, with where they are in the C: format_text
+// names rows by id only.
+std::string rows_involved(const table& t, const proofs::counterexample& cx) {
+  std::set<int> rows;
+  for (const auto* tr : {&cx.steps, &cx.natural})
+    for (const auto& st : *tr) {
+      if (st.out.why == int(cause::rule)) rows.insert(st.out.rule);
+      if (st.out.woke) rows.insert(st.out.woke_rule);
+    }
+  std::string s;
+  for (int i : rows) {
+    if (i < 0 || i >= static_cast<int>(t.rules.size())) continue;
+    const rule& r = t.rules[static_cast<std::size_t>(i)];
+    s += "    " + proofs::where(r) + (r.implicit_default ? " implicit default" : "") + ": " + std::string(r.c) + "\n";
+  }
+  return s.empty() ? s : "  rows involved:\n" + s;
+}
+
+// Prints the findings; returns the exit code.
+int print_check_file(const run_result& r, std::ostream& os) {
+  const table& t = *r.results.front().t;
+  const auto& s = r.single.front();
+  const auto& cr = r.results.front();
+  const std::string& base = r.base;
+  os << t.name << ": " << (r.parsed->function.empty() ? "statements" : r.parsed->function + "()") << ", "
+     << t.rules.size() << " rows, read against " << base << "\n\n";
+  os << "single arrival (one channel, every observation " << base << " accepts):\n";
+  const auto verdict_line = [&](const char* what, bool ok) {
+    std::string n = what;
+    n.resize(20, ' ');
+    os << "  " << n << " " << (ok ? "holds" : "FAILS") << "\n";
+  };
+  verdict_line("exhaustive", !s.gap);
+  if (s.gap) os << "    no row matches " << describe(*s.gap) << "\n";
+  verdict_line("no-dead-rule", s.dead.empty());
+  for (const auto& d : s.dead) {
+    os << "    " << proofs::where(t, d.row) << " never fires: " << blockers_text(t, d) << "\n"
+       << "      " << t.rules[d.row].c << "\n";
+  }
+  verdict_line("no-implicit-default", s.implicit_defaults.empty());
+  for (const auto& h : s.implicit_defaults) {
+    const rule& row = t.rules[h.row];
+    os << "    " << proofs::where(row) << " decides " << name(row.then)
+       << ": nothing on this path assigns the channel, the initializer does\n"
+       << "      path:    " << row.c << "\n      witness: " << describe(h.witness) << "\n";
+  }
+  if (!s.unknown.empty()) os << "  Z3 gave up: " << s.unknown << "\n";
+  if (!s.overlaps.empty()) {
+    os << "  overlaps (information: rows with different decisions that match one observation; the first decides)\n";
+    for (const auto& o : s.overlaps)
+      os << "    " << proofs::where(t, o.first) << " " << name(t.rules[o.first].then) << " / "
+         << proofs::where(t, o.second) << " " << name(t.rules[o.second].then) << "\n      witness: "
+         << describe(o.witness) << "\n";
+  }
+  os << "\nsequence properties (assuming " << proofs::assumption_list(r.assumed) << "):\n";
+  bool all_hold = s.holds();
+  for (const auto& pr : cr.results) {
+    std::string n(name(pr.prop));
+    n.resize(18, ' ');
+    os << "  " << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
+       << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")") << "\n";
+    all_hold = all_hold && !pr.refuted;
+  }
+  for (const auto& pr : cr.results)
+    if (pr.trace) os << "\n" << proofs::format_text(t, pr.prop, r.assumed, *pr.trace) << rows_involved(t, *pr.trace);
+  std::size_t failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
+  for (const auto& pr : cr.results) failed += pr.refuted ? 1 : 0;
+  const std::size_t total = 3 + cr.results.size();
+  os << "\n" << t.name << ": " << (total - failed) << " of " << total << " properties hold ("
+     << r.seconds << " s)\n";
+  if (all_hold) return 0;
+  return failed == 0 ? 3 : 1;  // only a Z3 "unknown" stands in the way
+}
+
 }  // namespace
 
 action add_verify(CLI::App& app) {
   auto* sub = app.add_subcommand("verify", "prove or refute every property of every classifier");
   auto a = std::make_shared<common_args>();
-  add_common(sub, *a, false);
+  add_common(sub, *a);
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
   return [=] {
     const auto r = run(*a);
@@ -262,10 +440,43 @@ action add_verify(CLI::App& app) {
 }
 
 action add_check(CLI::App& app) {
-  auto* sub = app.add_subcommand("check", "exit 0 only if every property of a classifier holds");
+  auto* sub = app.add_subcommand(
+      "check", "exit 0 only if every property of a classifier holds: a built-in one (--classifier) or one written "
+               "in C (FILE: a function, its statements, a diff hunk or a mail-quoted patch; - reads stdin)");
   auto a = std::make_shared<common_args>();
-  add_common(sub, *a, true);
+  add_common(sub, *a);
+  sub->add_option("file", a->file, "the classifier in C");
+  sub->add_option("--base", a->base, "for FILE: the built-in classifier whose QEMU version it is read against "
+                                     "(refused configurations, setup and start semantics; default qemu-10.1)");
   return [=] {
+    if (a->file.empty() && a->classifier.empty())
+      throw usage_error("check needs a FILE or --classifier C: one of them is required");
+    if (!a->file.empty() && !a->classifier.empty())
+      throw usage_error("check takes a FILE or --classifier C, not both");
+    if (!a->base.empty() && a->file.empty()) throw usage_error("--base applies to FILE only");
+    if (!a->file.empty()) {
+      if (a->format == "markdown") throw usage_error("bad value 'markdown' for --format (one of: text, json)");
+      run_result r;
+      try {
+        r = run(*a);
+      } catch (const c_reader_error& e) {
+        std::cerr << e.what() << "\n";  // FILE:LINE:COL: ..., as compilers print it
+        return 2;
+      }
+      if (a->format == "json") {
+        auto j = to_json(r);
+        const auto& s = r.single.front();
+        bool all_hold = s.holds();
+        for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
+        j["file"] = a->file;
+        j["base"] = r.base;
+        j["function"] = r.parsed->function;
+        j["holds"] = all_hold;
+        std::cout << j.dump(2) << "\n";
+        return all_hold ? 0 : 1;
+      }
+      return print_check_file(r, std::cout);
+    }
     const auto r = run(*a);
     bool all_hold = true;
     for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;

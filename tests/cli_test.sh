@@ -29,4 +29,35 @@ expect 1 'holds under {main-connects-first}' -- check --classifier qemu-7.2 --ca
 expect 2 "unknown capability 'turbo'" -- check --classifier qemu-7.2 --caps turbo
 expect 2 'required' -- check
 expect 2 '--max-channels must be 1..255' -- verify --max-channels 300
+# check FILE and diff (issue 6): the C samples are tests/traces/c/*.c
+c=$(dirname "$0")/traces/c
+one_line() {  # one_line CODE PATTERN -- ARGS...: exit code, and stdout+stderr is that one line
+  code=$1 pat=$2; shift 3
+  out=$("$m" "$@" 2>&1); got=$?
+  if [ "$got" -ne "$code" ] || [ "$(printf '%s\n' "$out" | wc -l)" -ne 1 ] || ! printf '%s' "$out" | grep -q -- "$pat"; then
+    echo "FAIL: migchan $* -> exit $got (want $code and one line), output: $out"; fail=1
+  fi
+}
+expect 1 'nopeek.implicit_main (.*patch_v6.c:21) decides main' -- check "$c/patch_v6.c"
+expect 1 'rows involved' -- check "$c/patch_v6.c"
+expect 1 'after_mm.implicit_main (.*patch_v6.c:21) never fires' -- check "$c/patch_v6.c" --base patch-v6
+expect 1 'nopeek.non_peekable_channel (.*qemu_10_1.c:55) never fires: blocked by nopeek.after_main_multifd' -- check "$c/qemu_10_1.c"
+expect 1 'no-implicit-default  holds' -- check "$c/patch_v6_fixed.c"
+expect 1 '"holds": false' -- check "$c/patch_v6_hunk.c" --format json
+expect 0 'proved' -- check --classifier reference --transport socket
+one_line 2 "while_error.c:3:5: unsupported construct 'while'" -- check "$c/while_error.c"
+one_line 2 "empty_error.c:1:1: expected a classifier" -- diff qemu-10.1 "$c/empty_error.c"
+one_line 2 "cannot open 'no/such.c': No such file or directory" -- check no/such.c
+one_line 2 "cannot read '$c': Is a directory" -- check "$c"
+one_line 2 "unknown base classifier 'qemu-1.0'" -- check "$c/patch_v6.c" --base qemu-1.0
+one_line 2 'not both' -- check "$c/patch_v6.c" --classifier qemu-10.1
+one_line 2 "cannot open 'nope'" -- diff qemu-10.1 nope
+one_line 2 "bad value 'yaml' for --format" -- diff qemu-10.1 qemu-9.0 --format yaml
+expect 0 '^equivalent$' -- diff patch-v6 "$c/patch_v6.c"
+expect 0 '^equivalent$' -- diff "$c/qemu_2026.c" qemu-10.1
+expect 0 '^equivalent$' -- diff "$c/patch_v6.c" "$c/patch_v6_fixed.c"
+expect 0 '"equivalent": true' -- diff qemu-8.0 "$c/qemu_8_0.c" --format json
+expect 1 '^differ: 2 regions, shortest diverging sequence 2 channels$' -- diff qemu-10.1 "$c/patch_v6.c"
+expect 1 'after_mm.after_main (.*patch_v6.c:59) -> preempt' -- diff qemu-10.1 "$c/patch_v6.c"
+expect 1 '"summary": "differ: ' -- diff qemu-9.0 qemu-10.1 --format json
 exit $fail

@@ -1,0 +1,239 @@
+#include "proofs/diff.h"
+
+#include <chrono>
+
+#include "proofs/single.h"
+
+namespace migchan::proofs {
+
+namespace {
+
+using S = smt::domain;
+using cd = concrete_domain;
+using smt::expr;
+
+// The guard that matches exactly `w` (derived columns included).
+guard point(const observation& w) {
+  const auto b = [](bool v) { return v ? yes : no; };
+  const auto g = w.generic();
+  guard p;
+  p.mm_done = b(mm_done<cd>(g));
+  p.peekable = b(peekable<cd>(g));
+  p.transport = of(w.transport);
+  p.magic = of(w.magic);
+  p.has_main = b(w.has_main);
+  p.all_multifd = b(w.all_multifd);
+  p.has_preempt = b(w.has_preempt);
+  p.state = of(w.state);
+  p.multifd = b(w.multifd);
+  p.postcopy_ram = b(w.postcopy_ram);
+  p.postcopy_preempt = b(w.postcopy_preempt);
+  p.mapped_ram = b(w.mapped_ram);
+  return p;
+}
+
+int row_of(const table& t, const observation& w) {
+  if (!valid<cd>(t, w.generic())) return refused;
+  return classify<cd>(t, w.generic()).rule;
+}
+
+// Raw columns first, so that a derived column fixed at the witness's value
+// (mm_done, peekable) can stand for the raw ones it implies; then the derived
+// ones, which go when the raw ones left say enough.
+constexpr column widen_order[] = {
+    column::has_main,         column::all_multifd, column::has_preempt, column::multifd,
+    column::postcopy_ram,     column::postcopy_preempt, column::mapped_ram, column::state,
+    column::magic,            column::transport,   column::mm_done,     column::peekable,
+};
+
+// Each step's state gets variables of its own, as in proofs/encode.cpp.
+dest_state<S> name_state(smt::solver& z, const dest_state<S>& s, const std::string& p) {
+  const auto b = [&](const expr& e, const char* n) { auto v = expr::bool_var(p + n); z.add(v == e); return v; };
+  const auto i = [&](const expr& e, const char* n) { auto v = expr::int_var(p + n); z.add(v == e); return v; };
+  return {b(s.has_main, "has_main"), b(s.has_preempt, "has_preempt"), i(s.multifd_count, "multifd_count"),
+          i(s.status, "status"), i(s.starts, "starts"), b(s.stalled, "stalled"), b(s.aborted, "aborted"),
+          b(s.parked, "parked"), i(s.parked_kind, "parked_kind")};
+}
+
+std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const dest_config<S>& d,
+                                        const dest_state<S>& init, const std::vector<arrival<S>>& in,
+                                        const std::string& p, dest_state<S>& final_state) {
+  std::vector<trace_step<S>> tr(in.size());
+  auto state = init;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const auto n = p + std::to_string(i) + ".";
+    auto& st = tr[i];
+    st.in = in[i];
+    st.before = state;
+    st.out = step<S>(t, d, state, st.in);
+    st.out.then = [&] { auto v = expr::int_var(n + "then"); z.add(v == st.out.then); return v; }();
+    st.out.next = name_state(z, st.out.next, n + "next.");
+    state = st.out.next;
+  }
+  final_state = state;
+  return tr;
+}
+
+struct tracker {
+  std::string unknown;
+  smt::answer operator()(const smt::result& r) {
+    if (r.answer == smt::answer::unknown && unknown.empty()) unknown = r.query + ": " + r.reason;
+    return r.answer;
+  }
+};
+
+void find_regions(const table& a, const table& b, const diff_options& opt, diff_result& r, tracker& note) {
+  const auto o = observation_vars("o.");
+  const auto va = valid<S>(a, o), vb = valid<S>(b, o);
+  const auto da = classify<S>(a, o), db = classify<S>(b, o);
+  const auto la = ite(va, da.rule, expr::integer(refused)), lb = ite(vb, db.rule, expr::integer(refused));
+  const auto ta = ite(va, da.then, expr::integer(refused)), tb = ite(vb, db.then, expr::integer(refused));
+  const auto space = va || vb;
+  const std::string q = std::string(a.name) + " vs " + std::string(b.name) + ":";
+
+  smt::solver search, inside;
+  search.add(space && ta != tb);
+  inside.add(space);
+  for (;;) {
+    const auto found = note(search.check(q + "region", opt.timeout_ms));
+    if (found != smt::answer::sat) break;
+    if (r.regions.size() == opt.max_regions) {
+      r.truncated = true;
+      break;
+    }
+    region reg;
+    reg.witness = typical_observation(search, o, q + "region", opt.timeout_ms);
+    // The pair of rows the typical witness lands on; its region is grown.
+    reg.rule_a = row_of(a, reg.witness);
+    reg.rule_b = row_of(b, reg.witness);
+    const auto same = la == reg.rule_a && lb == reg.rule_b;
+    // Is every valid observation in g decided by the same two rows?
+    const auto contained = [&](const guard& g) {
+      inside.push();
+      inside.add(matches<S>(g, o) && !same);
+      const bool yes_ = note(inside.check(q + "region:grow", opt.timeout_ms)) == smt::answer::unsat;
+      inside.pop();
+      return yes_;
+    };
+    guard g = point(reg.witness);
+    for (const column c : widen_order) {
+      guard wider = g;
+      wider.set(c, any);
+      if (contained(wider)) {
+        g = wider;
+        continue;
+      }
+      if (info(c).size == 2) continue;
+      for (std::size_t v = 0; v < info(c).size; ++v) {
+        if ((g.get(c) >> v) & 1u) continue;
+        wider = g;
+        wider.set(c, static_cast<mask>(g.get(c) | (1u << v)));
+        if (contained(wider)) g = wider;
+      }
+    }
+    reg.where = g;
+    r.regions.push_back(reg);
+    search.add(!matches<S>(g, o));
+  }
+}
+
+sender_config<S> sender_vars(const std::string& p) {
+  return {expr::bool_var(p + "multifd"), expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
+          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "transport"), expr::int_var(p + "channels"),
+          expr::int_var(p + "gen"), expr::bool_var(p + "recovery")};
+}
+
+// Returns true when Z3 answered (sat or unsat).
+bool find_sequence(const table& a, const table& b, const diff_options& opt, bool mismatch, diff_result& r,
+                   tracker& note) {
+  smt::solver z;
+  const auto src = sender_vars("src.");
+  const dest_config<S> dst =
+      mismatch ? dest_config<S>{expr::bool_var("dst.multifd"), expr::bool_var("dst.postcopy_ram"),
+                                expr::bool_var("dst.postcopy_preempt"), expr::bool_var("dst.mapped_ram"),
+                                expr::int_var("dst.channels")}
+               : dest_config<S>{src.multifd, src.postcopy_ram, src.postcopy_preempt, src.mapped_ram, src.channels};
+  z.add(sender_ok<S>(a, src) && sender_ok<S>(b, src));
+  z.add(dest_ok<S>(a, dst, src.transport) && dest_ok<S>(b, dst, src.transport));
+  z.add(src.channels <= opt.max_channels && dst.channels <= opt.max_channels);
+  z.add(src.multifd || src.channels == 1);  // the count means nothing without multifd
+  z.add(dst.multifd || dst.channels == 1);
+  z.add(!src.recovery || dst.postcopy_ram);
+  if (mismatch) z.add(!same_caps<S>(src, dst));
+  std::vector<arrival<S>> in;
+  for (int i = 0; i < opt.events; ++i) {
+    const auto n = "e" + std::to_string(i) + ".";
+    in.push_back({expr::bool_var(n + "present"), expr::int_var(n + "kind"), src.transport, expr::int_var(n + "magic"),
+                  expr::int_var(n + "count")});
+  }
+  const auto init = initial_state<S>(src, dst);
+  dest_state<S> fa, fb;
+  const auto ra = run_symbolic(z, a, dst, init, in, "a", fa);
+  const auto rb = run_symbolic(z, b, dst, init, in, "b", fb);
+  // Arrivals the source can produce against either destination.
+  z.add(sender_can_produce<S>(src, ra, fa) && sender_can_produce<S>(src, rb, fb));
+  for (std::size_t i = 0; i < assumption_count; ++i)
+    if ((opt.assumed >> i) & 1u) z.add(holds<S>(static_cast<assumption>(i), src, dst, std::span<const trace_step<S>>(ra)));
+  z.add(!(assignment_of<S>(std::span<const trace_step<S>>(ra)) == assignment_of<S>(std::span<const trace_step<S>>(rb))));
+  expr total = expr::integer(0);
+  for (const auto& x : in) total = total + ite(x.present, x.count, expr::integer(0));
+  const auto res = z.minimize(std::string(a.name) + " vs " + std::string(b.name) +
+                                  (mismatch ? ":sequence:mismatched" : ":sequence"),
+                              total, opt.timeout_ms);
+  if (note(res) != smt::answer::sat) return res.answer == smt::answer::unsat;
+  if (!res.reason.empty() && r.unknown.empty()) r.unknown = res.query + ": " + res.reason;
+
+  divergence dv;
+  dv.mismatched = mismatch;
+  dv.config = {z.eval_bool(src.multifd), z.eval_bool(src.postcopy_ram), z.eval_bool(src.postcopy_preempt),
+               z.eval_bool(src.mapped_ram), static_cast<int>(z.eval_int(src.transport)),
+               static_cast<int>(z.eval_int(src.channels)), static_cast<int>(z.eval_int(src.gen)),
+               z.eval_bool(src.recovery)};
+  dv.dest = {z.eval_bool(dst.multifd), z.eval_bool(dst.postcopy_ram), z.eval_bool(dst.postcopy_preempt),
+             z.eval_bool(dst.mapped_ram), static_cast<int>(z.eval_int(dst.channels))};
+  const dest_config<cd>& d = dv.dest;
+  for (const auto& x : in) {
+    if (!z.eval_bool(x.present)) break;
+    trace_step<cd> st{};
+    st.in = {true, static_cast<int>(z.eval_int(x.kind)), dv.config.transport, static_cast<int>(z.eval_int(x.magic)),
+             static_cast<int>(z.eval_int(x.count))};
+    dv.a.push_back(st);
+    dv.arrivals += static_cast<unsigned>(st.in.count);
+  }
+  dv.b = dv.a;
+  // The trace shown is the concrete model's run, so an encoding slip cannot hide in it.
+  const auto start = initial_state<cd>(dv.config, d);
+  run<cd>(a, d, start, std::span<trace_step<cd>>(dv.a));
+  run<cd>(b, d, start, std::span<trace_step<cd>>(dv.b));
+  if (assignment_of<cd>(std::span<const trace_step<cd>>(dv.a)) ==
+      assignment_of<cd>(std::span<const trace_step<cd>>(dv.b))) {
+    if (r.unknown.empty()) r.unknown = res.query + ": the concrete replay of Z3's sequence does not diverge";
+    return true;
+  }
+  r.sequence = std::move(dv);
+  return true;
+}
+
+}  // namespace
+
+std::optional<verdict> decide(const table& t, const observation& o) {
+  if (!valid<cd>(t, o.generic())) return std::nullopt;
+  return classify(t, o).then;
+}
+
+diff_result diff(const table& a, const table& b, const diff_options& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  diff_result r;
+  tracker note;
+  find_regions(a, b, opt, r, note);
+  const bool same_sem = a.sem.start == b.sem.start && a.sem.all_channels == b.sem.all_channels &&
+                        a.sem.setup == b.sem.setup && a.sem.senders == b.sem.senders;
+  const bool same_steps = same_sem && r.regions.empty() && !r.truncated && note.unknown.empty();
+  if (!same_steps || opt.always_search_sequences)
+    if (find_sequence(a, b, opt, false, r, note) && !r.sequence) find_sequence(a, b, opt, true, r, note);
+  if (r.unknown.empty()) r.unknown = note.unknown;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace migchan::proofs
