@@ -18,9 +18,9 @@ template <class... A> constexpr unsigned set(assumption a, A... as) {
   return (1u << static_cast<unsigned>(a)) | set(as...);
 }
 
-using set_list = std::array<unsigned, 6>;
+using set_list = std::array<unsigned, 8>;
 
-// Up to six sets; the rest of the list is padding.
+// Up to eight sets; the rest of the list is padding.
 template <class... U> constexpr set_list sets(U... u) {
   set_list l{};
   for (auto& x : l) x = no_set;
@@ -41,11 +41,19 @@ constexpr unsigned N = no_set;
 constexpr unsigned main_first = set(main_connects_first);
 constexpr unsigned main_and_preempt_last = set(main_connects_first, preempt_after_multifd);
 constexpr unsigned main_and_exclusive = set(main_connects_first, multifd_excludes_preempt);
+constexpr unsigned cm = set(configs_match);
+// A silent preempt channel is read before all multifd channels are in: either
+// preempt never runs with multifd, or it comes last; and both sides agree
+// (a destination with multifd and a source with preempt read it too).
+constexpr std::array<unsigned, 2> peek_race{set(multifd_excludes_preempt, configs_match),
+                                            set(main_connects_first, preempt_after_multifd, configs_match)};
 // 10.1 and patch-v6: the preempt race needs one of two order assumptions.
 constexpr std::array<set_list, property_count> like_10_1{
     sets(expect_detail::main_first),
-    sets(set()),
-    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    // assert(migrate_multifd()): a multifd channel ahead of main on a destination without multifd.
+    sets(expect_detail::main_first, expect_detail::cm),
+    sets(set(assumption::main_connects_first, assumption::preempt_after_multifd, assumption::configs_match),
+         set(assumption::main_connects_first, assumption::multifd_excludes_preempt, assumption::configs_match)),
     sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
     sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
     sets(),
@@ -56,13 +64,14 @@ constexpr std::array<set_list, property_count> like_10_1{
 inline constexpr std::array expectations{
   // 7.2: order only. Misordering breaks it (6720c2b3's message); multifd with
   // preempt reads the silent preempt channel as MultiFDInit (facts §6) or the
-  // listener drops it; complete never holds because 7.2 accepts multifd with
+  // listener drops it (and a destination with multifd reads a preempt channel
+  // a mismatched source opens); complete never holds because 7.2 accepts multifd with
   // postcopy, and after a postcopy pause only main reconnects (multifd channels
   // are not re-created) while 7.2 starts only on the Nth multifd channel.
   expectation{"qemu-7.2", "", {{
     /* sound */             sets(expect_detail::main_first),
     /* no-abort */          sets(set()),
-    /* no-silent-peek */    sets(set(assumption::multifd_excludes_preempt), expect_detail::main_and_preempt_last),
+    /* no-silent-peek */    sets(expect_detail::peek_race[0], expect_detail::peek_race[1]),
     /* complete */          sets(),
     /* order-independent */ sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
     /* mismatch-rejected */ sets(),
@@ -73,7 +82,7 @@ inline constexpr std::array expectations{
   expectation{"qemu-8.0", "", {{
     sets(expect_detail::main_first),
     sets(set()),
-    sets(set(assumption::multifd_excludes_preempt), expect_detail::main_and_preempt_last),
+    sets(expect_detail::peek_race[0], expect_detail::peek_race[1]),
     sets(expect_detail::main_and_exclusive),
     sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
     sets(),
@@ -83,7 +92,7 @@ inline constexpr std::array expectations{
   expectation{"qemu-9.0", "", {{
     sets(expect_detail::main_first),
     sets(set()),
-    sets(set()),
+    sets(expect_detail::cm),
     sets(expect_detail::main_first),
     sets(expect_detail::main_first),
     sets(),
@@ -101,8 +110,13 @@ inline constexpr std::array expectations{
   expectation{"reference", "", {{
     sets(expect_detail::main_first, set(assumption::tls_main_first)),
     sets(set()),
-    sets(set(assumption::multifd_excludes_preempt), set(assumption::non_peekable_implies_multifd),
-     expect_detail::main_and_preempt_last, set(assumption::preempt_after_multifd, assumption::tls_main_first)),
+    sets(set(assumption::non_peekable_implies_multifd),
+         set(assumption::multifd_excludes_preempt, assumption::non_peekable_configs_match),
+         set(assumption::multifd_excludes_preempt, assumption::configs_match),
+         set(assumption::main_connects_first, assumption::preempt_after_multifd, assumption::non_peekable_configs_match),
+         set(assumption::preempt_after_multifd, assumption::tls_main_first, assumption::non_peekable_configs_match),
+         set(assumption::main_connects_first, assumption::preempt_after_multifd, assumption::configs_match),
+         set(assumption::preempt_after_multifd, assumption::tls_main_first, assumption::configs_match)),
     sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive,
      set(assumption::preempt_after_multifd, assumption::tls_main_first),
      set(assumption::multifd_excludes_preempt, assumption::tls_main_first),

@@ -17,8 +17,16 @@ template <> struct enum_traits<property> {
 };
 inline constexpr std::size_t property_count = enum_size<property>;
 
-// Whether the property quantifies over matching or mismatching configurations.
+// Which configurations a property quantifies over: sound, complete and
+// order-independent describe a well-behaved sender (both sides configured
+// alike); mismatch-rejected only configurations that differ; no-abort and
+// no-silent-peek every configuration, since a crash or a hang is never an
+// acceptable answer to a mistake. The assumption configs-match narrows those
+// two to matching configurations; it has no meaning for mismatch-rejected.
 constexpr bool about_mismatch(property p) { return p == property::mismatch_rejected; }
+constexpr bool about_match(property p) {
+  return p == property::sound || p == property::complete || p == property::order_independent;
+}
 
 template <class D> struct assignment {
   typename D::integer main_verdict, preempt_verdict;            // verdict, or -1 if absent
@@ -110,7 +118,10 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
       return unassigned || early_start || final_state.starts != D::num(1) ||
              (s.postcopy_preempt && !(assignment_of<D>(tr).preempt_verdict >= D::num(0)));
     case property::order_independent: return !(assignment_of<D>(tr) == assignment_of<D>(natural));
-    case property::mismatch_rejected: return misclassified || aborted || silent_wait || accepted_disabled;
+    case property::mismatch_rejected:
+      // A channel still parked once processing runs is never used nor refused.
+      return misclassified || aborted || silent_wait || accepted_disabled ||
+             (final_state.parked && final_state.starts >= D::num(1));
   }
   return D::lit(false);
 }

@@ -27,11 +27,12 @@ enum class assumption : std::uint8_t {
   tls_main_first,               // with TLS, main finishes its handshake first
   non_peekable_implies_multifd, // non-peekable transports carry only main and multifd channels
   non_peekable_configs_match,   // on a non-peekable transport both sides have the same capabilities
+  configs_match,                // both sides have the same capabilities and channel count
 };
 template <> struct enum_traits<assumption> {
   static constexpr auto names = make_names("main-connects-first", "preempt-after-multifd", "multifd-excludes-preempt",
                                            "tls-main-first", "non-peekable-implies-multifd",
-                                           "non-peekable-configs-match");
+                                           "non-peekable-configs-match", "configs-match");
   static constexpr std::size_t size = names.size();
 };
 inline constexpr std::size_t assumption_count = enum_size<assumption>;
@@ -71,6 +72,14 @@ template <class D>
 constexpr typename D::boolean dest_ok(const table& t, const dest_config<D>& d, const typename D::integer& transport) {
   return accepted<D>(t, d.multifd, d.postcopy_ram, d.postcopy_preempt, d.mapped_ram, transport) &&
          d.channels >= D::num(1) && d.channels <= D::num(255);
+}
+
+// A file: migration's channels are opened by the destination itself, one main
+// and multifd-channels more as its own configuration says
+// (file_start_incoming_migration(), 2dd7ee7a51): the source cannot make them
+// differ. A mismatch there shows only when the stream is loaded.
+template <class D> constexpr typename D::boolean pair_possible(const sender_config<D>& s, const dest_config<D>& d) {
+  return !(s.transport == en<D>(transport::file)) || same_caps<D>(s, d);
 }
 
 template <class D> constexpr dest_state<D> initial_state(const sender_config<D>& s, const dest_config<D>& d) {
@@ -148,6 +157,7 @@ constexpr typename D::boolean holds(assumption a, const sender_config<D>& s, con
     case assumption::tls_main_first: return !is(s.transport, transport::tls) || first_is_main();
     case assumption::non_peekable_implies_multifd: return is(s.transport, transport::socket) || !s.postcopy_preempt;
     case assumption::non_peekable_configs_match: return is(s.transport, transport::socket) || same_caps<D>(s, d);
+    case assumption::configs_match: return same_caps<D>(s, d);
   }
   return D::lit(true);
 }

@@ -5,15 +5,15 @@
 namespace migchan::brute {
 
 bool outcome::refuted(property p, unsigned assumed) const {
-  const auto masks = violating_masks[static_cast<std::size_t>(p)];
-  for (unsigned m = 0; m < 64; ++m)
-    if (((masks >> m) & 1u) && (m & assumed) == assumed) return true;
+  const auto& masks = violating_masks[static_cast<std::size_t>(p)];
+  for (unsigned m = 0; m < assumption_sets; ++m)
+    if (masks[m] && (m & assumed) == assumed) return true;
   return false;
 }
 
 const witness* outcome::shortest_under(property p, unsigned assumed) const {
   const witness* best = nullptr;
-  for (unsigned m = 0; m < 64; ++m) {
+  for (unsigned m = 0; m < assumption_sets; ++m) {
     const auto& w = shortest[static_cast<std::size_t>(p)][m];
     if (w && (m & assumed) == assumed && (!best || w->steps.size() < best->steps.size())) best = &*w;
   }
@@ -82,7 +82,7 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
               for (int dn = 1; dn <= max_channels; ++dn) {
                 dest_config<cd> d{bool(dcaps & 1), bool(dcaps & 2), bool(dcaps & 4), bool(dcaps & 8), dn};
                 if (!dest_ok<cd>(t, d, tp) || (!d.multifd && dn > 1)) continue;
-                if (s.recovery && !d.postcopy_ram) continue;
+                if ((s.recovery && !d.postcopy_ram) || !pair_possible<cd>(s, d)) continue;
                 const bool match = same_caps<cd>(s, d);
                 std::vector<std::vector<trace_step<cd>>> feasible_traces;
                 for (const auto& seq : seqs) {
@@ -118,11 +118,13 @@ outcome enumerate(const table& t, int max_channels) {
     const auto fin = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
     for (std::size_t p = 0; p < property_count; ++p) {
       const auto prop = static_cast<property>(p);
-      if (about_mismatch(prop) == match) continue;
+      if ((about_mismatch(prop) && match) || (about_match(prop) && !match)) continue;
       if (prop == property::order_independent && natural.empty()) continue;
       if (!violates<cd>(prop, s, d, tr, fin, natural)) continue;
-      o.violating_masks[p] |= 1ull << hm;
-      auto& w = o.shortest[p][hm];
+      // configs-match says nothing about mismatch-rejected: treat it as held.
+      const unsigned m = about_mismatch(prop) ? hm | 1u << static_cast<unsigned>(assumption::configs_match) : hm;
+      o.violating_masks[p].set(m);
+      auto& w = o.shortest[p][m];
       if (!w || tr.size() < w->steps.size())
         w = witness{s, d, {tr.begin(), tr.end()}, {natural.begin(), natural.end()}};
     }

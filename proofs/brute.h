@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -25,12 +26,14 @@ struct witness {
   std::vector<trace_step<cd>> steps, natural;
 };
 
+inline constexpr std::size_t assumption_sets = std::size_t{1} << assumption_count;
+
 struct outcome {
-  std::array<std::uint64_t, property_count> violating_masks{};
+  std::array<std::bitset<assumption_sets>, property_count> violating_masks{};
   std::uint64_t traces = 0;
   // The shortest violating trace for each property and set of assumptions
   // that holds in it (the first found among the shortest).
-  std::array<std::array<std::optional<witness>, 64>, property_count> shortest;
+  std::array<std::array<std::optional<witness>, assumption_sets>, property_count> shortest;
   // The shortest violating trace in which every assumption of `assumed` holds.
   const witness* shortest_under(property p, unsigned assumed) const;
   // With the assumptions in `assumed` on, does some trace break p?

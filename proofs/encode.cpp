@@ -122,9 +122,9 @@ struct query::impl {
   impl(const table& tab, property p, const query_options& o)
       : t(tab), prop(p), opts(o), name(std::string(tab.name) + ":" + std::string(migchan::name(p))) {
     a.src = sender_vars("src.");
-    a.dst = about_mismatch(p) ? dest_vars("dst.")
-                              : dest_config<S>{a.src.multifd, a.src.postcopy_ram, a.src.postcopy_preempt,
-                                               a.src.mapped_ram, a.src.channels};
+    a.dst = !about_match(p) ? dest_vars("dst.")
+                            : dest_config<S>{a.src.multifd, a.src.postcopy_ram, a.src.postcopy_preempt,
+                                             a.src.mapped_ram, a.src.channels};
     z.add(sender_ok<S>(t, a.src));
     z.add(dest_ok<S>(t, a.dst, a.src.transport));
     z.add(a.src.channels <= o.max_channels && a.dst.channels <= o.max_channels);
@@ -132,6 +132,7 @@ struct query::impl {
     z.add(a.src.multifd || a.src.channels == 1);
     z.add(a.dst.multifd || a.dst.channels == 1);
     z.add(!a.src.recovery || a.dst.postcopy_ram);
+    z.add(pair_possible<S>(a.src, a.dst));
     if (about_mismatch(p)) z.add(!same_caps<S>(a.src, a.dst));
     if (o.caps) {
       const auto& c = *o.caps;
@@ -155,8 +156,12 @@ struct query::impl {
           z.add(implies(st.in.present && st.in.kind == int(channel_kind::preempt), st.in.magic == pm));
     }
     z.add(violates<S>(p, a.src, a.dst, a.steps, a.final_state, natural));
-    for (std::size_t i = 0; i < assumption_count; ++i)
-      z.add(holds<S>(static_cast<assumption>(i), a.src, a.dst, a.steps), std::string(migchan::name(static_cast<assumption>(i))));
+    for (std::size_t i = 0; i < assumption_count; ++i) {
+      const auto as = static_cast<assumption>(i);
+      // configs-match says nothing about mismatch-rejected: held, not assumed.
+      const bool moot = as == assumption::configs_match && about_mismatch(p);
+      z.add(moot ? expr::boolean(true) : holds<S>(as, a.src, a.dst, a.steps), std::string(migchan::name(as)));
+    }
     total = arrivals_of(a.steps);
   }
 

@@ -34,9 +34,11 @@ inline constexpr std::array reference_rules{
   rule{"peek.command.unexpected", {.peekable = yes, .magic = of(first_bytes::vm_command)},        verdict::reject,
        reads::peek4, "QEMU_VM_COMMAND outside postcopy recovery", "magic[0] == QEMU_VM_COMMAND", ref_own},
   // Only the preempt channel stays silent (or starts with a page): wait for
-  // data or for main and all multifd, without blocking anyone.
-  rule{"peek.preempt.wait",   {.mm_done = no, .peekable = yes, .magic = of(first_bytes::silent, first_bytes::ram_page)},
-       verdict::defer, reads::nothing, {}, "no magic yet: watch for G_IO_IN", ref_own},
+  // data or for main and all multifd, without blocking anyone. Without
+  // postcopy-preempt no such channel is legitimate: refuse it at once.
+  rule{"peek.preempt.wait",   {.mm_done = no, .peekable = yes, .magic = of(first_bytes::silent, first_bytes::ram_page),
+                               .postcopy_preempt = yes},
+       verdict::defer, reads::nothing, {}, "no magic yet and postcopy-preempt: watch for G_IO_IN", ref_own},
   rule{"peek.preempt",        {.peekable = yes, .magic = of(first_bytes::silent, first_bytes::ram_page),
                                .has_preempt = no, .postcopy_preempt = yes},                       verdict::preempt,
        reads::nothing, {}, "migration_has_main_and_multifd_channels() && migrate_postcopy_preempt()", ref_own},

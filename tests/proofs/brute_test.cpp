@@ -24,21 +24,31 @@ TEST_CASE("7.2 misclassifies when main does not arrive first, and is fixed by th
 TEST_CASE("7.2 blocks reading a silent preempt channel as MultiFDInit when multifd is on (facts §6)") {
   const auto o = brute::enumerate(classifiers::qemu_7_2, 3);
   CHECK(o.refuted(property::no_silent_peek, 0));
-  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt, assumption::configs_match})));
+  // A destination with multifd also reads a preempt channel that a mismatched source opens.
+  CHECK(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt})));
 }
 
-TEST_CASE("9.0-10.0 never peek a silent channel: multifd with postcopy is refused (b405dfff)") {
+TEST_CASE("9.0-10.0 peek no silent channel while both sides agree: multifd with postcopy is refused (b405dfff)") {
   const auto o = brute::enumerate(classifiers::qemu_9_0, 3);
-  CHECK_FALSE(o.refuted(property::no_silent_peek, 0));
+  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::configs_match})));
+  CHECK(o.refuted(property::no_silent_peek, 0));
+}
+
+TEST_CASE("10.1 aborts on MULTIFD magic ahead of main when the destination has multifd off (00f3fcef)") {
+  const auto o = brute::enumerate(classifiers::qemu_10_1, 2);
+  CHECK(o.refuted(property::no_abort, 0));
+  CHECK_FALSE(o.refuted(property::no_abort, set({assumption::configs_match})));
+  CHECK_FALSE(o.refuted(property::no_abort, set({assumption::main_connects_first})));
 }
 
 TEST_CASE("10.1 can peek a racing preempt channel; Fabiano Rosas' hidden assumption (seed thread)") {
   const auto o = brute::enumerate(classifiers::qemu_10_1, 3);
   CHECK(o.refuted(property::no_silent_peek, set({assumption::main_connects_first})));
-  CHECK_FALSE(o.refuted(property::no_silent_peek,
-                        set({assumption::main_connects_first, assumption::preempt_after_multifd})));
-  CHECK_FALSE(o.refuted(property::no_silent_peek,
-                        set({assumption::main_connects_first, assumption::multifd_excludes_preempt})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::main_connects_first,
+                                                        assumption::preempt_after_multifd, assumption::configs_match})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::main_connects_first,
+                                                        assumption::multifd_excludes_preempt, assumption::configs_match})));
 }
 
 TEST_CASE("reference never aborts and is sound under tls-main-first alone") {
