@@ -89,7 +89,11 @@ void* stop_arg = nullptr;
 extern "C" void on_signal(int) {
   if (stop_fn) stop_fn(stop_arg);
 }
-template <class T> void stop_on_signals(T& server) {
+// Until the returned guard goes, before the server does.
+struct signals_off {
+  ~signals_off() { stop_fn = nullptr; }
+};
+template <class T> [[nodiscard]] signals_off stop_on_signals(T& server) {
   stop_arg = &server;
   stop_fn = [](void* s) { static_cast<T*>(s)->stop(); };
   struct sigaction sa{};
@@ -97,6 +101,7 @@ template <class T> void stop_on_signals(T& server) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  return {};
 }
 
 std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v); }
@@ -146,7 +151,7 @@ action add_serve(CLI::App& app) {
     if (o.recovery && !o.config.postcopy_ram) throw usage_error("--recovery needs postcopy-ram in --caps");
     auto log = open_log(a->log);
     receiver r(std::move(o), log);
-    stop_on_signals(r);
+    const auto guard = stop_on_signals(r);
     return r.run();
   };
 }
@@ -254,7 +259,7 @@ action add_proxy(CLI::App& app) {
     o.max_connections = static_cast<std::size_t>(a->max_connections);
     auto log = open_log(a->log);
     proxy p(std::move(o), log);
-    stop_on_signals(p);
+    const auto guard = stop_on_signals(p);
     return p.run();
   };
 }

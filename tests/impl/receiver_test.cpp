@@ -2,6 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "model/builtin.h"
 #include "tests/impl/runtime_util.h"
 
@@ -344,12 +348,18 @@ TEST_CASE("bad input: each bad connection gets a clear reason, the good ones are
     CHECK(d[0]["decision"] == "main");
     CHECK(d[1]["first_bytes_hex"] == "5145");
     CHECK(d[1]["magic"] == "silent");
-    CHECK(d[1]["decision"] == "defer");
+    CHECK(d[1]["timed_out"] == true);
+    same_as_model(classifiers::reference, o.config,
+                  {arrive(ck::main, fb::vm_file_magic), arrive(ck::main, fb::silent)}, d);
     auto f0 = dial(srv.address(), init_bytes(0)), f1 = dial(srv.address(), init_bytes(1));
-    // With main and all multifd in, the parked one is looked at: no preempt expected.
-    REQUIRE(log.wait([](const lines& a) { return log_capture::decisions(a, true).size() >= 5; }));
-    const auto all = log.all();
-    CHECK(last_error(all, 0) == "channel without magic but no preempt channel expected");
+    // Refused as soon as the table can tell (at once, or once main and all multifd are in).
+    const auto rejected = [](const lines& a) {
+      for (const auto& x : log_capture::decisions(a, true))
+        if (x["conn"] == 0 && x["decision"] == "reject") return true;
+      return false;
+    };
+    REQUIRE(log.wait(rejected));
+    CHECK(last_error(log.all(), 0) == "channel without magic but no preempt channel expected");
     CHECK(peer_end(c.get()) == "reset");
   }
   SUBCASE("one byte at a time") {
@@ -503,9 +513,79 @@ TEST_CASE("migchan serve: bad input is one line and exit 2") {
   one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--uuid", "xyz"}, "bad value 'xyz' for --uuid");
 }
 
-TEST_CASE("migchan serve as a child: a decision line, then the summary after --timeout") {
+TEST_CASE("migchan serve as a child: the summary after --timeout, and after SIGTERM") {
   const auto r = run_migchan({"serve", "--classifier", "qemu-7.2", "--listen", "tcp:127.0.0.1:0", "--timeout", "300"});
   CHECK(r.rc == 0);
   CHECK(r.out.find("\"listening\":\"tcp:127.0.0.1:") != std::string::npos);
   CHECK(r.out.find("\"summary\"") != std::string::npos);
+  const auto base = (std::filesystem::temp_directory_path() / ("migchan-term-" + std::to_string(::getpid()))).string();
+  const auto sock = base + ".sock", logfile = base + ".log";
+  migchan_child serve({"serve", "--classifier", "qemu-7.2", "--listen", "unix:" + sock, "--log", logfile});
+  const auto log_has = [&](const std::string& what) {
+    const auto until = steady::now() + 5s;
+    for (;;) {
+      std::ifstream in(logfile);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (ss.str().find(what) != std::string::npos) return true;
+      if (steady::now() > until) return false;
+      std::this_thread::sleep_for(5ms);  // polling a file another process writes
+    }
+  };
+  REQUIRE(log_has("\"listening\""));
+  { auto m = dial(parse_uri("unix:" + sock), main_bytes()); }
+  REQUIRE(log_has("\"decision\":\"main\""));
+  serve.signal(SIGTERM);
+  const auto t = serve.wait();
+  CAPTURE(t.out);
+  CHECK(t.rc == 0);
+  CHECK(log_has("\"summary\""));
+  std::filesystem::remove(sock);
+  std::filesystem::remove(logfile);
+}
+
+TEST_CASE("descriptor exhaustion: serve pauses accepting, keeps serving, and says why") {
+  namespace fs = std::filesystem;
+  const auto dir = fs::temp_directory_path() / ("migchan-emfile-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto sock = (dir / "s").string(), logfile = (dir / "log").string();
+  // serve with 40 descriptors, in a child; the clients here have plenty.
+  auto child = std::async(std::launch::async, [&] {
+    return run_migchan({"serve", "--listen", "unix:" + sock, "--caps", "multifd", "--order", "data", "--peek-timeout",
+                        "20000", "--timeout", "4000", "--log", logfile},
+                       10000ms, 40);
+  });
+  const auto log_has = [&](const std::string& what, std::chrono::milliseconds limit) {
+    const auto until = steady::now() + limit;
+    for (;;) {
+      std::ifstream in(logfile);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      if (ss.str().find(what) != std::string::npos) return true;
+      if (steady::now() > until) return false;
+      std::this_thread::sleep_for(10ms);  // polling a file another process writes
+    }
+  };
+  REQUIRE(log_has("\"listening\"", 5000ms));
+  const auto addr = parse_uri("unix:" + sock);
+  {
+    std::vector<unique_fd> idle;
+    for (int i = 0; i < 100; ++i) idle.push_back(dial(addr));  // more than it can hold
+    CHECK(log_has("Too many open files", 3000ms));
+  }
+  auto m = dial(addr, main_bytes());
+  CHECK(log_has("\"decision\":\"main\"", 3000ms));
+  m.reset();
+  const auto r = child.get();
+  CHECK(r.rc == 0);
+  std::ifstream in(logfile);
+  std::string line, last;
+  std::size_t rejects = 0;
+  while (std::getline(in, line)) {
+    if (line.find("\"decision\":\"reject\"") != std::string::npos) ++rejects;
+    last = line;
+  }
+  CHECK(rejects == 100);  // every abandoned one decided, none lost
+  CHECK(last.find("\"summary\"") != std::string::npos);
+  fs::remove_all(dir);
 }
