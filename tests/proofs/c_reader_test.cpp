@@ -74,20 +74,7 @@ comparison compare(const table& parsed, const table& builtin) {
                              << (classify(parsed, o).fired ? classify(parsed, o).fired->id : "-") << ")");
   };
   c.representatives = for_each_observation(builtin, [&](const observation& o) { one(o); });
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (std::size_t t = 0; t < enum_size<transport>; ++t)
-      for (std::size_t s = 0; s < enum_size<mig_status>; ++s)
-        for (std::size_t m = 0; m < enum_size<first_bytes>; ++m) {
-          observation o;
-          o.multifd = bits & 1, o.postcopy_ram = bits & 2, o.postcopy_preempt = bits & 4;
-          o.mapped_ram = bits & 8, o.has_main = bits & 16, o.all_multifd = bits & 32, o.has_preempt = bits & 64;
-          o.transport = static_cast<transport>(t);
-          o.state = static_cast<mig_status>(s);
-          o.magic = static_cast<first_bytes>(m);
-          if (!valid<concrete_domain>(builtin, o.generic())) continue;
-          ++c.all;
-          one(o);
-        }
+  c.all = for_each_raw_observation(builtin, one);
   return c;
 }
 

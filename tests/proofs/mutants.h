@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "model/classify.h"
+#include "model/check.h"
 
 namespace migchan::mutation {
 
@@ -33,22 +33,7 @@ std::vector<mutant> single_rule_mutants(const table& t);
 // "{vm_file_magic,silent}", "any" or "{}" for a column's mask.
 std::string describe_mask(column c, mask m);
 
-// Calls f(o) for every observation of the raw space (every field value, no
-// class shortcut) that `t`'s configuration rules accept.
-template <class F> std::size_t for_each_raw_observation(const table& t, F&& f) {
-  std::size_t count = 0;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
-          const observation o{bool(bits & 1),  bool(bits & 2),  bool(bits & 4),  bool(bits & 8), transport(tp),
-                              bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
-          if (!valid<concrete_domain>(t, o.generic())) continue;
-          ++count;
-          f(o);
-        }
-  return count;
-}
+using migchan::for_each_raw_observation;  // model/check.h
 
 // Where two tables with the same configuration rules decide a valid
 // observation differently: a different verdict, or, for two rejects, a
