@@ -36,6 +36,7 @@ action add_replay(CLI::App& app);
 action add_proxy(CLI::App& app);
 action add_check(CLI::App& app);
 action add_diff(CLI::App& app);  // cmd_diff.cpp
+action add_conform(CLI::App& app);  // cmd_conform.cpp
 
 // Shared by verify, check and diff (cmd_verify.cpp). Each throws usage_error on
 // bad input; read_table_file lets the reader's c_reader_error through.

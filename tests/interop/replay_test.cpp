@@ -1,0 +1,68 @@
+// Issue 5 §3: `migchan replay` of qemu-7.2's sound counterexample (written by `migchan check
+// --classifier qemu-7.2 --caps multifd --transport socket --traces DIR`) against a real 7.2
+// destination, and of the same channels in natural order. The expected error is the model's
+// explanation from the .txt trace, the expected decisions the trace's `expect` entries.
+#include "impl/conform.h"
+#include "impl/qemu/temp_dir.h"
+#include "tests/interop/harness.h"
+
+#include <cstdlib>
+
+using namespace migchan;
+using namespace migchan::interop;
+
+namespace {
+conform::options opts() {
+  const char* exe = std::getenv("MIGCHAN");
+  REQUIRE_MESSAGE(exe, "MIGCHAN must name the migchan executable");
+  return {exe, "qemu-7.2"};
+}
+}  // namespace
+
+TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a real destination") {
+  MIGCHAN_REQUIRE_QEMU();
+  qemu::temp_dir dir("migchan-replay-test-");
+  const auto o = opts();
+  const auto cx = conform::make_counterexample(o, dir.path());
+  REQUIRE(cx.has_value());
+  // The trace as check writes it: multifd arrives first and becomes main, then main is rejected
+  // by the MultiFDInit_t check.
+  const auto& arr = cx->replay["arrivals"];
+  REQUIRE(arr.size() == 2);
+  CHECK(arr[0]["kind"] == "multifd");
+  CHECK(arr[0]["expect"]["decision"] == "main");
+  CHECK(arr[1]["kind"] == "main");
+  CHECK(arr[1]["expect"]["decision"] == "reject");
+  CHECK(arr[1]["expect"]["cause"] == "multifd_init");
+  REQUIRE(!cx->expected_error.empty());
+  CHECK(cx->expected_error.find("received packet magic 5145564d expected 11223344") != std::string::npos);
+
+  SUBCASE("counterexample order: the destination prints the model's error") {
+    const auto r = conform::run_replay(o, cx, false);
+    INFO(r.prediction << "\n" << r.outcome << "\n" << r.details.dump());
+    CHECK(r.verdict == conform::verdict_kind::agree);
+    // QEMU's line is "failed to receive packet via multifd channel N: <detail>"; the model's
+    // explanation has the same form. The part before the detail says the misclassification:
+    // main was read as multifd channel 0.
+    const auto& err = r.details["stderr"].get_ref<const std::string&>();
+    const auto prefix = cx->expected_error.substr(0, cx->expected_error.find(": ") + 2);
+    CHECK(err.find(prefix) != std::string::npos);
+    if (err.find(cx->expected_error) == std::string::npos) {
+      // Known gap of `migchan replay` (impl/replay.cpp, not ours to edit): its minimal main
+      // stream is 34 bytes, shorter than the 64-byte MultiFDInit_t that 7.2 reads with a blocking
+      // read, so the destination waits until the replayer closes and reports end-of-file instead
+      // of the magic. The proxy test, with a real source's main stream, checks the full text.
+      CHECK(err.find(prefix + "Unexpected end-of-file") != std::string::npos);
+      WARN_MESSAGE(false, "replay: the destination showed the misclassification but not the model's detail ("
+                              << cx->expected_error << "): replay's main stream is shorter than MultiFDInit_t");
+    }
+    MESSAGE("counterexample replay: " << r.seconds << " s");
+  }
+  SUBCASE("natural order: the destination completes") {
+    const auto r = conform::run_replay(o, cx, true);
+    INFO(r.prediction << "\n" << r.outcome << "\n" << r.details.dump());
+    CHECK(r.verdict == conform::verdict_kind::agree);
+    CHECK(r.details["destination_status"] == "completed");
+    MESSAGE("natural replay: " << r.seconds << " s");
+  }
+}
