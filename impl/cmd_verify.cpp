@@ -197,7 +197,7 @@ run_result run(const common_args& a) {
 // ---- single-arrival findings ---------------------------------------------------
 
 std::string blockers_text(const table& t, const proofs::dead_rule& d) {
-  if (d.unmatchable) return "its guard matches no valid observation";
+  if (d.unmatchable) return "no valid observation meets its own condition";
   std::string s;
   for (std::size_t b : d.blockers) s += (s.empty() ? "" : ", ") + proofs::where(t, b);
   return "blocked by " + s;
@@ -349,13 +349,19 @@ void print_markdown(const run_result& r, std::ostream& os) {
 
 // The rows a trace went through, with where they are in the C: format_text
 // names rows by id only.
-std::string rows_involved(const table& t, const proofs::counterexample& cx) {
+std::string rows_involved(const table& t, property p, const proofs::counterexample& cx) {
   std::set<int> rows;
-  for (const auto* tr : {&cx.steps, &cx.natural})
+  for (const auto* tr : {&cx.steps, &cx.natural}) {
+    if (tr == &cx.natural && p != property::order_independent) continue;  // printed for that one only
     for (const auto& st : *tr) {
-      if (st.out.why == int(cause::rule)) rows.insert(st.out.rule);
+      // The row that classified the channel, also when the code after it
+      // (multifd_recv_new_channel(), the setup asserts) decided the outcome.
+      const auto why = static_cast<cause>(st.out.why);
+      if (st.in.present && why != cause::behind && why != cause::listener && why != cause::none)
+        rows.insert(st.out.rule);
       if (st.out.woke) rows.insert(st.out.woke_rule);
     }
+  }
   std::string s;
   for (int i : rows) {
     if (i < 0 || i >= static_cast<int>(t.rules.size())) continue;
@@ -373,6 +379,23 @@ int print_check_file(const run_result& r, std::ostream& os) {
   const std::string& base = r.base;
   os << t.name << ": " << (r.parsed->function.empty() ? "statements" : r.parsed->function + "()") << ", "
      << t.rules.size() << " rows, read against " << base << "\n\n";
+  // What the reader understood, so each finding below can be traced to a row.
+  std::size_t wid = 0, wori = 0, wdec = 0;
+  for (const auto& row : t.rules) {
+    wid = std::max(wid, row.id.size());
+    wori = std::max(wori, row.origin.size());
+    wdec = std::max(wdec, name(row.then).size() + (row.implicit_default ? 11 : 0));
+  }
+  os << "rows (first match wins):\n";
+  for (const auto& row : t.rules) {
+    std::string id(row.id), ori(row.origin), dec(name(row.then));
+    if (row.implicit_default) dec += " (implicit)";
+    id.resize(wid, ' ');
+    ori.resize(wori, ' ');
+    dec.resize(wdec, ' ');
+    os << "  " << id << "  " << ori << "  " << dec << "  " << describe(row.when) << "\n";
+  }
+  os << "\n";
   os << "single arrival (one channel, every observation " << base << " accepts):\n";
   const auto verdict_line = [&](const char* what, bool ok) {
     std::string n = what;
@@ -411,7 +434,8 @@ int print_check_file(const run_result& r, std::ostream& os) {
     all_hold = all_hold && !pr.refuted;
   }
   for (const auto& pr : cr.results)
-    if (pr.trace) os << "\n" << proofs::format_text(t, pr.prop, r.assumed, *pr.trace) << rows_involved(t, *pr.trace);
+    if (pr.trace)
+      os << "\n" << proofs::format_text(t, pr.prop, r.assumed, *pr.trace) << rows_involved(t, pr.prop, *pr.trace);
   std::size_t failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
   for (const auto& pr : cr.results) failed += pr.refuted ? 1 : 0;
   const std::size_t total = 3 + cr.results.size();

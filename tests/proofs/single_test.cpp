@@ -24,17 +24,10 @@ namespace {
 
 using cd = concrete_domain;
 
-// Every raw observation valid for t (35840 raw ones, before validity).
+// Every raw observation valid for t, without the class shortcut.
 std::vector<observation> all_valid(const table& t) {
   std::vector<observation> out;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
-          const observation o{bool(bits & 1),  bool(bits & 2),  bool(bits & 4), bool(bits & 8), transport(tp),
-                              bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
-          if (valid<cd>(t, o.generic())) out.push_back(o);
-        }
+  for_each_raw_observation(t, [&](const observation& o) { out.push_back(o); });
   return out;
 }
 
