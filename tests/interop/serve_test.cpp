@@ -3,6 +3,7 @@
 // whether the source completes come from the model (step() on the arrivals the source makes:
 // main, the multifd channels, a silent preempt channel; conform::run_serve), never a constant.
 #include "impl/conform.h"
+#include "model/builtin.h"
 #include "tests/interop/harness.h"
 
 #include <algorithm>
@@ -42,14 +43,28 @@ void check_serve(const std::string& classifier, const std::string& caps, int cha
       std::none_of(predicted.begin(), predicted.end(), [](const auto& d) {
         return d == "reject" || d == "drop" || d == "blocked" || d == "abort";
       });
-  if (!completes) return;  // agreement above covers the predicted failure
+  if (!completes) {
+    // The model says this classifier cannot serve the configuration in the accept order this run
+    // had (e.g. a QEMU-faithful table waiting on the silent preempt channel). Agreement above
+    // means the decisions are those the model gives for that order; serve's summary says stalled
+    // exactly when the model's final state is.
+    MESSAGE(r.name << ": cannot serve, as predicted: " << r.outcome);
+    return;
+  }
   const auto& got = r.details["decisions"];
   const bool multifd = caps.find("multifd") != std::string::npos;
   const bool preempt = caps.find("postcopy-preempt") != std::string::npos;
   CHECK(r.details["source_status"] == "completed");
   CHECK(count(got, "main") == 1);
   CHECK(count(got, "multifd") == (multifd ? channels : 0));
-  CHECK(count(got, "preempt") == (preempt ? 1 : 0));
+  // A preempt channel may be parked first (`defer`) and decided when it wakes: count the final
+  // decision of each channel in serve's summary.
+  nlohmann::json finals = nlohmann::json::array();
+  for (const auto& c : r.details["summary"]["channels"]) finals.push_back(c["decision"]);
+  INFO("final decisions: " << finals.dump());
+  CHECK(count(finals, "main") == 1);
+  CHECK(count(finals, "multifd") == (multifd ? channels : 0));
+  CHECK(count(finals, "preempt") == (preempt ? 1 : 0));
   if (multifd) {
     std::vector<int> ids = r.details["multifd_ids"];
     std::sort(ids.begin(), ids.end());
@@ -69,18 +84,22 @@ void check_serve(const std::string& classifier, const std::string& caps, int cha
   CHECK(drained - transferred < (1ULL << 20));
 }
 
-const char* const classifiers[] = {"reference", "qemu-10.1", "qemu-7.2"};
+std::vector<std::string> all_classifiers() {
+  std::vector<std::string> out;
+  for (const table* t : builtin_tables) out.emplace_back(t->name);
+  return out;
+}
 
 }  // namespace
 
 TEST_CASE("precopy into serve") {
   MIGCHAN_REQUIRE_QEMU();
-  for (const char* c : classifiers) check_serve(c, "", 2);
+  for (const auto& c : all_classifiers()) check_serve(c, "", 2);
 }
 
 TEST_CASE("multifd with 2 and 4 channels into serve") {
   MIGCHAN_REQUIRE_QEMU();
-  for (const char* c : classifiers) {
+  for (const auto& c : all_classifiers()) {
     check_serve(c, "multifd", 2);
     check_serve(c, "multifd", 4);
   }
@@ -98,10 +117,21 @@ TEST_CASE("multifd 4 channels into serve with qemu-7.2, 20 times: main accepted 
 
 TEST_CASE("postcopy-ram into serve (SHUT once main is idle)") {
   MIGCHAN_REQUIRE_QEMU();
-  for (const char* c : classifiers) check_serve(c, "postcopy-ram", 2);
+  for (const auto& c : all_classifiers()) check_serve(c, "postcopy-ram", 2);
 }
 
 TEST_CASE("postcopy-preempt into serve (the preempt channel is silent)") {
   MIGCHAN_REQUIRE_QEMU();
-  for (const char* c : classifiers) check_serve(c, "postcopy-ram,postcopy-preempt", 2);
+  for (const auto& c : all_classifiers()) check_serve(c, "postcopy-ram,postcopy-preempt", 2);
+}
+
+TEST_CASE("multifd with postcopy-ram, and with postcopy-preempt too, into serve: as the model says") {
+  // 7.2's source accepts multifd with postcopy (a real 7.2 destination then aborts at the end,
+  // research §6 d7); the tables refuse it or not, and with a silent preempt channel racing the
+  // multifd channels most QEMU-faithful tables stall (the model, step() on the accept order).
+  MIGCHAN_REQUIRE_QEMU();
+  for (const auto& c : all_classifiers()) {
+    check_serve(c, "multifd,postcopy-ram", 2);
+    check_serve(c, "multifd,postcopy-ram,postcopy-preempt", 2);
+  }
 }
