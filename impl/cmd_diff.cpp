@@ -144,8 +144,8 @@ void print_text(const side& a, const side& b, const proofs::diff_result& r, std:
     }
     os << "  final assignment\n       a: " << assignment_text(s.a) << "\n       b: " << assignment_text(s.b) << "\n";
   } else if (!r.regions.empty()) {
-    os << "\nno arrival sequence of up to 6 runs of channels ends in a different assignment: the regions above "
-          "are not reached by a sender\n";
+    os << "\nno arrival sequence (up to 6 runs of channels, source and destination configured alike or not) "
+          "ends in a different assignment\n";
   }
   if (!r.unknown.empty()) os << "\nZ3 gave up: " << r.unknown << "\n";
   os << "\n" << summary(r) << "\n";

@@ -159,6 +159,7 @@ bool find_sequence(const table& a, const table& b, const diff_options& opt, bool
   z.add(src.multifd || src.channels == 1);  // the count means nothing without multifd
   z.add(dst.multifd || dst.channels == 1);
   z.add(!src.recovery || dst.postcopy_ram);
+  z.add(pair_possible<S>(src, dst));  // e.g. a file: destination opens its channels itself
   if (mismatch) z.add(!same_caps<S>(src, dst));
   std::vector<arrival<S>> in;
   for (int i = 0; i < opt.events; ++i) {
