@@ -51,9 +51,13 @@ struct counterexample {
   std::filesystem::path natural;  // the same arrivals, main first
   std::string expected_error;     // from DIR/C.sound.txt: the text after "-> reject: "
   nlohmann::json replay;          // the trace itself
+  // C has no such counterexample: the trace is qemu-7.2's order (one multifd channel, then main)
+  // without `expect`, and the prediction is step() of C on it (C's claim that this order is fine).
+  bool synthesized = false;
 };
-// Runs check into `dir`; nullopt when there is no sound counterexample on multifd sockets.
-// Throws std::runtime_error when check fails to run.
+// Runs check into `dir`; when C has no sound counterexample on multifd sockets, writes the
+// multifd-first order as DIR/C.multifd-first.replay.json (synthesized). nullopt never happens
+// today; kept for callers. Throws std::runtime_error when check fails to run.
 std::optional<counterexample> make_counterexample(const options& o, const std::filesystem::path& dir);
 
 scenario_result run_replay(const options& o, const std::optional<counterexample>& cx, bool natural);

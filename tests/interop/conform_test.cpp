@@ -35,3 +35,22 @@ TEST_CASE("migchan conform with a bad --qemu exits 2") {
     CHECK(*rc == 2);
   }
 }
+
+TEST_CASE("migchan conform with a classifier of another version shows the disagreement (exit 1)") {
+  // qemu-10.1 peeks, so the model says a multifd channel before main is fine; a real 7.2 takes
+  // the first connection as main and fails. Only meaningful where the QEMU here is 7.2.
+  MIGCHAN_REQUIRE_QEMU();
+  const auto& v = qemu::qemu_available().version;
+  if (!v || (*v)[0] != 7 || (*v)[1] != 2) {
+    MESSAGE("SKIPPED: needs QEMU 7.2, this one is another version");
+    return;
+  }
+  qemu::process p({exe(), "conform", "--qemu", qemu::qemu_available().binary, "--classifier", "qemu-10.1"},
+                  {.capture_stdout = true});
+  const auto rc = p.wait_exit(std::chrono::milliseconds(60000));
+  INFO(p.output());
+  REQUIRE(rc.has_value());
+  CHECK(*rc == 1);
+  CHECK(p.output().find("multifd before main [qemu-10.1]: disagree") != std::string::npos);
+  CHECK(p.output().find("natural order [qemu-10.1]: agree") != std::string::npos);
+}
