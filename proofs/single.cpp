@@ -154,7 +154,8 @@ single_result check_single(const table& t, const single_options& opt) {
     r.dead.push_back(std::move(dr));
   }
 
-  if (opt.overlaps)
+  r.overlaps_skipped = opt.overlaps && n > opt.max_overlap_rows;
+  if (opt.overlaps && !r.overlaps_skipped)
     for (std::size_t j = 0; j < n; ++j)
       for (std::size_t i = 0; i < j; ++i) {
         if (t.rules[i].then == t.rules[j].then || !matchable[i] || !matchable[j]) continue;
