@@ -360,11 +360,10 @@ void prepare(qemu::qemu_vm& vm, const counterexample& cx) {
 
 // The destination's outcome: the predicted error on stderr, or `completed`, whichever comes.
 // QEMU prints "failed to receive packet via multifd channel N: " and then the check's detail. The
-// detail needs 64 bytes on the misread channel: `migchan replay`'s minimal main stream has only 34,
-// so a 7.2 destination blocks in its 64-byte read until the replayer closes and then says
-// "Unexpected end-of-file before all data were read" (qemu-7.2-peer.md §7 saw the same hang).
-// Then the misclassification is shown (main read as multifd channel N) but not the magic detail:
-// details["detail_differs"] says so, and the outcome quotes QEMU's own line.
+// detail needs 64 bytes on the misread channel (`migchan replay` pads its main stream past that);
+// a shorter main stream makes 7.2 block in its 64-byte read and say "Unexpected end-of-file" once
+// the sender closes (qemu-7.2-peer.md §7). Then the misclassification is shown but not the magic
+// detail: details["detail_differs"] says so, and the outcome quotes QEMU's own line.
 std::string destination_outcome(qemu::qemu_vm& dst, const trace_prediction& p, millis timeout, json& details) {
   if (!p.completes && p.error.empty()) {  // a failure without the model's words: compare the status
     const auto q = settle(dst, std::min(timeout, millis(1500)));

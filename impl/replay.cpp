@@ -154,7 +154,14 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
 
 bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) {
   switch (magic) {
-    case first_bytes::vm_file_magic: return minimal_main_stream();
+    case first_bytes::vm_file_magic: {
+      // The minimal stream is 34 bytes, but a 7.2 destination that misreads
+      // main as a multifd channel reads 64 before it checks the magic: pad
+      // past that (a correct destination stops reading at the VM description).
+      auto b = minimal_main_stream();
+      if (b.size() < multifd_init_size + 8) b.resize(multifd_init_size + 8, 0);
+      return b;
+    }
     case first_bytes::vm_command: return recovery_command_bytes("pc.ram");
     case first_bytes::multifd_magic: return encode_multifd_init(uuid, static_cast<std::uint8_t>(multifd_id));
     case first_bytes::ram_page: {
