@@ -12,6 +12,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "impl/cli.h"
 #include "model/builtin.h"
@@ -176,11 +177,11 @@ run_result run(const common_args& a) {
   if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.file.empty() && a.format != "json")
     std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
   const auto t0 = std::chrono::steady_clock::now();
-  // Each table's sequence properties on a fresh thread and Z3 context (the
-  // answers do not depend on what ran before), one table at a time: with two
-  // at once, Z3 4.8.12 crashed in Z3_solver_check_assumptions nearly every run
-  // of `migchan verify` (SIGSEGV on this 2-core machine).
-  r.results = proofs::verify_tables(tables, o, 1);
+  // Each table's sequence properties in a child process of its own, as many
+  // at once as there are cores: two busy Z3 4.8.12 contexts in one process
+  // crashed in Z3_solver_check_assumptions (SIGSEGV); a fresh context per table
+  // also keeps the answers independent of scheduling.
+  r.results = proofs::verify_tables(tables, o, std::max(1u, std::thread::hardware_concurrency()));
   for (const table* t : tables) r.single.push_back(proofs::check_single(*t));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.traces.empty())

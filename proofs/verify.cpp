@@ -1,10 +1,19 @@
 #include "proofs/verify.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <exception>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <poll.h>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
+#include <sys/wait.h>
+#include <type_traits>
+#include <unistd.h>
 
 #include "proofs/brute.h"
 
@@ -79,36 +88,168 @@ classifier_result verify_table(const table& t, const verify_options& o) {
   return r;
 }
 
+namespace {
+
+// Results cross a pipe from a child process as plain bytes: every field is an
+// integer, a bool, or a vector/string of them.
+static_assert(std::is_trivially_copyable_v<trace_step<cd>> && std::is_trivially_copyable_v<sender_config<cd>> &&
+              std::is_trivially_copyable_v<dest_config<cd>>);
+
+struct writer {
+  std::string out;
+  template <class T> void pod(const T& v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+  template <class T> void vec(const std::vector<T>& v) {
+    pod(v.size());
+    out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+  }
+  void str(const std::string& v) { pod(v.size()); out += v; }
+};
+
+struct reader {
+  std::string_view in;
+  template <class T> T pod() {
+    if (in.size() < sizeof(T)) throw std::runtime_error("verify: a worker's result is cut short");
+    T v;
+    std::memcpy(&v, in.data(), sizeof v);
+    in.remove_prefix(sizeof v);
+    return v;
+  }
+  template <class T> std::vector<T> vec() {
+    const auto n = pod<std::size_t>();
+    if (in.size() < n * sizeof(T)) throw std::runtime_error("verify: a worker's result is cut short");
+    std::vector<T> v(n);
+    std::memcpy(v.data(), in.data(), n * sizeof(T));
+    in.remove_prefix(n * sizeof(T));
+    return v;
+  }
+  std::string str() {
+    const auto v = vec<char>();
+    return {v.begin(), v.end()};
+  }
+};
+
+std::string encode(const classifier_result& r) {
+  writer w;
+  w.pod(r.seconds);
+  w.pod(r.results.size());
+  for (const auto& p : r.results) {
+    w.pod(p.prop), w.pod(p.refuted), w.pod(p.oracle_missed), w.pod(p.seconds);
+    w.vec(p.minimal_sets);
+    w.str(p.unknown);
+    w.pod(p.trace.has_value());
+    if (p.trace) w.pod(p.trace->src), w.pod(p.trace->dst), w.vec(p.trace->steps), w.vec(p.trace->natural),
+        w.pod(p.trace->arrivals);
+  }
+  return w.out;
+}
+
+classifier_result decode(const table& t, std::string_view bytes) {
+  reader r{bytes};
+  classifier_result c;
+  c.t = &t;
+  c.single = analyse(t);
+  c.seconds = r.pod<double>();
+  const auto n = r.pod<std::size_t>();
+  for (std::size_t i = 0; i < n; ++i) {
+    property_result p;
+    p.prop = r.pod<property>(), p.refuted = r.pod<bool>(), p.oracle_missed = r.pod<bool>(), p.seconds = r.pod<double>();
+    p.minimal_sets = r.vec<unsigned>();
+    p.unknown = r.str();
+    if (r.pod<bool>()) {
+      counterexample cx;
+      cx.src = r.pod<sender_config<cd>>(), cx.dst = r.pod<dest_config<cd>>();
+      cx.steps = r.vec<trace_step<cd>>(), cx.natural = r.vec<trace_step<cd>>();
+      cx.arrivals = r.pod<unsigned>();
+      p.trace = std::move(cx);
+    }
+    c.results.push_back(std::move(p));
+  }
+  return c;
+}
+
+struct worker {
+  pid_t pid = -1;
+  int fd = -1;
+  std::size_t table = 0;
+  std::string bytes;
+};
+
+}  // namespace
+
 std::vector<classifier_result> verify_tables(const std::vector<const table*>& tables, const verify_options& o,
-                                             unsigned threads) {
-  // Each table on a new thread, hence in a fresh Z3 context: what Z3 answers
-  // then does not depend on which tables ran before on the same thread, so the
-  // output is the same however the tables are scheduled.
-  std::vector<classifier_result> out(tables.size());
-  std::vector<std::exception_ptr> errors(tables.size());
-  // Larger tables take longer: start them first so no core idles at the end.
+                                             unsigned workers) {
+  // Each table in a child process of its own, with a fresh Z3 context: Z3
+  // 4.8.12 crashed with two contexts busy in one process, and a fresh context
+  // per table makes the answers independent of scheduling. The largest tables
+  // go first so no core idles at the end.
   std::vector<std::size_t> order(tables.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return tables[a]->rules.size() > tables[b]->rules.size(); });
-  std::atomic<std::size_t> next{0};
-  const auto worker = [&] {
-    for (std::size_t k; (k = next++) < order.size();) {
-      const std::size_t i = order[k];
-      std::thread([&, i] {
+  std::vector<classifier_result> out(tables.size());
+  if (workers <= 1) {  // still a fresh context per table: a new thread each
+    for (std::size_t i : order) {
+      std::exception_ptr error;
+      std::thread([&] {
         try {
           out[i] = verify_table(*tables[i], o);
         } catch (...) {
-          errors[i] = std::current_exception();
+          error = std::current_exception();
         }
       }).join();
+      if (error) std::rethrow_exception(error);
     }
+    return out;
+  }
+  std::vector<worker> running;
+  std::size_t next = 0;
+  const auto start = [&] {
+    const std::size_t i = order[next++];
+    int p[2];
+    if (pipe(p) != 0) throw std::system_error(errno, std::generic_category(), "verify: cannot create a pipe");
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "verify: cannot fork");
+    if (pid == 0) {
+      close(p[0]);
+      int code = 0;
+      try {
+        const auto bytes = encode(verify_table(*tables[i], o));
+        for (std::size_t done = 0; done < bytes.size();) {
+          const auto n = write(p[1], bytes.data() + done, bytes.size() - done);
+          if (n <= 0) { code = 1; break; }
+          done += static_cast<std::size_t>(n);
+        }
+      } catch (...) {
+        code = 1;
+      }
+      _exit(code);
+    }
+    close(p[1]);
+    running.push_back({pid, p[0], i, {}});
   };
-  std::vector<std::thread> pool;
-  for (unsigned w = 0; w < std::max(1u, threads); ++w) pool.emplace_back(worker);
-  for (auto& th : pool) th.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  while (next < order.size() && running.size() < workers) start();
+  while (!running.empty()) {
+    std::vector<pollfd> fds;
+    for (const auto& w : running) fds.push_back({w.fd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "verify: poll");
+    for (std::size_t k = running.size(); k-- > 0;) {
+      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      auto& w = running[k];
+      char buf[65536];
+      const auto n = read(w.fd, buf, sizeof buf);
+      if (n > 0) { w.bytes.append(buf, static_cast<std::size_t>(n)); continue; }
+      close(w.fd);
+      int status = 0;
+      waitpid(w.pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error("verify: the worker for " + std::string(tables[w.table]->name) + " failed");
+      out[w.table] = decode(*tables[w.table], w.bytes);
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
+      if (next < order.size()) start();
+    }
+  }
   return out;
 }
 

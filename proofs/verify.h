@@ -39,9 +39,9 @@ struct verify_options {
 
 classifier_result verify_table(const table& t, const verify_options& o);
 
-// Several tables at once, one thread per table up to `threads` (Z3 contexts are
-// per thread); results in the order of `tables`.
+// Several tables; with workers > 1, each in a child process (own Z3 context),
+// `workers` at a time. Results in the order of `tables`, the same either way.
 std::vector<classifier_result> verify_tables(const std::vector<const table*>& tables, const verify_options& o,
-                                             unsigned threads = 2);
+                                             unsigned workers = 2);
 
 }  // namespace migchan::proofs
