@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "proofs/encode.h"
 #include "proofs/single.h"
 
 namespace migchan::proofs {
@@ -45,15 +46,6 @@ constexpr column widen_order[] = {
     column::postcopy_ram,     column::postcopy_preempt, column::mapped_ram, column::state,
     column::magic,            column::transport,   column::mm_done,     column::peekable,
 };
-
-// Each step's state gets variables of its own, as in proofs/encode.cpp.
-dest_state<S> name_state(smt::solver& z, const dest_state<S>& s, const std::string& p) {
-  const auto b = [&](const expr& e, const char* n) { auto v = expr::bool_var(p + n); z.add(v == e); return v; };
-  const auto i = [&](const expr& e, const char* n) { auto v = expr::int_var(p + n); z.add(v == e); return v; };
-  return {b(s.has_main, "has_main"), b(s.has_preempt, "has_preempt"), i(s.multifd_count, "multifd_count"),
-          i(s.status, "status"), i(s.starts, "starts"), b(s.stalled, "stalled"), b(s.aborted, "aborted"),
-          b(s.parked, "parked"), i(s.parked_kind, "parked_kind")};
-}
 
 std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const dest_config<S>& d,
                                         const dest_state<S>& init, const std::vector<arrival<S>>& in,

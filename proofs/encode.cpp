@@ -27,17 +27,6 @@ dest_config<S> dest_vars(const std::string& p) {
           expr::bool_var(p + "mapped_ram"), expr::int_var(p + "channels")};
 }
 
-// Each step's state gets variables of its own, defined equal to what step()
-// computed: Z3 then sees K small definitions instead of one term as deep as
-// the trace.
-dest_state<S> name_state(smt::solver& z, const dest_state<S>& s, const std::string& p) {
-  const auto b = [&](const expr& e, const char* n) { auto v = expr::bool_var(p + n); z.add(v == e); return v; };
-  const auto i = [&](const expr& e, const char* n) { auto v = expr::int_var(p + n); z.add(v == e); return v; };
-  return {b(s.has_main, "has_main"), b(s.has_preempt, "has_preempt"), i(s.multifd_count, "multifd_count"),
-          i(s.status, "status"), i(s.starts, "starts"), b(s.stalled, "stalled"), b(s.aborted, "aborted"),
-          b(s.parked, "parked"), i(s.parked_kind, "parked_kind")};
-}
-
 std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const sender_config<S>& s,
                                         const dest_config<S>& d, int events, const std::string& p,
                                         dest_state<S>& final_state) {
@@ -101,6 +90,18 @@ std::vector<std::string> names_of(unsigned mask) {
 }
 
 }  // namespace
+
+// Each step's state gets variables of its own, defined equal to what step()
+// computed: Z3 then sees K small definitions instead of one term as deep as
+// the trace.
+dest_state<smt::domain> name_state(smt::solver& z, const dest_state<smt::domain>& s, const std::string& p) {
+  using smt::expr;
+  const auto b = [&](const expr& e, const char* n) { auto v = expr::bool_var(p + n); z.add(v == e); return v; };
+  const auto i = [&](const expr& e, const char* n) { auto v = expr::int_var(p + n); z.add(v == e); return v; };
+  return {b(s.has_main, "has_main"), b(s.has_preempt, "has_preempt"), i(s.multifd_count, "multifd_count"),
+          i(s.status, "status"), i(s.starts, "starts"), b(s.stalled, "stalled"), b(s.aborted, "aborted"),
+          b(s.parked, "parked"), i(s.parked_kind, "parked_kind")};
+}
 
 std::vector<arrival<cd>> expand(const std::vector<trace_step<cd>>& steps) {
   std::vector<arrival<cd>> out;
