@@ -1,6 +1,7 @@
 // Issue 5 §4: `migchan conform` against the QEMU found here, and with a bad --qemu.
 #include "impl/qemu/process.h"
 #include "tests/interop/harness.h"
+#include "tests/interop/migchan_exe.h"
 
 #include <cstdlib>
 
@@ -8,11 +9,7 @@ using namespace migchan;
 using namespace migchan::interop;
 
 namespace {
-std::string exe() {
-  const char* e = std::getenv("MIGCHAN");
-  REQUIRE_MESSAGE(e, "MIGCHAN must name the migchan executable");
-  return e;
-}
+std::string exe() { return migchan_exe(); }
 }  // namespace
 
 TEST_CASE("migchan conform against this QEMU: every scenario agrees") {

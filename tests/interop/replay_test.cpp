@@ -5,6 +5,7 @@
 #include "impl/conform.h"
 #include "impl/qemu/temp_dir.h"
 #include "tests/interop/harness.h"
+#include "tests/interop/migchan_exe.h"
 
 #include <cstdlib>
 
@@ -12,11 +13,7 @@ using namespace migchan;
 using namespace migchan::interop;
 
 namespace {
-conform::options opts() {
-  const char* exe = std::getenv("MIGCHAN");
-  REQUIRE_MESSAGE(exe, "MIGCHAN must name the migchan executable");
-  return {exe, "qemu-7.2"};
-}
+conform::options opts() { return {migchan_exe(), "qemu-7.2"}; }
 }  // namespace
 
 TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a real destination") {
