@@ -118,7 +118,7 @@ struct reader {
     const auto n = pod<std::size_t>();
     if (in.size() < n * sizeof(T)) throw std::runtime_error("verify: a worker's result is cut short");
     std::vector<T> v(n);
-    std::memcpy(v.data(), in.data(), n * sizeof(T));
+    if (n != 0) std::memcpy(v.data(), in.data(), n * sizeof(T));  // an empty vector's data() may be null
     in.remove_prefix(n * sizeof(T));
     return v;
   }
