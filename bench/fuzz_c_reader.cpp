@@ -30,8 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const migchan::c_reader_error& e) {
     const std::string_view w = e.what();
+    // The reader's own consistency check ends its message so; a message may quote the
+    // input, which can hold those words anywhere else (a fuzzer-found false alarm).
     if (w.substr(0, 7) != "fuzz.c:" || w.find('\n') != std::string_view::npos ||
-        w.find("internal error") != std::string_view::npos)
+        w.ends_with("(internal error in the C reader)"))
       __builtin_trap();
   }
   return 0;

@@ -18,13 +18,6 @@ namespace migchan::qemu {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-int ms_until(clock::time_point deadline) {
-  auto left = std::chrono::ceil<millis>(deadline - clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
-
 std::system_error os_error(int err, const std::string &what) {
   return std::system_error(err, std::generic_category(), what);
 }

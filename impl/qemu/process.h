@@ -2,6 +2,7 @@
 #pragma once
 
 #include "impl/fd.h"
+#include "impl/qemu/deadline.h"
 
 #include <sys/types.h>
 
@@ -15,8 +16,6 @@
 #include <vector>
 
 namespace migchan::qemu {
-
-using millis = std::chrono::milliseconds;
 
 struct spawn_options {
   // Also send stdout into the captured stream (for `--version`); otherwise it goes to /dev/null.

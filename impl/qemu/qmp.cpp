@@ -12,13 +12,6 @@ namespace migchan::qemu {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-int ms_until(clock::time_point deadline) {
-  auto left = std::chrono::ceil<millis>(deadline - clock::now()).count();
-  return left < 0 ? 0 : static_cast<int>(left);
-}
-
 [[noreturn]] void fail(const std::string &what, const std::string &why) {
   throw std::runtime_error("qmp " + what + ": " + why);
 }

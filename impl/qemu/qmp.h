@@ -2,6 +2,7 @@
 #pragma once
 
 #include "impl/fd.h"
+#include "impl/qemu/deadline.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,7 +16,6 @@
 
 namespace migchan::qemu {
 
-using millis = std::chrono::milliseconds;
 using json = nlohmann::json;
 
 // Every error (timeout, QEMU error reply, closed socket) is a std::runtime_error with one line
@@ -50,7 +50,6 @@ public:
   const json &greeting() const { return greeting_; }
 
 private:
-  using clock = std::chrono::steady_clock;
 
   void send_line(const std::string &line, clock::time_point deadline, const std::string &what);
   // Next message, or nullopt at the deadline. Events are not filtered here.
