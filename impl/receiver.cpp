@@ -74,8 +74,17 @@ std::optional<std::string> refusal(const table& t, const dest_cfg& c) {
   return std::nullopt;
 }
 
+namespace {
+// An object with room for its keys: a log line is built per decision, so no regrowth.
+json_line object_of(std::size_t keys) {
+  json_line j(json_line::value_t::object);
+  j.get_ref<json_line::object_t&>().reserve(keys);
+  return j;
+}
+}  // namespace
+
 json_line to_json(const dest_st& s) {
-  json_line j;
+  json_line j = object_of(9);
   j["has_main"] = s.has_main;
   j["has_preempt"] = s.has_preempt;
   j["multifd_count"] = s.multifd_count;
@@ -293,7 +302,7 @@ std::string error_text(const decider& d, const decider::decision& x) {
 }
 
 json_line to_json(const decider& d, const decider::decision& x, double t, double waited) {
-  json_line j;
+  json_line j = object_of(18);
   j["t"] = t;
   j["conn"] = x.conn;
   if (x.wake) j["wake"] = true, j["by"] = x.by;
