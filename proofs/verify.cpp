@@ -116,7 +116,7 @@ struct reader {
   }
   template <class T> std::vector<T> vec() {
     const auto n = pod<std::size_t>();
-    if (in.size() < n * sizeof(T)) throw std::runtime_error("verify: a worker's result is cut short");
+    if (n > in.size() / sizeof(T)) throw std::runtime_error("verify: a worker's result is cut short");
     std::vector<T> v(n);
     if (n != 0) std::memcpy(v.data(), in.data(), n * sizeof(T));  // an empty vector's data() may be null
     in.remove_prefix(n * sizeof(T));
