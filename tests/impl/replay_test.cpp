@@ -38,6 +38,18 @@ std::vector<std::string> trace_files() {
   return out;
 }
 
+// A serve on a free local port for the trace's classifier, configuration and start state.
+serve_options serve_for(const replay_trace& t, std::chrono::milliseconds peek_timeout) {
+  serve_options o;
+  o.classifier = find_builtin(t.classifier);
+  REQUIRE(o.classifier);
+  o.config = t.config;
+  o.recovery = t.recovery;
+  o.listen = parse_uri("tcp:127.0.0.1:0");
+  o.peek_timeout = peek_timeout;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("the replay form: defaults, errors named by their place") {
@@ -116,14 +128,7 @@ TEST_CASE("every trace in tests/traces/replay, replayed against serve, decides a
   for (const auto& file : files) {
     CAPTURE(file);
     const auto t = load_replay_trace(file);
-    const table* tab = find_builtin(t.classifier);
-    REQUIRE(tab);
-    serve_options o;
-    o.classifier = tab;
-    o.config = t.config;
-    o.recovery = t.recovery;
-    o.listen = parse_uri("tcp:127.0.0.1:0");
-    o.peek_timeout = 150ms;
+    const auto o = serve_for(t, 150ms);
     log_capture log;
     background<receiver> srv(o, log);
     replay_options ro;
@@ -143,7 +148,7 @@ TEST_CASE("every trace in tests/traces/replay, replayed against serve, decides a
       CHECK(got[i]["cause"] == std::string(name(a.expect->why)));
       if (a.expect->why == cause::rule) CHECK(got[i]["rule"] == *a.expect->rule);
     }
-    same_as_model(*tab, t.config, in, got,
+    same_as_model(*o.classifier, t.config, in, got,
                   t.recovery ? paused_state<concrete_domain>(t.config) : fresh_state<concrete_domain>());
   }
 }
@@ -244,14 +249,7 @@ TEST_CASE("conformance: every socket counterexample of migchan verify, replayed 
     const auto t = load_replay_trace(file);
     if (t.transport != transport::socket) continue;  // tls, fd, file, exec: not over these sockets
     CAPTURE(file);
-    const table* tab = find_builtin(t.classifier);
-    REQUIRE(tab);
-    serve_options o;
-    o.classifier = tab;
-    o.config = t.config;
-    o.recovery = t.recovery;
-    o.listen = parse_uri("tcp:127.0.0.1:0");
-    o.peek_timeout = 100ms;
+    const auto o = serve_for(t, 100ms);
     log_capture log;
     background<receiver> srv(o, log);
     replay_options ro;
@@ -266,7 +264,7 @@ TEST_CASE("conformance: every socket counterexample of migchan verify, replayed 
     const auto initial = s;
     for (const auto& ch : channels) {
       in.push_back(arrive(ch.kind, ch.magic));
-      const auto r = step<concrete_domain>(*tab, t.config, s, in.back());
+      const auto r = step<concrete_domain>(*o.classifier, t.config, s, in.back());
       s = r.next;
       if (r.then == static_cast<int>(verdict::abort)) break;  // serve stops serving here
     }
@@ -281,7 +279,7 @@ TEST_CASE("conformance: every socket counterexample of migchan verify, replayed 
       CHECK(got[i]["cause"] == std::string(name(x->why)));
       if (x->why == cause::rule) CHECK(got[i]["rule"] == x->rule.value_or(""));
     }
-    same_as_model(*tab, t.config, in, lines(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(std::min(got.size(), in.size()))),
+    same_as_model(*o.classifier, t.config, in, lines(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(std::min(got.size(), in.size()))),
                   initial);
     ++replayed;
     classifiers_seen.insert(t.classifier);
