@@ -68,18 +68,18 @@ nlohmann::json decided_json(const table& t, int row, const observation& w) {
   return j;
 }
 
-std::string step_text(const table& t, const trace_step<cd>& st) {
+std::string step_text(const table& t, const dest_config<cd>& d, const trace_step<cd>& st) {
   std::string s = st.out.why == int(cause::rule) ? "rule " + proofs::where(t, static_cast<std::size_t>(st.out.rule))
                                                  : std::string(name(static_cast<cause>(st.out.why)));
   s += " -> " + std::string(name(static_cast<verdict>(st.out.then)));
-  if (const auto why = proofs::explain(t, st); !why.empty()) s += ": " + why;
+  if (const auto why = proofs::explain(t, d, st); !why.empty()) s += ": " + why;
   return s;
 }
 
-nlohmann::json step_json(const table& t, const trace_step<cd>& st) {
+nlohmann::json step_json(const table& t, const dest_config<cd>& d, const trace_step<cd>& st) {
   nlohmann::json j{{"decision", std::string(name(static_cast<verdict>(st.out.then)))},
                    {"cause", std::string(name(static_cast<cause>(st.out.why)))},
-                   {"explain", proofs::explain(t, st)}};
+                   {"explain", proofs::explain(t, d, st)}};
   const bool by_rule = st.out.why == int(cause::rule) && st.out.rule < static_cast<int>(t.rules.size());
   j["rule"] = by_rule ? nlohmann::json(std::string(t.rules[static_cast<std::size_t>(st.out.rule)].id)) : nullptr;
   j["origin"] = by_rule && !t.rules[static_cast<std::size_t>(st.out.rule)].origin.empty()
@@ -140,7 +140,7 @@ void print_text(const side& a, const side& b, const proofs::diff_result& r, std:
       os << "  " << i + 1 << ". " << name(static_cast<channel_kind>(in.kind));
       if (in.count > 1) os << " x" << in.count;
       os << " (" << name(static_cast<transport>(in.transport)) << ", " << name(static_cast<first_bytes>(in.magic))
-         << ")\n       a: " << step_text(ta, s.a[i]) << "\n       b: " << step_text(tb, s.b[i]) << "\n";
+         << ")\n       a: " << step_text(ta, s.dest, s.a[i]) << "\n       b: " << step_text(tb, s.dest, s.b[i]) << "\n";
     }
     os << "  final assignment\n       a: " << assignment_text(s.a) << "\n       b: " << assignment_text(s.b) << "\n";
   } else if (!r.regions.empty()) {
@@ -175,8 +175,8 @@ nlohmann::json to_json(const side& a, const side& b, const proofs::diff_result& 
                           {"transport", std::string(name(static_cast<transport>(in.transport)))},
                           {"magic", std::string(name(static_cast<first_bytes>(in.magic)))},
                           {"count", in.count},
-                          {"a", step_json(*a.t, s.a[i])},
-                          {"b", step_json(*b.t, s.b[i])}});
+                          {"a", step_json(*a.t, s.dest, s.a[i])},
+                          {"b", step_json(*b.t, s.dest, s.b[i])}});
     }
     seq = {{"channels", s.arrivals},
            {"config", proofs::describe(s.config)},

@@ -17,7 +17,7 @@ json_line object_of(std::size_t keys) {
 }  // namespace
 
 json_line to_json(const dest_st& s) {
-  json_line j = object_of(9);
+  json_line j = object_of(10);
   j["has_main"] = s.has_main;
   j["has_preempt"] = s.has_preempt;
   j["multifd_count"] = s.multifd_count;
@@ -27,6 +27,7 @@ json_line to_json(const dest_st& s) {
   j["starts"] = s.starts;
   j["stalled"] = s.stalled;
   j["aborted"] = s.aborted;
+  j["exited"] = s.exited;
   j["parked"] = s.parked;
   j["parked_kind"] = s.parked && s.parked_kind >= 0 && s.parked_kind < static_cast<int>(enum_size<channel_kind>)
                          ? json_line(std::string(name(static_cast<channel_kind>(s.parked_kind))))
@@ -54,12 +55,10 @@ std::string hex(byte_view b) {
 
 namespace {
 
-constexpr std::size_t prefix_max = 8;  // classify_prefix() decides with at most a be64
-
 bool same_state(const dest_st& a, const dest_st& b) {
   return a.has_main == b.has_main && a.has_preempt == b.has_preempt && a.multifd_count == b.multifd_count &&
          a.status == b.status && a.starts == b.starts && a.stalled == b.stalled && a.aborted == b.aborted &&
-         a.parked == b.parked && a.parked_kind == b.parked_kind;
+         a.parked == b.parked && a.parked_kind == b.parked_kind && a.exited == b.exited;
 }
 
 // The same outcome. Which row the table would have picked matters only when the
@@ -71,10 +70,14 @@ bool same_step(const step_result<concrete_domain>& a, const step_result<concrete
          a.woke_rule == b.woke_rule && a.woke_then == b.woke_then;
 }
 
+std::optional<multifd_init> init_of(byte_view prefix) {
+  return prefix.size() >= multifd_init_size ? decode_multifd_init(prefix) : std::nullopt;
+}
+
 }  // namespace
 
-decider::decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial)
-    : table_(t), config_(c), order_(order), state_(initial) {}
+decider::decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial, const uuid_bytes& uuid)
+    : table_(t), config_(c), order_(order), state_(initial), uuid_(uuid) {}
 
 std::size_t decider::add() {
   const auto n = next_++;
@@ -82,37 +85,60 @@ std::size_t decider::add() {
   return n;
 }
 
-void decider::update(std::size_t conn, byte_view prefix, bool closed) {
+void decider::judge(facts& f) const {
+  if (f.magic != first_bytes::multifd_magic || f.init) return;
+  if (const auto m = init_of(f.prefix)) f.init = judge_init(*m, uuid_, config_.channels, registered_);
+  else if (f.end != peer_end::open) f.init = init_packet::truncated_eof;
+  else if (f.timed_out) f.init = init_packet::truncated;
+}
+
+void decider::update(std::size_t conn, byte_view prefix, peer_end end) {
   auto it = pending_.find(conn);
-  if (it == pending_.end() || it->second.magic) return;  // decided, or decidable already
+  if (it == pending_.end() || it->second.decidable()) return;  // decided, or decidable already
   auto& f = it->second;
-  f.prefix.assign(prefix.begin(), prefix.begin() + static_cast<std::ptrdiff_t>(std::min(prefix.size(), prefix_max)));
-  f.closed = closed;
-  f.magic = classify_prefix(f.prefix, closed);
-  if (f.magic && order_ == order_mode::data) ready_.push_back(conn);
+  f.prefix.assign(prefix.begin(), prefix.begin() + static_cast<std::ptrdiff_t>(std::min(prefix.size(), multifd_init_size)));
+  f.end = end;
+  if (!f.magic) f.magic = classify_prefix(byte_view(f.prefix).first(std::min<std::size_t>(f.prefix.size(), 8)), end);
+  judge(f);
+  if (f.decidable() && order_ == order_mode::data) ready_.push_back(conn);
 }
 
 void decider::time_out(std::size_t conn) {
   auto it = pending_.find(conn);
-  if (it == pending_.end() || it->second.magic) return;
-  // Nothing decidable yet: to the destination this channel has not spoken.
-  it->second.magic = first_bytes::silent;
-  it->second.timed_out = true;
+  if (it == pending_.end() || it->second.decidable()) return;
+  auto& f = it->second;
+  // What has not come by now: to the destination this channel has stopped speaking.
+  if (!f.magic) f.magic = classify_silence(f.prefix);
+  f.timed_out = true;
+  judge(f);
   if (order_ == order_mode::data) ready_.push_back(conn);
 }
 
-arrival<concrete_domain> decider::arrival_of(first_bytes magic) const {
+arrival<concrete_domain> decider::arrival_of(first_bytes magic, init_packet init) const {
   // The kind the sender meant is unknown here; it only feeds soundness bookkeeping.
-  return {true, -1, static_cast<int>(transport::socket), static_cast<int>(magic), 1};
+  return {true, -1, static_cast<int>(transport::socket), static_cast<int>(magic), 1, static_cast<int>(init)};
 }
 
-bool decider::independent(std::size_t) const {
-  if (independent_cache_ && same_state(independent_cache_->first, state_)) return independent_cache_->second;
+arrival<concrete_domain> decider::arrival_of(const decision& d) const {
+  return arrival_of(d.magic.value_or(first_bytes::silent), d.init.value_or(init_packet::good));
+}
+
+bool decider::independent(const facts& f) const {
+  const bool silent_head = !f.magic;
+  if (silent_head && independent_cache_ && same_state(independent_cache_->first, state_))
+    return independent_cache_->second;
+  const auto base = step<concrete_domain>(table_, config_, state_, arrival_of(first_bytes{}, init_packet::good));
   bool same = true;
-  const auto base = step<concrete_domain>(table_, config_, state_, arrival_of(first_bytes{}));
-  for (std::size_t m = 1; m < enum_size<first_bytes> && same; ++m)
-    same = same_step(base, step<concrete_domain>(table_, config_, state_, arrival_of(static_cast<first_bytes>(m))));
-  independent_cache_.emplace(state_, same);
+  const auto try_all_inits = [&](first_bytes m) {
+    for (std::size_t i = 0; i < enum_size<init_packet> && same; ++i)
+      same = same_step(base, step<concrete_domain>(table_, config_, state_, arrival_of(m, static_cast<init_packet>(i))));
+  };
+  if (f.magic) {
+    try_all_inits(*f.magic);
+  } else {
+    for (std::size_t m = 0; m < enum_size<first_bytes> && same; ++m) try_all_inits(static_cast<first_bytes>(m));
+    independent_cache_.emplace(state_, same);
+  }
   return same;
 }
 
@@ -121,19 +147,26 @@ const rule* decider::fired(const decision& d) const {
                                                                         : nullptr;
 }
 
-void decider::decide(std::size_t conn, std::optional<first_bytes> magic, std::vector<decision>& out) {
+text_args decider::text_of(const decision& d) const {
+  text_args x;
+  x.registered = d.before.multifd_count;
+  x.channels = config_.channels;
+  x.magic = d.prefix.size() >= 4 ? be32(d.prefix, 0) : representative_magic(d.magic.value_or(first_bytes::silent));
+  x.expected_uuid = format_uuid(uuid_);
+  if (const auto m = init_of(d.prefix)) x.version = m->version, x.uuid = format_uuid(m->uuid), x.id = m->id;
+  return x;
+}
+
+void decider::decide(std::size_t conn, const facts& f, bool known, std::vector<decision>& out) {
   decision d;
   d.conn = conn;
-  d.magic = magic;
-  if (auto it = pending_.find(conn); it != pending_.end()) {
-    d.prefix = it->second.prefix;
-    d.timed_out = it->second.timed_out;
-    pending_.erase(it);
-  } else {
-    d.reexamined = true;  // a parked channel, looked at again
-  }
+  if (known) d.magic = f.magic, d.init = f.init;
+  d.prefix = f.prefix;
+  d.timed_out = f.timed_out;
+  d.reexamined = !pending_.contains(conn);  // a parked channel, looked at again
+  pending_.erase(conn);
   d.before = state_;
-  const auto r = step<concrete_domain>(table_, config_, state_, arrival_of(magic.value_or(first_bytes::silent)));
+  const auto r = step<concrete_domain>(table_, config_, state_, arrival_of(d));
   state_ = r.next;
   d.after = state_;
   d.rule = r.rule;
@@ -141,7 +174,9 @@ void decider::decide(std::size_t conn, std::optional<first_bytes> magic, std::ve
   d.why = static_cast<cause>(r.why);
   d.cost = static_cast<reads>(r.cost);
   d.started = r.started;
-  if (!magic && d.why != cause::rule) d.rule = static_cast<int>(table_.rules.size()), d.cost = reads::nothing;
+  if (!known && d.why != cause::rule) d.rule = static_cast<int>(table_.rules.size()), d.cost = reads::nothing;
+  if (d.then == verdict::multifd && d.why == cause::rule)
+    if (const auto m = init_of(d.prefix)) registered_.insert(m->id);
   out.push_back(d);
   if (d.then == verdict::defer) parked_.push_back(conn);
   if (r.woke && !parked_.empty()) {
@@ -167,23 +202,25 @@ std::vector<decider::decision> decider::pump() {
       // The head of the accept queue first; those behind it wait (QEMU's order).
       if (!pending_.empty()) {
         const auto head = pending_.begin();
-        if (head->second.magic) {
-          decide(head->first, head->second.magic, out), progress = true;
-        } else if (independent(head->first)) {
-          decide(head->first, std::nullopt, out), progress = true;
-        }
+        const facts f = head->second;
+        if (f.decidable()) decide(head->first, f, true, out), progress = true;
+        else if (independent(f)) decide(head->first, f, false, out), progress = true;
       }
     } else {
       while (!ready_.empty()) {
         const auto c = ready_.front();
         ready_.pop_front();
-        if (auto it = pending_.find(c); it != pending_.end()) decide(c, it->second.magic, out), progress = true;
+        if (auto it = pending_.find(c); it != pending_.end()) {
+          const facts f = it->second;
+          decide(c, f, true, out), progress = true;
+        }
       }
       // A destination out of service decides nothing by content: do not make them wait.
-      if (state_.stalled || state_.aborted)
+      if (state_.stalled || state_.aborted || state_.exited)
         for (auto it = pending_.begin(); it != pending_.end();) {
-          const auto c = (it++)->first;
-          if (independent(c)) decide(c, std::nullopt, out), progress = true;
+          const auto c = it->first;
+          const facts f = (it++)->second;
+          if (independent(f)) decide(c, f, false, out), progress = true;
         }
     }
     // The model keeps one parked slot: channels parked beside the one that woke
@@ -191,47 +228,20 @@ std::vector<decider::decision> decider::pump() {
     while (!parked_.empty() && !state_.parked) {
       const auto c = parked_.front();
       parked_.pop_front();
-      decide(c, first_bytes::silent, out), progress = true;
+      facts f;
+      f.magic = first_bytes::silent;
+      decide(c, f, true, out), progress = true;
     }
   }
   return out;
 }
 
 std::string error_text(const decider& d, const decider::decision& x) {
-  const auto failed = [&](const std::string& what) {
-    return "failed to receive packet via multifd channel " + std::to_string(x.before.multifd_count) + ": " + what;
-  };
-  switch (x.why) {
-    case cause::rule: {
-      if (x.then == verdict::main || x.then == verdict::multifd || x.then == verdict::preempt ||
-          x.then == verdict::defer)
-        return {};
-      const rule* r = d.fired(x);
-      std::string text = !r ? "no rule matched" : r->text.empty() ? std::string(r->c) : std::string(r->text);
-      return x.then == verdict::abort ? "abort: " + text : text;
-    }
-    case cause::listener:
-      return "socket_accept_incoming_migration: Extra incoming migration connection; ignoring";
-    case cause::multifd_init: {
-      if (x.then == verdict::blocked)
-        return "multifd_recv_initial_packet() blocks reading the 64-byte MultiFDInit_t of a silent channel";
-      if (x.prefix.size() < 4) return failed("Unexpected end-of-file before all data were read");
-      bytes packet(multifd_init_size, 0);
-      std::copy(x.prefix.begin(), x.prefix.end(), packet.begin());
-      return failed(check_multifd_init(*decode_multifd_init(packet), {}, 255).value_or("bad MultiFDInit_t"));
-    }
-    case cause::multifd_off:
-      return "abort: multifd_recv_new_channel() with multifd off (multifd_recv_state is NULL)";
-    case cause::multifd_overflow:
-      return failed("more multifd channels than multifd-channels " + std::to_string(d.config().channels));
-    case cause::dup_main: return "abort: assert(!mis->from_src_file)";
-    case cause::dup_preempt: return "abort: assert(!mis->postcopy_qemufile_dst)";
-    case cause::behind:
-      return x.before.aborted ? "not examined: the destination has aborted"
-                              : "not examined: the destination is stalled on an earlier channel";
-    case cause::none: return {};
-  }
-  return {};
+  step_result<concrete_domain> r{};
+  r.rule = x.rule;
+  r.then = static_cast<int>(x.then);
+  r.why = static_cast<int>(x.why);
+  return outcome_text(d.classifier(), d.arrival_of(x), r, x.before, d.text_of(x));
 }
 
 json_line to_json(const decider& d, const decider::decision& x, double t, double waited) {
@@ -241,8 +251,9 @@ json_line to_json(const decider& d, const decider::decision& x, double t, double
   if (x.wake) j["wake"] = true, j["by"] = x.by;
   if (x.reexamined) j["reexamined"] = true;
   j["transport"] = "socket";
-  j["first_bytes_hex"] = hex(x.prefix);
+  j["first_bytes_hex"] = hex(byte_view(x.prefix).first(std::min<std::size_t>(x.prefix.size(), 8)));
   j["magic"] = x.magic ? json_line(std::string(name(*x.magic))) : json_line(nullptr);
+  if (x.init) j["init"] = std::string(name(*x.init));
   if (x.timed_out) j["timed_out"] = true;
   j["state_before"] = to_json(x.before);
   const rule* r = d.fired(x);

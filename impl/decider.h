@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "impl/wire.h"
-#include "model/destination.h"
+#include "model/texts.h"
 
 namespace migchan {
 
@@ -45,8 +46,9 @@ class decider {
     std::size_t by = 0;
     bool reexamined = false;       // a parked channel stepped again after another one woke
     std::optional<first_bytes> magic;  // nullopt: decided before its bytes could matter
-    bytes prefix;                  // what had been peeked (up to 8 bytes)
-    bool timed_out = false;        // the peek timeout made it `silent`
+    std::optional<init_packet> init;   // a MultiFDInit_t judged, for a multifd_magic channel
+    bytes prefix;                  // what had been peeked (up to 64 bytes)
+    bool timed_out = false;        // the peek timeout made it `silent` or `partial`
     dest_st before{}, after{};
     int rule = 0;                  // index into the table's rules; rules.size() when none matched
     verdict then = verdict::reject;
@@ -55,13 +57,16 @@ class decider {
     bool started = false;          // incoming processing started on this step
   };
 
-  decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial);
+  // `uuid`: the destination's -uuid, which a MultiFDInit_t must carry.
+  decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial, const uuid_bytes& uuid = {});
 
   std::size_t add();  // a newly accepted connection; numbered 0, 1, ...
-  // The newest peeked prefix (at most 8 bytes are looked at) and whether the peer has
-  // closed or reset after it. Ignored once the connection is decided.
-  void update(std::size_t conn, byte_view prefix, bool closed);
-  void time_out(std::size_t conn);  // no decidable prefix by the peek timeout: silent
+  // The newest peeked prefix (up to 64 bytes, a MultiFDInit_t, are looked at) and
+  // how the peer stands after it. Ignored once the connection is decided.
+  void update(std::size_t conn, byte_view prefix, peer_end end);
+  // The peek timeout: what has not come by now does not come (silent, partial, a
+  // MultiFDInit_t cut short).
+  void time_out(std::size_t conn);
   // Decides everything that can be decided now, in order.
   std::vector<decision> pump();
 
@@ -78,32 +83,41 @@ class decider {
   order_mode order() const { return order_; }
   // The rule that fired, or nullptr when none matched.
   const rule* fired(const decision& d) const;
+  // The arrival a decision stepped on, and the values QEMU's message for it prints.
+  arrival<concrete_domain> arrival_of(const decision& d) const;
+  text_args text_of(const decision& d) const;
 
  private:
   struct facts {
     bytes prefix;
-    bool closed = false, timed_out = false;
-    std::optional<first_bytes> magic;  // decidable from the prefix, or silent after the timeout
+    peer_end end = peer_end::open;
+    bool timed_out = false;
+    std::optional<first_bytes> magic;  // decidable from the prefix, or at the timeout
+    std::optional<init_packet> init;   // for multifd_magic: 64 bytes, an end, or the timeout
+    bool decidable() const { return magic && (*magic != first_bytes::multifd_magic || init); }
   };
-  arrival<concrete_domain> arrival_of(first_bytes magic) const;
-  bool independent(std::size_t conn) const;  // step() gives the same for every first_bytes
-  void decide(std::size_t conn, std::optional<first_bytes> magic, std::vector<decision>& out);
+  arrival<concrete_domain> arrival_of(first_bytes magic, init_packet init) const;
+  // step() gives the same for every arrival the facts still allow.
+  bool independent(const facts& f) const;
+  void judge(facts& f) const;
+  void decide(std::size_t conn, const facts& f, bool known, std::vector<decision>& out);
 
   const table& table_;
   dest_cfg config_;
   order_mode order_;
   dest_st state_;
+  uuid_bytes uuid_;
+  std::set<int> registered_;  // multifd ids set up, for "already setup"
   std::size_t next_ = 0;
   std::map<std::size_t, facts> pending_;  // undecided, by accept order
   std::deque<std::size_t> ready_;         // data order: in the order they became decidable
   std::deque<std::size_t> parked_;        // deferred, oldest first
-  // independent() depends on the state only, which rarely changes (a reject does not).
+  // independent() of a silent head depends on the state only, which rarely changes.
   mutable std::optional<std::pair<dest_st, bool>> independent_cache_;
 };
 
-// QEMU's words for a decision: the rule's error text, the multifd_recv_initial_packet()
-// message, the listener's "Extra incoming migration connection; ignoring", or for an
-// abort "abort: <assert>". Empty for main, multifd, preempt and defer.
+// QEMU's words for a decision (model/texts.h outcome_text() with the bytes seen):
+// empty for main, multifd, preempt and defer.
 std::string error_text(const decider& d, const decider::decision& x);
 
 // The log line of one decision:

@@ -92,7 +92,7 @@ struct proxy::impl {
     std::optional<first_bytes> cls;    // trace mode: what it was identified as
     bool rdhup = false;
     std::optional<event_loop::timer_id> id_timer, peek_timer;
-    bytes prefix;                      // the first bytes relayed upstream, for the table
+    bytes prefix;                      // the first bytes relayed upstream (a MultiFDInit_t at most), for the table
     buffer d2u, u2d;
     bool down_eof = false, up_eof = false, up_wr_shut = false, down_wr_shut = false;
     std::uint32_t down_mask = 0, up_mask = 0;
@@ -233,7 +233,7 @@ struct proxy::impl {
     bool closed = false;
     if (got > 0) seen.assign(buf, buf + got), closed = p.rdhup && got < 8;
     else if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) closed = true;
-    if (auto cls = classify_prefix(seen, closed)) identified(p, *cls);
+    if (auto cls = classify_prefix(seen, closed ? peer_end::closed : peer_end::open)) identified(p, *cls);
   }
 
   void identified(pair& p, first_bytes cls) {
@@ -368,16 +368,16 @@ struct proxy::impl {
       }
       if (got == 0) {
         eof = true;
-        if (from_down) facts(p, true);
+        if (from_down) facts(p, peer_end::closed);
         break;
       }
       buf.append(scratch.data(), static_cast<std::size_t>(got));
       if (from_down) {
         p.bytes_up += static_cast<std::size_t>(got);
-        if (p.prefix.size() < 8) {
-          const auto take = std::min<std::size_t>(8 - p.prefix.size(), static_cast<std::size_t>(got));
+        if (p.prefix.size() < multifd_init_size) {
+          const auto take = std::min<std::size_t>(multifd_init_size - p.prefix.size(), static_cast<std::size_t>(got));
           p.prefix.insert(p.prefix.end(), scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(take));
-          facts(p, false);
+          facts(p, peer_end::open);
         }
       } else {
         p.bytes_down += static_cast<std::size_t>(got);
@@ -446,7 +446,7 @@ struct proxy::impl {
   }
 
   void close_pair(pair& p, std::string_view end) {
-    if (p.s != state::identify && p.s != state::held) facts(p, true);
+    if (p.s != state::identify && p.s != state::held) facts(p, end == "reset" ? peer_end::reset : peer_end::closed);
     if (p.id_timer) loop.cancel_timer(*p.id_timer);
     if (p.peek_timer) loop.cancel_timer(*p.peek_timer);  // its facts are final now
     event(&p, "closed", {{"end", std::string(end)}, {"bytes_up", p.bytes_up}, {"bytes_down", p.bytes_down}});
@@ -463,9 +463,9 @@ struct proxy::impl {
   }
 
   // --- classification on the way
-  void facts(pair& p, bool closed) {
+  void facts(pair& p, peer_end end) {
     if (!dec || !p.dn) return;
-    dec->update(*p.dn, p.prefix, closed && p.prefix.size() < 8);
+    dec->update(*p.dn, p.prefix, end);
     pump_decisions();
   }
 

@@ -90,7 +90,7 @@ bool is_resource_error(int e) { return e == EMFILE || e == ENFILE || e == ENOBUF
 }  // namespace
 
 struct receiver::impl {
-  enum class phase : std::uint8_t { peek, main, multifd_init, drain, hold };
+  enum class phase : std::uint8_t { peek, main, drain, hold };
 
   struct conn {
     std::size_t n = 0;
@@ -105,8 +105,6 @@ struct receiver::impl {
     bool header_logged = false;
     bool needs_shut = false, shut_sent = false, idle_armed = false;
     clock_type::time_point last_read;
-    bytes init;  // multifd: MultiFDInit_t as it arrives
-    int count_before = 0;
   };
 
   struct channel_record {
@@ -142,7 +140,7 @@ struct receiver::impl {
       : opt(std::move(o)),
         log(std::move(l)),
         dec(*opt.classifier, opt.config, opt.order,
-            opt.recovery ? paused_state<concrete_domain>(opt.config) : fresh_state<concrete_domain>()) {
+            opt.recovery ? paused_state<concrete_domain>(opt.config) : fresh_state<concrete_domain>(), opt.uuid) {
     bound = opt.listen;
     if (bound.kind == uri_kind::tcp && bound.host.empty()) bound.host = "127.0.0.1";
     listener = listen_on(bound, opt.backlog);
@@ -243,18 +241,19 @@ struct receiver::impl {
   }
 
   void peek(conn& c) {
-    std::uint8_t buf[8];
+    std::uint8_t buf[multifd_init_size];  // a MultiFDInit_t at most is looked at
     const auto got = ::recv(c.fd.get(), buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
-    bool closed = false;
+    auto end = peer_end::open;
     if (got > 0) {
       c.prefix.assign(buf, buf + got);
-      closed = c.rdhup && static_cast<std::size_t>(got) < sizeof buf;
+      if (c.rdhup && static_cast<std::size_t>(got) < sizeof buf) end = peer_end::closed;
     } else if (got == 0) {
-      closed = true;
+      end = peer_end::closed;
     } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      closed = true;  // reset during the peek: what was seen before it is all there is
+      // A reset during the peek: what was seen before it is all there is.
+      end = errno == ECONNRESET ? peer_end::reset : peer_end::closed;
     }
-    if (closed || !c.prefix.empty()) dec.update(c.n, c.prefix, closed);
+    if (end != peer_end::open || !c.prefix.empty()) dec.update(c.n, c.prefix, end);
   }
 
   void pump() {
@@ -274,7 +273,7 @@ struct receiver::impl {
     conn* c = find(d.conn);
     const auto now = clock_type::now();
     if (log) log(to_json(dec, d, seconds(now - t0), c ? seconds(now - c->accepted) : 0.0));
-    if (d.then == verdict::abort) return abort_serving();
+    if (d.then == verdict::abort || d.then == verdict::crash || d.then == verdict::exit) return abort_serving();
     if (!c) return;  // a parked channel whose peer has gone
     if (c->peek_timer) loop.cancel_timer(*c->peek_timer), c->peek_timer.reset();
     const auto n = c->n;
@@ -298,8 +297,8 @@ struct receiver::impl {
           c->needs_shut = opt.config.postcopy_ram || opt.return_path;
           start_reading(*c, phase::main);
         } else if (d.then == verdict::multifd) {
-          c->count_before = d.before.multifd_count;
-          start_reading(*c, phase::multifd_init);
+          log_init(*c, d);
+          start_reading(*c, phase::drain);
         } else if (d.then == verdict::preempt) {
           start_reading(*c, phase::drain);
         } else {
@@ -310,7 +309,9 @@ struct receiver::impl {
       case verdict::blocked: return hold(*c);
       case verdict::reject:
       case verdict::drop:
-      case verdict::abort: return close_conn(*c, "closed");
+      case verdict::exit:
+      case verdict::abort:
+      case verdict::crash: return close_conn(*c, "closed");
     }
   }
 
@@ -341,9 +342,7 @@ struct receiver::impl {
   void on_readable(conn& c) {
     std::size_t budget = read_budget;
     while (budget > 0) {
-      std::size_t want = scratch.size();
-      if (c.ph == phase::multifd_init) want = multifd_init_size - c.init.size();
-      const auto got = ::recv(c.fd.get(), scratch.data(), std::min(want, budget), 0);
+      const auto got = ::recv(c.fd.get(), scratch.data(), std::min(scratch.size(), budget), 0);
       if (got < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -353,12 +352,7 @@ struct receiver::impl {
       const auto n = static_cast<std::size_t>(got);
       budget -= std::min(budget, n);
       if (auto* r = record_of(c)) r->bytes += n;
-      if (c.ph == phase::main) {
-        on_main_bytes(c, byte_view(scratch.data(), n));
-      } else if (c.ph == phase::multifd_init) {
-        c.init.insert(c.init.end(), scratch.begin(), scratch.begin() + got);
-        if (c.init.size() == multifd_init_size && !check_init(c)) return;
-      }
+      if (c.ph == phase::main) on_main_bytes(c, byte_view(scratch.data(), n));
     }
   }
 
@@ -418,40 +412,21 @@ struct receiver::impl {
     });
   }
 
-  // multifd_recv_initial_packet()'s checks; false when the channel was closed.
-  bool check_init(conn& c) {
-    const auto m = decode_multifd_init(c.init);
-    auto problem = check_multifd_init(*m, opt.uuid, static_cast<unsigned>(opt.config.channels));
-    if (!problem && multifd_ids.contains(m->id))
-      problem = "multifd: received id '" + std::to_string(m->id) + "' already setup'";
-    json_line j{{"id", m->id}, {"version", m->version}, {"uuid", format_uuid(m->uuid)}};
-    if (problem) {
-      const auto text = "failed to receive packet via multifd channel " + std::to_string(c.count_before) + ": " + *problem;
-      j["error"] = text;
-      if (auto* r = record_of(c)) r->error = text;
-      event(c.n, "multifd_init", j);
-      close_conn(c, "closed");
-      return false;
-    }
+  // The MultiFDInit_t the model judged good (multifd_recv_initial_packet()); a
+  // mapped-ram channel has none.
+  void log_init(conn& c, const decider::decision& d) {
+    const auto m = d.prefix.size() >= multifd_init_size ? decode_multifd_init(d.prefix) : std::nullopt;
+    if (!m) return;
     multifd_ids.insert(m->id);
     if (auto* r = record_of(c)) r->multifd_id = m->id;
-    event(c.n, "multifd_init", j);
-    c.ph = phase::drain;
-    return true;
+    event(c.n, "multifd_init", {{"id", m->id}, {"version", m->version}, {"uuid", format_uuid(m->uuid)}});
   }
 
   void peer_gone(conn& c, std::string_view how, const std::string& why) {
     if (c.ph == phase::main) log_header(c, true);
     json_line j;
     if (auto* r = record_of(c)) j["bytes"] = r->bytes;
-    if (c.ph == phase::multifd_init) {
-      const auto text = "failed to receive packet via multifd channel " + std::to_string(c.count_before) +
-                        ": Unexpected end-of-file before all data were read";
-      j["error"] = text;
-      if (auto* r = record_of(c)) r->error = text;
-    } else if (!why.empty()) {
-      j["error"] = why;
-    }
+    if (!why.empty()) j["error"] = why;
     event(c.n, how, j);
     if (c.ph == phase::main) main_eof = true;
     close_conn(c, how);

@@ -70,6 +70,7 @@ replay_trace parse_replay_trace(const json& j) {
   t.config.postcopy_preempt = bool_field(cfg, "postcopy_preempt", "config", false);
   t.config.mapped_ram = bool_field(cfg, "mapped_ram", "config", false);
   t.config.channels = int_field(cfg, "channels", "config", 2, 1, 255);
+  t.config.exit_on_error = bool_field(cfg, "exit_on_error", "config", true);
   t.recovery = bool_field(cfg, "recovery", "config", false);
   if (cfg.contains("transport")) t.transport = enum_field<transport>(cfg["transport"], "config.transport");
   if (!j.contains("arrivals") || !j["arrivals"].is_array()) bad("arrivals", "expected an array");
@@ -83,6 +84,7 @@ replay_trace parse_replay_trace(const json& j) {
     r.kind = enum_field<channel_kind>(a["kind"], where + ".kind");
     r.magic = a.contains("magic") ? enum_field<first_bytes>(a["magic"], where + ".magic")
                                   : default_magic(r.kind, t.recovery);
+    if (a.contains("init")) r.init = enum_field<init_packet>(a["init"], where + ".init");
     r.count = int_field(a, "count", where, 1, 1, 255);
     if (a.contains("gap_ms")) r.gap_ms = int_field(a, "gap_ms", where, 0, 0, 600000);
     if (a.contains("expect") && !a["expect"].is_null()) {
@@ -132,6 +134,7 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
                  {"postcopy_preempt", t.config.postcopy_preempt},
                  {"mapped_ram", t.config.mapped_ram},
                  {"channels", t.config.channels},
+                 {"exit_on_error", t.config.exit_on_error},
                  {"transport", std::string(name(t.transport))},
                  {"recovery", t.recovery}};
   auto arrivals = nlohmann::ordered_json::array();
@@ -139,6 +142,7 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
     nlohmann::ordered_json x;
     x["kind"] = std::string(name(a.kind));
     x["magic"] = std::string(name(a.magic));
+    if (a.init != init_packet::good) x["init"] = std::string(name(a.init));
     x["count"] = a.count;
     if (a.gap_ms) x["gap_ms"] = *a.gap_ms;
     if (a.expect) {
@@ -152,7 +156,7 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
   return j;
 }
 
-bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) {
+bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels) {
   switch (magic) {
     case first_bytes::vm_file_magic: {
       // The minimal stream is 34 bytes, but a 7.2 destination that misreads
@@ -163,9 +167,21 @@ bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) 
       return b;
     }
     case first_bytes::vm_command: return recovery_command_bytes("pc.ram");
-    case first_bytes::multifd_magic: return encode_multifd_init(uuid, static_cast<std::uint8_t>(multifd_id));
+    case first_bytes::multifd_magic: {
+      auto id = good_id;
+      auto who = uuid;
+      if (init == init_packet::id_at_count) id = channels;
+      if (init == init_packet::id_above_count) id = channels + 1;
+      if (init == init_packet::id_repeated) id = 0;
+      if (init == init_packet::bad_uuid) who[0] ^= 0xff;
+      auto b = encode_multifd_init(who, static_cast<std::uint8_t>(id));
+      if (init == init_packet::bad_version) b[7] = 2;  // be32 version: 2
+      // A MultiFDInit_t cut short: its magic, version and a piece of the uuid.
+      if (init == init_packet::truncated || init == init_packet::truncated_eof) b.resize(20);
+      return b;
+    }
     case first_bytes::ram_page: {
-      // What a 7.2 preempt channel sent after a page request (qemu-7.2-peer.md §5).
+      // What a preempt channel sends after a page request: a zero page of pc.ram.
       auto b = ram_page_header(0x3fff000, ram_save_flag_zero);
       const std::string_view block = "\x06pc.ram";
       b.insert(b.end(), block.begin(), block.end());
@@ -176,8 +192,10 @@ bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) 
       const std::string_view junk = "GET / HTTP/1.0\r\n\r\n";
       return bytes(junk.begin(), junk.end());
     }
+    case first_bytes::partial: return {0x51, 0x45};  // "QE": half a magic
     case first_bytes::silent:
-    case first_bytes::eof: return {};
+    case first_bytes::eof:
+    case first_bytes::reset: return {};
   }
   return {};
 }
@@ -194,9 +212,16 @@ std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid
       c.arrival = i;
       c.kind = a.kind;
       c.magic = a.magic;
-      if (a.kind == channel_kind::multifd) c.multifd_id = next_id++;
-      c.first = first_bytes_of(a.magic, uuid, c.multifd_id.value_or(0));
-      c.close_at_once = a.magic == first_bytes::eof;
+      c.init = a.init;
+      const bool init_sent = a.magic == first_bytes::multifd_magic;
+      const bool good = init_sent && (a.init == init_packet::good || a.init == init_packet::bad_version ||
+                                      a.init == init_packet::bad_uuid);
+      c.first = first_bytes_of(a.magic, a.init, uuid, next_id, t.config.channels);
+      if (init_sent && c.first.size() >= multifd_init_size) c.multifd_id = c.first[24];
+      if (good) ++next_id;
+      c.end = a.magic == first_bytes::eof || a.init == init_packet::truncated_eof ? replay_end::close
+              : a.magic == first_bytes::reset                                   ? replay_end::reset
+                                                                                : replay_end::stay;
       c.gap_ms = out.empty() ? 0 : k == 0 ? a.gap_ms.value_or(default_gap_ms) : default_gap_ms;
       out.push_back(std::move(c));
     }
@@ -276,7 +301,11 @@ struct replayer {
       r.did = e == ECONNRESET ? peer_did::reset : peer_did::eof, r.error = std::strerror(e), r.ended = now_t(), ++ended;
       return;
     }
-    if (r.ch.close_at_once) {
+    if (r.ch.end != replay_end::stay) {
+      if (r.ch.end == replay_end::reset) {
+        const linger hard{1, 0};  // close() then sends RST
+        ::setsockopt(fds[i].get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+      }
       fds[i].reset();
       r.did = peer_did::closed_by_us, r.ended = now_t(), ++ended;
       return;
@@ -313,6 +342,7 @@ nlohmann::ordered_json to_json(const replay_outcome& r) {
   j["arrival"] = r.ch.arrival;
   j["kind"] = std::string(name(r.ch.kind));
   j["magic"] = std::string(name(r.ch.magic));
+  if (r.ch.init != init_packet::good) j["init"] = std::string(name(r.ch.init));
   if (r.ch.multifd_id) j["multifd_id"] = *r.ch.multifd_id;
   j["sent"] = r.ch.first.size();
   j["opened"] = r.opened;

@@ -7,11 +7,13 @@
 // The replay form, one JSON object:
 //   {"classifier": "qemu-7.2",
 //    "config": {"multifd": true, "postcopy_ram": false, "postcopy_preempt": false,
-//               "mapped_ram": false, "channels": 2, "transport": "socket", "recovery": false},
-//    "arrivals": [{"kind": "multifd", "magic": "multifd_magic", "count": 1, "gap_ms": 20,
-//                  "expect": {"decision": "main", "rule": "first.main", "cause": "rule"}}, ...]}
+//               "mapped_ram": false, "channels": 2, "exit_on_error": true, "transport": "socket",
+//               "recovery": false},
+//    "arrivals": [{"kind": "multifd", "magic": "multifd_magic", "init": "good", "count": 1,
+//                  "gap_ms": 20, "expect": {"decision": "main", "rule": "first.main", "cause": "rule"}}, ...]}
 // Only "arrivals[].kind" is required per arrival; "magic" defaults to what the kind
-// sends, "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap.
+// sends, "init" (what a MultiFDInit_t says: model/channel.h init_packet) to good,
+// "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap.
 #pragma once
 
 #include <chrono>
@@ -36,6 +38,7 @@ struct replay_expect {
 struct replay_arrival {
   channel_kind kind = channel_kind::main;
   first_bytes magic = first_bytes::vm_file_magic;
+  init_packet init = init_packet::good;
   int count = 1;
   std::optional<int> gap_ms;
   std::optional<replay_expect> expect;
@@ -59,19 +62,24 @@ replay_trace parse_replay_trace(const nlohmann::json& j);
 replay_trace load_replay_trace(const std::string& path);  // also "cannot read trace 'x': No such file ..."
 nlohmann::ordered_json to_json(const replay_trace& t);
 
-// The first bytes a channel kind sends: main a minimal stream (recovery: RECV_BITMAP
-// for "pc.ram"), multifd its MultiFDInit_t, preempt a zero page of "pc.ram" for
-// ram_page; `other` is garbage; silent and eof send nothing.
-bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id);
+// The first bytes a channel sends: main a minimal stream (recovery: RECV_BITMAP for
+// "pc.ram"), multifd its MultiFDInit_t as `init` says (`good_id` for a good one,
+// judged against `channels`), preempt a zero page of "pc.ram" for ram_page;
+// `other` is garbage, `partial` 2 bytes; silent, eof and reset send nothing.
+bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels);
+
+// How a replayed channel ends once its first bytes are out.
+enum class replay_end : std::uint8_t { stay, close, reset };
 
 // One connection of the replay.
 struct replay_channel {
   std::size_t arrival = 0;  // index into the trace's arrivals
   channel_kind kind = channel_kind::main;
   first_bytes magic = first_bytes::vm_file_magic;
-  std::optional<int> multifd_id;  // 0, 1, ... in order of appearance
+  init_packet init = init_packet::good;
+  std::optional<int> multifd_id;  // the id its MultiFDInit_t carries: good ones 0, 1, ... in order
   bytes first;
-  bool close_at_once = false;     // eof: connect and close
+  replay_end end = replay_end::stay;
   int gap_ms = 0;                 // wait before opening it
 };
 // Multifd arrivals with count k become k channels. Throws trace_error when the

@@ -1,17 +1,16 @@
 #include "impl/wire.h"
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 
 namespace migchan {
-
-namespace {
 
 std::uint32_t be32(byte_view b, std::size_t at) {
   return std::uint32_t{b[at]} << 24 | std::uint32_t{b[at + 1]} << 16 |
          std::uint32_t{b[at + 2]} << 8 | std::uint32_t{b[at + 3]};
 }
+
+namespace {
 
 std::uint64_t be64(byte_view b, std::size_t at) {
   return std::uint64_t{be32(b, at)} << 32 | be32(b, at + 4);
@@ -34,13 +33,6 @@ void put_be64(bytes& out, std::uint64_t v) {
 
 void put_string(bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
 
-// printf's %x: lowercase, no padding.
-std::string hex(std::uint32_t v) {
-  char buf[8];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
-  return std::string(buf, end);
-}
-
 // Flags sit below the smallest target page (TARGET_PAGE_BITS_MIN is 10), so only
 // the low 10 bits are flags whatever the guest's page size.
 constexpr std::uint64_t ram_flag_bits = 0x3ff;
@@ -60,27 +52,36 @@ bool is_ram_page_header(std::uint64_t v) {
 }
 
 // The rule, in order; the first that applies decides:
-//  1. no bytes:                   eof if closed, else undecided
+//  1. no bytes:                   eof / reset once the peer ended, else undecided
 //  2. first byte 0x08:            vm_command (QEMU_VM_COMMAND; neither magic starts with it)
-//  3. fewer than 4 bytes:         eof if closed (QEMU's 4-byte peek fails), else undecided
+//  3. fewer than 4 bytes:         partial once the peer ended, else undecided
 //  4. be32 0x5145564d "QEVM":     vm_file_magic
 //  5. be32 0x11223344:            multifd_magic
 //  6. first byte 0x00:            needs the whole be64; fewer than 8 bytes is undecided,
-//                                 or other if closed; then ram_page if
+//                                 or other once ended; then ram_page if
 //                                 is_ram_page_header(), else other
 //  7. anything else:              other
-std::optional<first_bytes> classify_prefix(byte_view prefix, bool closed) {
-  if (prefix.empty()) return closed ? std::optional{first_bytes::eof} : std::nullopt;
+std::optional<first_bytes> classify_prefix(byte_view prefix, peer_end end) {
+  const bool ended = end != peer_end::open;
+  if (prefix.empty()) {
+    if (!ended) return std::nullopt;
+    return end == peer_end::reset ? first_bytes::reset : first_bytes::eof;
+  }
   if (prefix[0] == qemu_vm_command) return first_bytes::vm_command;
-  if (prefix.size() < 4) return closed ? std::optional{first_bytes::eof} : std::nullopt;
+  if (prefix.size() < 4) return ended ? std::optional{first_bytes::partial} : std::nullopt;
   auto magic = be32(prefix, 0);
   if (magic == qemu_vm_file_magic) return first_bytes::vm_file_magic;
   if (magic == multifd_magic) return first_bytes::multifd_magic;
   if (prefix[0] == 0x00) {
-    if (prefix.size() < 8) return closed ? std::optional{first_bytes::other} : std::nullopt;
+    if (prefix.size() < 8) return ended ? std::optional{first_bytes::other} : std::nullopt;
     return is_ram_page_header(be64(prefix, 0)) ? first_bytes::ram_page : first_bytes::other;
   }
   return first_bytes::other;
+}
+
+first_bytes classify_silence(byte_view prefix) {
+  if (prefix.empty()) return first_bytes::silent;
+  return prefix.size() < 4 ? first_bytes::partial : first_bytes::other;
 }
 
 bytes encode_multifd_init(const uuid_bytes& uuid, std::uint8_t id) {
@@ -104,22 +105,14 @@ std::optional<multifd_init> decode_multifd_init(byte_view b) {
   return m;
 }
 
-std::optional<std::string> check_multifd_init(const multifd_init& m, const uuid_bytes& expected,
-                                              unsigned channels) {
-  if (m.magic != multifd_magic)
-    return "multifd: received packet magic " + hex(m.magic) + " expected " + hex(multifd_magic);
-  if (m.version != multifd_version)
-    return "multifd: received packet version " + std::to_string(m.version) + " expected " +
-           std::to_string(multifd_version);
-  if (m.uuid != expected)
-    // %hhd: QEMU prints the id as a signed char.
-    return "multifd: received uuid '" + format_uuid(m.uuid) + "' and expected uuid '" +
-           format_uuid(expected) + "' for channel " +
-           std::to_string(static_cast<signed char>(m.id));
-  if (m.id >= channels)
-    return "multifd: received channel id " + std::to_string(m.id) +
-           " is greater than number of channels " + std::to_string(channels);
-  return std::nullopt;
+init_packet judge_init(const multifd_init& m, const uuid_bytes& expected, int channels,
+                       const std::set<int>& registered) {
+  if (m.version != multifd_version) return init_packet::bad_version;
+  if (m.uuid != expected) return init_packet::bad_uuid;
+  if (m.id > channels) return init_packet::id_above_count;
+  if (m.id == channels) return init_packet::id_at_count;
+  if (registered.contains(m.id)) return init_packet::id_repeated;
+  return init_packet::good;
 }
 
 std::string format_uuid(const uuid_bytes& uuid) {

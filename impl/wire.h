@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,10 +37,19 @@ inline constexpr std::uint64_t ram_save_flag_hook = 0x80;
 inline constexpr std::uint64_t ram_save_flag_compress_page = 0x100;
 inline constexpr std::uint64_t ram_save_flag_multifd_flush = 0x200;
 
+// The big-endian u32 at b[at..at+4) (the caller checks the size).
+std::uint32_t be32(byte_view b, std::size_t at);
+
+// How a peer's side of a connection stands after the bytes seen so far.
+enum class peer_end : std::uint8_t { open, closed, reset };
+
 // The class of a channel's first bytes; nullopt while more bytes could still change
-// the answer. `silent` is never returned: only a timer can tell silence apart.
-// `closed` means the peer has shut down its side (EOF or reset) after `prefix`.
-std::optional<first_bytes> classify_prefix(byte_view prefix, bool closed);
+// the answer. `silent` is never returned: only a timer can tell silence apart (see
+// classify_silence()). 1-3 bytes and then an end are `partial`: QEMU's 4-byte peek
+// keeps seeing them and never gives up.
+std::optional<first_bytes> classify_prefix(byte_view prefix, peer_end end);
+// The class at the peek timeout of a prefix classify_prefix() left undecided.
+first_bytes classify_silence(byte_view prefix);
 
 // Is v a plausible be64 RAM page header: a page-aligned offset below 2^56 (first
 // byte 0) with known flags, at least one of them other than CONTINUE?
@@ -61,11 +71,13 @@ bytes encode_multifd_init(const uuid_bytes& uuid, std::uint8_t id);
 // nullopt when fewer than 64 bytes are given; extra bytes are ignored.
 std::optional<multifd_init> decode_multifd_init(byte_view b);
 
-// multifd_recv_initial_packet()'s checks in its order (magic, version, uuid, id),
-// returning its error text, or nullopt when the channel is accepted. The id check is
-// the fixed one (id >= channels); 7.2 tests `>` and prints a wrong message.
-std::optional<std::string> check_multifd_init(const multifd_init& m, const uuid_bytes& expected,
-                                              unsigned channels);
+// What a MultiFDInit_t says to a destination with `channels` multifd channels,
+// uuid `expected` and these ids registered, in multifd_recv_initial_packet()'s
+// order (magic, version, uuid, id) then multifd_recv_new_channel()'s "already
+// setup". The magic is judged before (first_bytes). Whether an id equal to the
+// count passes is the version's business (model/table.h id_check).
+init_packet judge_init(const multifd_init& m, const uuid_bytes& expected, int channels,
+                       const std::set<int>& registered);
 
 // "11111111-2222-3333-4444-555555555555", as qemu_uuid_unparse().
 std::string format_uuid(const uuid_bytes& uuid);

@@ -25,8 +25,25 @@ enum class first_bytes : std::uint8_t {
   vm_command,     // 0x08 QEMU_VM_COMMAND: a main channel reconnecting for postcopy recovery
   ram_page,       // be64 RAM page header: preempt after a page request
   silent,         // nothing until the destination acts
-  eof,            // the peer closed or reset before 4 bytes
+  partial,        // 1-3 bytes, then nothing more: a 4-byte peek never completes
+  eof,            // the peer closed before sending a byte
+  reset,          // the peer reset the connection before sending a byte
   other,          // anything else
+};
+
+// What a multifd channel's MultiFDInit_t says, judged against the destination:
+// its multifd-channels N, its uuid and the ids it has registered. A source with N
+// channels sends ids 0..N-1 once each; a source with more channels than the
+// destination sends one id equal to N and the rest above it.
+enum class init_packet : std::uint8_t {
+  good,            // version 1, the destination's uuid, an id below N not registered yet
+  id_at_count,     // id == N: passes `msg.id > migrate_multifd_channels()` (7.2-10.2)
+  id_above_count,  // id > N
+  id_repeated,     // an id already registered ("already setup")
+  bad_version,     // version other than 1
+  bad_uuid,        // another VM's uuid
+  truncated,       // fewer than 64 bytes, then nothing: the blocking read waits
+  truncated_eof,   // fewer than 64 bytes, then the peer closed or reset
 };
 
 // MigrationStatus values the destination's classifier can observe.
@@ -40,7 +57,9 @@ enum class verdict : std::uint8_t {
   multifd,  // multifd_recv_new_channel()
   preempt,  // postcopy_preempt_new_channel()
   reject,   // error_setg()/error_report() and return: the channel is not used
+  exit,     // an error, then the destination exits (exit-on-error, 10.0+)
   abort,    // a reachable assert(): the destination process dies
+  crash,    // undefined behaviour: an access past an array (SIGSEGV, or garbage read)
   drop,     // the listener's "Extra incoming migration connection; ignoring"
   blocked,  // the destination waits on a channel that will not speak
   defer,    // parked without blocking; re-examined when data arrives or state changes
@@ -65,11 +84,13 @@ template <class... S> constexpr auto make_names(S... s) {
 MIGCHAN_ENUM_NAMES(channel_kind, "main", "multifd", "preempt");
 MIGCHAN_ENUM_NAMES(transport, "socket", "fd", "tls", "file", "exec");
 MIGCHAN_ENUM_NAMES(first_bytes, "vm_file_magic", "multifd_magic", "vm_command",
-                   "ram_page", "silent", "eof", "other");
+                   "ram_page", "silent", "partial", "eof", "reset", "other");
+MIGCHAN_ENUM_NAMES(init_packet, "good", "id_at_count", "id_above_count", "id_repeated", "bad_version",
+                   "bad_uuid", "truncated", "truncated_eof");
 MIGCHAN_ENUM_NAMES(mig_status, "none", "setup", "active", "postcopy-active",
                    "postcopy-paused", "postcopy-recover", "failed", "completed");
-MIGCHAN_ENUM_NAMES(verdict, "main", "multifd", "preempt", "reject", "abort", "drop",
-                   "blocked", "defer");
+MIGCHAN_ENUM_NAMES(verdict, "main", "multifd", "preempt", "reject", "exit", "abort",
+                   "crash", "drop", "blocked", "defer");
 MIGCHAN_ENUM_NAMES(reads, "nothing", "peek4", "read64");
 #undef MIGCHAN_ENUM_NAMES
 

@@ -14,19 +14,20 @@ template <class D, class E> constexpr typename D::integer en(E e) { return D::nu
 
 // Why a step ended as it did: the table, or code around it.
 enum class cause : std::uint8_t {
-  rule,              // the table's decision stands
-  listener,          // socket listener: migration_has_all_channels() already true
-  multifd_init,      // multifd_recv_initial_packet(): blocking 64-byte read failed or blocked
-  multifd_off,       // a multifd decision with multifd off: multifd_recv_state is NULL
-  multifd_overflow,  // more multifd channels than multifd-channels
-  dup_main,          // assert(!mis->from_src_file)
-  dup_preempt,       // assert(!mis->postcopy_qemufile_dst)
-  behind,            // not examined: an earlier channel blocked or aborted the destination
-  none,              // padding: no arrival
+  rule,           // the table's decision stands
+  listener,       // socket listener: migration_has_all_channels() already true
+  multifd_init,   // multifd_recv_initial_packet(): the 64-byte read blocked, failed, or its magic is wrong
+  multifd_check,  // the read MultiFDInit_t: version, uuid or channel id refused, or the id already set up
+  tls_handshake,  // the TLS server handshake blocked or failed; nothing was classified
+  multifd_off,    // a multifd decision with multifd off: multifd_recv_state is NULL
+  dup_main,       // assert(!mis->from_src_file)
+  dup_preempt,    // assert(!mis->postcopy_qemufile_dst) (patch-v6: or assert(migrate_postcopy_preempt()))
+  behind,         // not examined: an earlier channel blocked, killed or ended the destination
+  none,           // padding: no arrival
 };
 template <> struct enum_traits<cause> {
-  static constexpr auto names = make_names("rule", "listener", "multifd_init", "multifd_off", "multifd_overflow",
-                                           "dup_main", "dup_preempt", "behind", "none");
+  static constexpr auto names = make_names("rule", "listener", "multifd_init", "multifd_check", "tls_handshake",
+                                           "multifd_off", "dup_main", "dup_preempt", "behind", "none");
   static constexpr std::size_t size = names.size();
 };
 
@@ -34,6 +35,8 @@ template <class D> struct dest_config {
   using B = typename D::boolean;
   B multifd, postcopy_ram, postcopy_preempt, mapped_ram;
   typename D::integer channels;  // multifd-channels, 1..255
+  // migrate-incoming's exit-on-error (10.0+, default on); versions without it ignore it.
+  B exit_on_error = D::lit(true);
 };
 
 template <class D> struct dest_state {
@@ -46,6 +49,7 @@ template <class D> struct dest_state {
   B stalled, aborted;
   B parked;             // a deferred channel waits (only tables with defer rows)
   I parked_kind;        // what the sender opened it as, for soundness
+  B exited = D::lit(false);  // the process exited after an error (exit-on-error)
 };
 
 template <class D> struct arrival {
@@ -55,6 +59,8 @@ template <class D> struct arrival {
   I transport;  // enum transport
   I magic;      // enum first_bytes
   I count;      // how many identical channels arrive back to back (>= 1)
+  // enum init_packet: what its MultiFDInit_t says against the destination, if it is read as one
+  I init = D::num(0);
 };
 
 template <class D> struct step_result {
@@ -105,7 +111,7 @@ template <class D>
 constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
   using B = typename D::boolean;
   const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
-  const B out_of_service = s.stalled || s.aborted;
+  const B out_of_service = s.stalled || s.aborted || s.exited;
   const B accepted_by_listener = is(a.transport, transport::socket) || is(a.transport, transport::tls);
   const B listener_drops = accepted_by_listener && has_all_channels<D>(t.sem.all_channels, c, s);
 
@@ -115,43 +121,75 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
   const B v_preempt = is(d.then, verdict::preempt);
 
   // multifd_recv_new_channel(): without mapped-ram it first reads the 64-byte
-  // MultiFDInit_t, blocking, whatever was peeked before.
+  // MultiFDInit_t, blocking, whatever was peeked before; then checks magic,
+  // version, uuid and id (multifd_recv_initial_packet()), then that the id is
+  // not set up yet. QEMU never counts the channels themselves.
   const B packets = v_multifd && c.multifd && !c.mapped_ram;
-  const B init_blocks = packets && is(a.magic, first_bytes::silent);
-  const B init_bad = packets && !is(a.magic, first_bytes::silent) && !is(a.magic, first_bytes::multifd_magic);
+  const B magic_ok = is(a.magic, first_bytes::multifd_magic);
+  const B init_blocks = packets && (is(a.magic, first_bytes::silent) || is(a.magic, first_bytes::partial) ||
+                                    (magic_ok && is(a.init, init_packet::truncated)));
+  const B init_bad = packets && !init_blocks && (!magic_ok || is(a.init, init_packet::truncated_eof));
+  const B init_read = packets && magic_ok && !init_blocks && !init_bad;
+  const B id_past_array = init_read && is(a.init, init_packet::id_at_count) && D::lit(t.sem.ids == id_check::greater);
+  const B init_refused = init_read && !is(a.init, init_packet::good) && !id_past_array;
   const B multifd_off = v_multifd && !c.multifd;
-  const B overflow = v_multifd && c.multifd && !init_blocks && !init_bad && s.multifd_count >= c.channels;
-  const bool asserting = t.sem.setup == setup_rule::asserting;
-  const B dup_main = v_main && s.has_main && D::lit(asserting);
-  const B dup_preempt = v_preempt && s.has_preempt && D::lit(asserting);
+  const B dup_main = v_main && s.has_main && D::lit(t.sem.setup == setup_rule::asserting);
+  const B dup_preempt = v_preempt && (s.has_preempt || (!c.postcopy_preempt &&
+                                                        D::lit(t.sem.setup == setup_rule::asserting_preempt))) &&
+                       D::lit(t.sem.setup != setup_rule::lenient);
+  // TLS: the listener accepts, then the server handshake runs to its end on the
+  // blocking socket inside the same callback (migration/tls.c, io/channel-tls.c),
+  // so accept and classification are one step. On TLS the first-bytes classes
+  // describe what follows a completed handshake, except `partial` (a client that
+  // stops inside its handshake: the main loop blocks) and eof/reset (the
+  // handshake fails, which is only reported).
+  const B tls = is(a.transport, transport::tls);
+  const B handshake_waits = tls && is(a.magic, first_bytes::partial);
+  const B handshake_fails = tls && (is(a.magic, first_bytes::eof) || is(a.magic, first_bytes::reset));
 
   const auto pick = [](const B& cond, const auto& a1, const auto& b1) { return D::ite(cond, a1, b1); };
   const auto why = pick(!a.present, en<D>(cause::none),
                    pick(out_of_service, en<D>(cause::behind),
                    pick(listener_drops, en<D>(cause::listener),
+                   pick(handshake_waits || handshake_fails, en<D>(cause::tls_handshake),
                    pick(init_blocks || init_bad, en<D>(cause::multifd_init),
+                   pick(init_refused || id_past_array, en<D>(cause::multifd_check),
                    pick(multifd_off, en<D>(cause::multifd_off),
-                   pick(overflow, en<D>(cause::multifd_overflow),
                    pick(dup_main, en<D>(cause::dup_main),
-                   pick(dup_preempt, en<D>(cause::dup_preempt), en<D>(cause::rule)))))))));
+                   pick(dup_preempt, en<D>(cause::dup_preempt), en<D>(cause::rule))))))))));
+  // An error reported through migration_channel_process_incoming(): 10.0+ then
+  // exits unless exit-on-error is off.
+  const B exits = D::lit(t.sem.errors == on_error::fail_and_exit) && c.exit_on_error;
+  const auto refused = pick(exits, en<D>(verdict::exit), en<D>(verdict::reject));
   const auto then = pick(!a.present || out_of_service, en<D>(verdict::blocked),
                     pick(listener_drops, en<D>(verdict::drop),
+                    pick(handshake_waits, en<D>(verdict::blocked),
+                    pick(handshake_fails, en<D>(verdict::reject),
                     pick(init_blocks, en<D>(verdict::blocked),
-                    pick(init_bad || overflow, en<D>(verdict::reject),
-                    pick(multifd_off || dup_main || dup_preempt, en<D>(verdict::abort), d.then)))));
-  const auto cost = pick(packets && !out_of_service && !listener_drops, en<D>(reads::read64), d.cost);
+                    pick(init_bad || init_refused, refused,
+                    pick(id_past_array, en<D>(verdict::crash),
+                    pick(multifd_off, en<D>(t.sem.multifd_off_dropped ? verdict::drop : verdict::abort),
+                    pick(dup_main || dup_preempt, en<D>(verdict::abort),
+                    pick(is(d.then, verdict::reject), refused, d.then))))))))));
+  const B handshake = handshake_waits || handshake_fails;
+  const auto cost = pick(packets && !out_of_service && !listener_drops && !handshake, en<D>(reads::read64),
+                         pick(handshake, en<D>(reads::nothing), d.cost));
 
   const B by_rule = is(why, cause::rule);
   const B now_main = by_rule && is(then, verdict::main) && !s.has_main;
   const B now_multifd = by_rule && is(then, verdict::multifd);
   const B now_preempt = by_rule && is(then, verdict::preempt);
+  // An error returned to migration_channel_process_incoming() (not the TLS handshake's).
+  const B reported = a.present && !out_of_service && !handshake && (is(then, verdict::reject) || is(then, verdict::exit));
 
   dest_state<D> n = s;
   n.has_main = s.has_main || now_main;
-  n.multifd_count = s.multifd_count + D::ite(now_multifd, a.count, D::num(0));
+  n.multifd_count = D::ite(now_main && D::lit(t.sem.main_resets_multifd), D::num(0), s.multifd_count) +
+                    D::ite(now_multifd, a.count, D::num(0));
   n.has_preempt = s.has_preempt || now_preempt;
-  n.aborted = s.aborted || (a.present && !out_of_service && is(then, verdict::abort));
+  n.aborted = s.aborted || (a.present && !out_of_service && (is(then, verdict::abort) || is(then, verdict::crash)));
   n.stalled = s.stalled || (a.present && !out_of_service && is(then, verdict::blocked));
+  n.exited = s.exited || (a.present && !out_of_service && is(then, verdict::exit));
   const B now_parked = by_rule && is(then, verdict::defer);
   n.parked = s.parked || now_parked;
   n.parked_kind = D::ite(now_parked, a.kind, s.parked_kind);
@@ -176,6 +214,7 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
   // postcopy_try_recover(): a start while paused resumes instead.
   n.status = D::ite(start, D::ite(is(s.status, mig_status::postcopy_paused), en<D>(mig_status::postcopy_recover),
                                   en<D>(mig_status::active)), s.status);
+  if (t.sem.errors == on_error::fail_and_exit) n.status = D::ite(reported, en<D>(mig_status::failed), n.status);
 
   // A run of identical channels is one step only if each of them would fare
   // the same: no state change but the multifd count, which stays below the
@@ -189,7 +228,7 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
 
   // A parked channel is looked at again once main and all multifd are in.
   if (table_defers<D>(t)) {
-    const B ready = n.parked && !n.stalled && !n.aborted && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
+    const B ready = n.parked && !n.stalled && !n.aborted && !n.exited && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
     const auto o2 = observe<D>(c, n, en<D>(transport::socket), en<D>(first_bytes::silent));
     const auto d2 = classify<D>(t, o2);
     const B decided = ready && !is(d2.then, verdict::defer);

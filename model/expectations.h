@@ -47,60 +47,72 @@ constexpr unsigned cm = set(configs_match);
 // (a destination with multifd and a source with preempt read it too).
 constexpr std::array<unsigned, 2> peek_race{set(multifd_excludes_preempt, configs_match),
                                             set(main_connects_first, preempt_after_multifd, configs_match)};
-// 10.1 and patch-v6: the preempt race needs one of two order assumptions.
+// 8.1 to 10.0 refuse multifd with postcopy (b405dfff): nothing silent is ever
+// peeked while both sides agree; TLS still relies on order.
+constexpr std::array<set_list, property_count> like_8_1{
+    sets(main_first), sets(cm), sets(cm), sets(main_first), sets(main_first), sets(),
+};
+// 10.1 to 11.0 and patch-v6: the preempt race needs one of two order assumptions.
 constexpr std::array<set_list, property_count> like_10_1{
-    sets(expect_detail::main_first),
-    // assert(migrate_multifd()): a multifd channel ahead of main on a destination without multifd.
-    sets(expect_detail::main_first, expect_detail::cm),
-    sets(set(assumption::main_connects_first, assumption::preempt_after_multifd, assumption::configs_match),
-         set(assumption::main_connects_first, assumption::multifd_excludes_preempt, assumption::configs_match)),
-    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
-    sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
+    sets(main_first),
+    sets(cm),
+    sets(set(main_connects_first, preempt_after_multifd, configs_match),
+         set(main_connects_first, multifd_excludes_preempt, configs_match)),
+    sets(main_and_preempt_last, main_and_exclusive),
+    sets(main_and_preempt_last, main_and_exclusive),
     sets(),
 };
 }  // namespace expect_detail
 
+// Up to 11.0, multifd_recv_initial_packet() tests `msg.id > migrate_multifd_channels()`
+// (migration/multifd.c:228 at v7.2.0, :217 at v10.2.2): a source with more
+// multifd channels than the destination sends id == multifd-channels, which
+// indexes params[] one past its end (SIGSEGV seen on 7.2.22). So no-abort needs
+// configs-match in every version but 11.1.
 // clang-format off
 inline constexpr std::array expectations{
   // 7.2: order only. Misordering breaks it (6720c2b3's message); multifd with
-  // preempt reads the silent preempt channel as MultiFDInit (facts §6) or the
-  // listener drops it (and a destination with multifd reads a preempt channel
-  // a mismatched source opens); complete never holds because 7.2 accepts multifd with
-  // postcopy, and after a postcopy pause only main reconnects (multifd channels
-  // are not re-created) while 7.2 starts only on the Nth multifd channel.
+  // preempt reads the silent preempt channel as MultiFDInit, and after a
+  // postcopy pause multifd_load_setup() (migration/multifd.c:1164-1181 at
+  // v7.2.0) zeroes the multifd count, so the preempt channel that reconnects
+  // with main is read as MultiFDInit too; complete never holds because only
+  // main reconnects while 7.2 starts only on the Nth multifd channel.
   expectation{"qemu-7.2", "", {{
     /* sound */             sets(expect_detail::main_first),
-    /* no-abort */          sets(set()),
-    /* no-silent-peek */    sets(expect_detail::peek_race[0], expect_detail::peek_race[1]),
+    /* no-abort */          sets(expect_detail::cm),
+    /* no-silent-peek */    sets(expect_detail::peek_race[0]),
     /* complete */          sets(),
     /* order-independent */ sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
     /* mismatch-rejected */ sets(),
   }}},
-  // 8.0-8.2: the peek fixes sockets without postcopy-ram only (6720c2b3: "best
+  // 8.0: the peek fixes sockets without postcopy-ram only (6720c2b3: "best
   // effort"); TLS and postcopy-ram still rely on order; multifd+postcopy is
   // still accepted (refused from 8.1, b405dfff), so preempt can race multifd.
   expectation{"qemu-8.0", "", {{
     sets(expect_detail::main_first),
-    sets(set()),
+    sets(expect_detail::cm),
     sets(expect_detail::peek_race[0], expect_detail::peek_race[1]),
     sets(expect_detail::main_and_exclusive),
     sets(expect_detail::main_and_preempt_last, expect_detail::main_and_exclusive),
     sets(),
   }}},
-  // 9.0-10.0: multifd+postcopy refused (b405dfff), so nothing silent is ever
-  // peeked; mapped-ram file channels come in order; TLS still relies on order.
-  expectation{"qemu-9.0", "", {{
-    sets(expect_detail::main_first),
-    sets(set()),
-    sets(expect_detail::cm),
-    sets(expect_detail::main_first),
-    sets(expect_detail::main_first),
-    sets(),
-  }}},
+  expectation{"qemu-8.1", "", expect_detail::like_8_1},
+  // 9.0: mapped-ram file channels come in order; a reset peek no longer asserts (4f8cf323).
+  expectation{"qemu-9.0", "", expect_detail::like_8_1},
+  // 10.0: a channel error ends the destination, which no property but
+  // completeness sees, and a matching source causes none.
+  expectation{"qemu-10.0", "", expect_detail::like_8_1},
   // 10.1: multifd with preempt again (e2741886); an early preempt channel
   // (x-preempt-pre-7-2) racing multifd is peeked and blocks: the hidden
-  // assumption Fabiano Rosas named in the seed thread.
+  // assumption Fabiano Rosas named in the review of patch-v6.
   expectation{"qemu-10.1", "nopeek.no_multifd", expect_detail::like_10_1},
+  // 11.1 refuses id == multifd-channels: what is left to abort is a MultiFDInit_t
+  // ahead of main on a destination without multifd (assert(migrate_multifd())).
+  expectation{"qemu-11.1", "nopeek.no_multifd", {{
+    expect_detail::like_10_1[0],
+    sets(expect_detail::main_first, expect_detail::cm),
+    expect_detail::like_10_1[2], expect_detail::like_10_1[3], expect_detail::like_10_1[4], expect_detail::like_10_1[5],
+  }}},
   // patch-v6 decides like 10.1 on every reachable path; its implicit CH_MAIN
   // defaults are reached only by a first non-peekable channel.
   expectation{"patch-v6", "after_mm.implicit_main", expect_detail::like_10_1},

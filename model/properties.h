@@ -60,7 +60,8 @@ template <class D> constexpr assignment<D> assignment_of(std::span<const trace_s
     // A run whose first channel stops the destination (abort, blocked) stands
     // for that channel and count - 1 channels behind it, which stay blocked.
     const auto multifd_here = in.present && detail::is<D>(in.kind, channel_kind::multifd);
-    const auto terminal = (detail::is<D>(v, verdict::abort) || detail::is<D>(v, verdict::blocked)) &&
+    const auto terminal = (detail::is<D>(v, verdict::abort) || detail::is<D>(v, verdict::crash) ||
+                           detail::is<D>(v, verdict::exit) || detail::is<D>(v, verdict::blocked)) &&
                           !detail::is<D>(tr[i].out.why, cause::behind);
     for (std::size_t k = 0; k < a.multifd.size(); ++k)
       a.multifd[k] = a.multifd[k] + D::ite(multifd_here && v == D::num(static_cast<int>(k)),
@@ -94,7 +95,7 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
     misclassified = misclassified ||
                     (present && is<D>(st.out.why, cause::rule) && detail::decided_as_kind<D>(v) && v != st.in.kind) ||
                     (st.out.woke && detail::decided_as_kind<D>(st.out.woke_then) && st.out.woke_then != st.out.woke_kind);
-    aborted = aborted || (present && !is<D>(st.out.why, cause::behind) && is<D>(v, verdict::abort)) ||
+    aborted = aborted || (present && !is<D>(st.out.why, cause::behind) && (is<D>(v, verdict::abort) || is<D>(v, verdict::crash))) ||
               (st.out.woke && is<D>(st.out.woke_then, verdict::abort));
     silent_wait = silent_wait || (present && (is<D>(st.out.why, cause::rule) || is<D>(st.out.why, cause::multifd_init)) &&
                                   is<D>(v, verdict::blocked)) ||
@@ -114,9 +115,12 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
     case property::sound: return misclassified;
     case property::no_abort: return aborted;
     case property::no_silent_peek: return silent_wait;
-    case property::complete:
+    case property::complete: {
+      // An 8.0+ source opens its preempt channel only once postcopy is switched on.
+      const B preempt_due = s.postcopy_preempt && (is<D>(s.gen, sender_gen::early_preempt) || s.switched);
       return unassigned || early_start || final_state.starts != D::num(1) ||
-             (s.postcopy_preempt && !(assignment_of<D>(tr).preempt_verdict >= D::num(0)));
+             (preempt_due && !(assignment_of<D>(tr).preempt_verdict >= D::num(0)));
+    }
     case property::order_independent: return !(assignment_of<D>(tr) == assignment_of<D>(natural));
     case property::mismatch_rejected:
       // A channel still parked once processing runs is never used nor refused.

@@ -18,6 +18,9 @@ template <class D> struct sender_config {
   typename D::integer channels;   // multifd-channels
   typename D::integer gen;        // enum sender_gen
   B recovery;                     // reconnecting after a postcopy pause, not a fresh migration
+  // Postcopy is started (migrate-start-postcopy): the moment an 8.0+ source opens
+  // its preempt channel (postcopy_start(), 5655aab0). A recovery is always switched.
+  B switched = D::lit(true);
 };
 
 enum class assumption : std::uint8_t {
@@ -65,7 +68,8 @@ template <class D> constexpr typename D::boolean sender_ok(const table& t, const
   for (unsigned g = 0; g < sender_gen_count; ++g)
     if ((t.sem.senders >> g) & 1u) gen_ok = gen_ok || s.gen == D::num(static_cast<int>(g));
   return gen_ok && accepted<D>(t, s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram, s.transport) &&
-         s.channels >= D::num(1) && s.channels <= D::num(255) && (!s.recovery || s.postcopy_ram);
+         s.channels >= D::num(1) && s.channels <= D::num(255) && (!s.recovery || s.postcopy_ram) &&
+         (!s.recovery || s.switched) && (s.postcopy_ram || !s.switched);
 }
 
 template <class D>
@@ -89,18 +93,34 @@ template <class D> constexpr dest_state<D> initial_state(const sender_config<D>&
           D::num(0), D::lit(false), D::lit(false), D::lit(false), D::num(0)};
 }
 
+// How many of a source's multifd channels carry each kind of MultiFDInit_t for
+// this destination: ids 0..S-1 against the destination's N.
+template <class D> struct init_counts {
+  typename D::integer good, at_count, above_count;
+};
+template <class D> constexpr init_counts<D> multifd_inits(const sender_config<D>& s, const dest_config<D>& d) {
+  const auto n = s.channels;
+  // Only a destination reading MultiFDInit_t judges ids against its own count.
+  const auto judged = d.multifd && !d.mapped_ram && !s.mapped_ram;
+  const auto over = judged && n > d.channels;
+  return {D::ite(over, d.channels, n), D::ite(over, D::num(1), D::num(0)),
+          D::ite(over, n - d.channels - D::num(1), D::num(0))};
+}
+
 // What the source can produce: every channel of the configuration arrives once
 // (a run of `count` multifd channels counts as count), with the first bytes its
-// kind sends; a postponed preempt channel is opened only after the destination
-// started processing (the first PONG, 5655aab0; resume prepare on recovery).
+// kind sends; a postponed preempt channel is opened only once postcopy is
+// switched on and the destination has started processing (the first PONG,
+// 5655aab0; resume prepare on recovery), an early one always.
 template <class D>
-constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, std::span<const trace_step<D>> tr,
-                                                 const dest_state<D>& final_state) {
+constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, const dest_config<D>& d,
+                                                 std::span<const trace_step<D>> tr, const dest_state<D>& final_state) {
   using B = typename D::boolean;
   using I = typename D::integer;
   const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
   B ok = D::lit(true);
-  I mains = D::num(0), multifds = D::num(0), preempts = D::num(0);
+  I mains = D::num(0), preempts = D::num(0);
+  I good = D::num(0), at_count = D::num(0), above_count = D::num(0);
   B prev_present = D::lit(true);
   I prev_kind = D::num(0);
   // file_start_incoming_migration() opens main and then each multifd channel
@@ -121,18 +141,29 @@ constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, std:
                 ((main || multifd || preempt) && a.transport == s.transport && a.count >= D::num(1) &&
                  (multifd || a.count == D::num(1)) && (!main || a.magic == main_magic) &&
                  (!multifd || a.magic == multifd_magic) &&
+                 (!multifd || is(a.init, init_packet::good) || is(a.init, init_packet::id_at_count) ||
+                  is(a.init, init_packet::id_above_count)) &&
+                 (multifd || is(a.init, init_packet::good)) &&
                  (!preempt || is(a.magic, first_bytes::silent) || is(a.magic, first_bytes::ram_page)) &&
                  (!preempt || !postponed || st.before.starts >= D::num(1)) && st.out.valid_run));
+    const B m = a.present && multifd;
     mains = mains + D::ite(a.present && main, D::num(1), D::num(0));
-    multifds = multifds + D::ite(a.present && multifd, a.count, D::num(0));
+    good = good + D::ite(m && is(a.init, init_packet::good), a.count, D::num(0));
+    at_count = at_count + D::ite(m && is(a.init, init_packet::id_at_count), a.count, D::num(0));
+    above_count = above_count + D::ite(m && is(a.init, init_packet::id_above_count), a.count, D::num(0));
     preempts = preempts + D::ite(a.present && preempt, D::num(1), D::num(0));
   }
-  const I want_multifd = D::ite(s.multifd && !s.recovery, s.channels, D::num(0));
+  const auto want = multifd_inits<D>(s, d);
+  const B fresh_multifd = s.multifd && !s.recovery;
+  const B multifd_ok = D::ite(fresh_multifd, good == want.good && at_count == want.at_count &&
+                                                 above_count == want.above_count,
+                              good == D::num(0) && at_count == D::num(0) && above_count == D::num(0));
   const B preempt_count_ok =
-      D::ite(s.postcopy_preempt, preempts == D::num(1) || (postponed && preempts == D::num(0) &&
-                                                            final_state.starts == D::num(0)),
+      D::ite(s.postcopy_preempt,
+             D::ite(postponed, preempts == D::ite(s.switched && final_state.starts >= D::num(1), D::num(1), D::num(0)),
+                    preempts == D::num(1)),
              preempts == D::num(0));
-  return ok && mains == D::num(1) && multifds == want_multifd && preempt_count_ok;
+  return ok && mains == D::num(1) && multifd_ok && preempt_count_ok;
 }
 
 template <class D>

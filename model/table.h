@@ -25,7 +25,9 @@ enum class all_channels_rule : std::uint8_t {
 // A second channel taken as main or preempt: 7.2-10.0 `if (!mis->from_src_file)`
 // ignores a second main and a second preempt replaces the first; 00f3fcef turned
 // both into assert(!mis->from_src_file) and assert(!mis->postcopy_qemufile_dst).
-enum class setup_rule : std::uint8_t { lenient, asserting };
+// patch-v6's dispatch asserted for CH_POSTCOPY only, both
+// migrate_postcopy_preempt() and !mis->postcopy_qemufile_dst.
+enum class setup_rule : std::uint8_t { lenient, asserting, asserting_preempt };
 
 // Which sender generations a classifier is checked against.
 enum class sender_gen : std::uint8_t {
@@ -34,12 +36,41 @@ enum class sender_gen : std::uint8_t {
 };
 inline constexpr std::size_t sender_gen_count = 2;
 
+// multifd_recv_initial_packet()'s id check: `msg.id > migrate_multifd_channels()`
+// lets id == N through to params[N], one past the array (7.2 to 10.2);
+// 11.x refuses it ("exceeds channel count").
+enum class id_check : std::uint8_t { greater, greater_equal };
+
+// What the destination does after reporting a channel error (migration_channel_process_incoming()).
+enum class on_error : std::uint8_t {
+  report,          // 7.2-9.x: error_report_err() only; the destination carries on
+  fail_and_exit,   // 10.0+: state FAILED, then exit(EXIT_FAILURE) unless exit-on-error is off
+};
+
+struct qemu_texts;
+
 struct semantics {
   start_rule start;
   all_channels_rule all_channels;
   setup_rule setup;
   std::uint8_t senders;  // bit set of sender_gen
+  id_check ids = id_check::greater;
+  on_error errors = on_error::report;
+  // 7.2's multifd_load_setup() allocates a new multifd_recv_state whenever a main
+  // channel is set up, so a main reconnecting for postcopy recovery zeroes the count.
+  bool main_resets_multifd = false;
+  const qemu_texts* texts = nullptr;  // the version's messages (model/texts.h)
+  // patch-v6 dispatches CH_MULTIFD only `if (migrate_multifd())`: with multifd
+  // off the channel is dropped, where the others reach a NULL multifd_recv_state.
+  bool multifd_off_dropped = false;
 };
+
+// Whether step() treats two tables' surroundings alike (texts aside).
+constexpr bool same_steps(const semantics& a, const semantics& b) {
+  return a.start == b.start && a.all_channels == b.all_channels && a.setup == b.setup && a.senders == b.senders &&
+         a.ids == b.ids && a.errors == b.errors && a.main_resets_multifd == b.main_resets_multifd &&
+         a.multifd_off_dropped == b.multifd_off_dropped;
+}
 
 constexpr std::uint8_t senders_of(sender_gen g) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(g)); }
 

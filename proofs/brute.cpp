@@ -22,31 +22,40 @@ const witness* outcome::shortest_under(property p, unsigned assumed) const {
 
 namespace {
 
-arrival<cd> make(channel_kind k, const sender_config<cd>& s, first_bytes preempt_magic) {
+// A channel as the source opens it: its kind and, for multifd, what its
+// MultiFDInit_t says to this destination.
+struct opened {
+  channel_kind kind;
+  init_packet init = init_packet::good;
+  constexpr auto operator<=>(const opened&) const = default;
+};
+
+arrival<cd> make(opened c, const sender_config<cd>& s, first_bytes preempt_magic) {
+  const auto k = c.kind;
   const first_bytes magic = k == channel_kind::main      ? (s.recovery ? first_bytes::vm_command : first_bytes::vm_file_magic)
                             : k == channel_kind::multifd ? (s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic)
                                                          : preempt_magic;
-  return {true, static_cast<int>(k), s.transport, static_cast<int>(magic), 1};
+  return {true, static_cast<int>(k), s.transport, static_cast<int>(magic), 1, static_cast<int>(c.init)};
 }
 
 }  // namespace
 
-std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s) {
-  std::vector<channel_kind> kinds{channel_kind::main};
-  if (s.multifd && !s.recovery)
-    for (int i = 0; i < s.channels; ++i) kinds.push_back(channel_kind::multifd);
-  if (s.postcopy_preempt) kinds.push_back(channel_kind::preempt);
-  std::sort(kinds.begin(), kinds.end());
-  std::vector<std::vector<arrival<cd>>> out;
-  for (auto pm : {first_bytes::silent, first_bytes::ram_page}) {
-    auto k = kinds;
-    do {
-      std::vector<arrival<cd>> seq;
-      for (auto c : k) seq.push_back(make(c, s, pm));
-      out.push_back(std::move(seq));
-    } while (std::next_permutation(k.begin(), k.end()));
-    if (!s.postcopy_preempt) break;
+std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s, const dest_config<cd>& d, first_bytes preempt) {
+  std::vector<opened> chans{{channel_kind::main}};
+  if (s.multifd && !s.recovery) {
+    const auto want = multifd_inits<cd>(s, d);
+    for (int i = 0; i < want.good; ++i) chans.push_back({channel_kind::multifd, init_packet::good});
+    for (int i = 0; i < want.at_count; ++i) chans.push_back({channel_kind::multifd, init_packet::id_at_count});
+    for (int i = 0; i < want.above_count; ++i) chans.push_back({channel_kind::multifd, init_packet::id_above_count});
   }
+  if (s.postcopy_preempt) chans.push_back({channel_kind::preempt});
+  std::sort(chans.begin(), chans.end());
+  std::vector<std::vector<arrival<cd>>> out;
+  do {
+    std::vector<arrival<cd>> seq;
+    for (auto c : chans) seq.push_back(make(c, s, preempt));
+    out.push_back(std::move(seq));
+  } while (std::next_permutation(chans.begin(), chans.end()));
   return out;
 }
 
@@ -56,7 +65,7 @@ namespace {
 // it never starts, the channel never comes.
 bool feasible(const table& t, const sender_config<cd>& s, const dest_config<cd>& d, std::vector<trace_step<cd>>& tr) {
   const auto final_state = run<cd>(t, d, initial_state<cd>(s, d), tr);
-  return sender_can_produce<cd>(s, tr, final_state);
+  return sender_can_produce<cd>(s, d, tr, final_state);
 }
 
 unsigned holds_mask(const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr) {
@@ -69,43 +78,55 @@ unsigned holds_mask(const sender_config<cd>& s, const dest_config<cd>& d, std::s
 }  // namespace
 
 void visit(const table& t, int max_channels, visitor f, void* ctx) {
+  // exit-on-error only matters where the version has it.
+  const int exit_modes = t.sem.errors == on_error::fail_and_exit ? 2 : 1;
   for (unsigned caps = 0; caps < 16; ++caps)
     for (int tp = 0; tp < static_cast<int>(enum_size<transport>); ++tp)
       for (int n = 1; n <= max_channels; ++n)
         for (int gen = 0; gen < static_cast<int>(sender_gen_count); ++gen)
-          for (int rec = 0; rec < 2; ++rec) {
-            sender_config<cd> s{bool(caps & 1), bool(caps & 2), bool(caps & 4), bool(caps & 8), tp, n, gen, rec == 1};
-            if (!sender_ok<cd>(t, s)) continue;
-            if (!s.multifd && n > 1) continue;  // the channel count only matters with multifd
-            const auto seqs = orders(s);
-            for (unsigned dcaps = 0; dcaps < 16; ++dcaps)
-              for (int dn = 1; dn <= max_channels; ++dn) {
-                dest_config<cd> d{bool(dcaps & 1), bool(dcaps & 2), bool(dcaps & 4), bool(dcaps & 8), dn};
-                if (!dest_ok<cd>(t, d, tp) || (!d.multifd && dn > 1)) continue;
-                if ((s.recovery && !d.postcopy_ram) || !pair_possible<cd>(s, d)) continue;
-                const bool match = same_caps<cd>(s, d);
-                std::vector<std::vector<trace_step<cd>>> feasible_traces;
-                for (const auto& seq : seqs) {
-                  std::vector<trace_step<cd>> tr(seq.size());
-                  for (std::size_t i = 0; i < seq.size(); ++i) tr[i].in = seq[i];
-                  if (!feasible(t, s, d, tr)) {
-                    // A postponed preempt placed last but never let in: the
-                    // destination never started, so the channel never comes.
-                    if (tr.back().in.kind != static_cast<int>(channel_kind::preempt)) continue;
-                    tr.pop_back();
-                    if (!feasible(t, s, d, tr)) continue;
+          for (int rec = 0; rec < 2; ++rec)
+            for (int sw = 0; sw < 2; ++sw) {
+              sender_config<cd> s{bool(caps & 1), bool(caps & 2), bool(caps & 4), bool(caps & 8), tp, n, gen, rec == 1,
+                                  sw == 1};
+              if (!sender_ok<cd>(t, s)) continue;
+              if (!s.multifd && n > 1) continue;  // the channel count only matters with multifd
+              // Switching only changes when a postponed preempt channel opens.
+              if (s.switched && !(s.postcopy_preempt && gen == int(sender_gen::postponed_preempt)) && !s.recovery)
+                continue;
+              for (unsigned dcaps = 0; dcaps < 16; ++dcaps)
+                for (int dn = 1; dn <= max_channels; ++dn)
+                  for (int ex = 0; ex < exit_modes; ++ex) {
+                    dest_config<cd> d{bool(dcaps & 1), bool(dcaps & 2), bool(dcaps & 4), bool(dcaps & 8), dn, ex == 0};
+                    if (!dest_ok<cd>(t, d, tp) || (!d.multifd && dn > 1)) continue;
+                    if ((s.recovery && !d.postcopy_ram) || !pair_possible<cd>(s, d)) continue;
+                    const bool match = same_caps<cd>(s, d);
+                    // The preempt channel sends the same first bytes in every order, the natural one too.
+                    for (auto pm : {first_bytes::silent, first_bytes::ram_page}) {
+                    if (pm == first_bytes::ram_page && !s.postcopy_preempt) break;
+                    std::vector<std::vector<trace_step<cd>>> feasible_traces;
+                    for (const auto& seq : orders(s, d, pm)) {
+                      std::vector<trace_step<cd>> tr(seq.size());
+                      for (std::size_t i = 0; i < seq.size(); ++i) tr[i].in = seq[i];
+                      if (!feasible(t, s, d, tr)) {
+                        // A postponed preempt placed last but never let in: the
+                        // destination never started, so the channel never comes.
+                        if (tr.back().in.kind != static_cast<int>(channel_kind::preempt)) continue;
+                        tr.pop_back();
+                        if (!feasible(t, s, d, tr)) continue;
+                      }
+                      feasible_traces.push_back(std::move(tr));
+                    }
+                    const std::vector<trace_step<cd>>* natural = nullptr;
+                    if (match)
+                      for (const auto& tr : feasible_traces)
+                        if (natural_order<cd>(tr)) { natural = &tr; break; }
+                    for (const auto& tr : feasible_traces)
+                      f(ctx, s, d, tr,
+                        natural ? std::span<const trace_step<cd>>(*natural) : std::span<const trace_step<cd>>{},
+                        holds_mask(s, d, tr));
+                    }
                   }
-                  feasible_traces.push_back(std::move(tr));
-                }
-                const std::vector<trace_step<cd>>* natural = nullptr;
-                if (match)
-                  for (const auto& tr : feasible_traces)
-                    if (natural_order<cd>(tr)) { natural = &tr; break; }
-                for (const auto& tr : feasible_traces)
-                  f(ctx, s, d, tr, natural ? std::span<const trace_step<cd>>(*natural) : std::span<const trace_step<cd>>{},
-                    holds_mask(s, d, tr));
-              }
-          }
+            }
 }
 
 outcome enumerate(const table& t, int max_channels) {

@@ -54,7 +54,9 @@ void visit(const table& t, int max_channels, visitor f, void* ctx);
 
 outcome enumerate(const table& t, int max_channels);
 
-// The arrival orders of one configuration (for callers that want traces).
-std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s);
+// The arrival orders of one configuration, its preempt channel (if any) sending
+// `preempt` first (for callers that want traces).
+std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s, const dest_config<cd>& d,
+                                             first_bytes preempt = first_bytes::silent);
 
 }  // namespace migchan::brute

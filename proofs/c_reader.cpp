@@ -94,8 +94,11 @@ void reader::emit(const path& p, const outcome& o, bool wait) {
 // A path ends: decide what its rows say.
 void reader::finish(path& p, pos at, bool by_return) {
   outcome o;
-  if (p.err && (p.err->sticky || by_return)) {
-    o = {verdict::reject, p.err->text, p.err->at, false, p.err->from_peek ? "failed" : p.err->slug};
+  if (p.err && p.err->sticky) {
+    o = {verdict::reject, p.err->text, p.err->at, false, p.err->slug};
+  } else if (p.err && by_return) {
+    // error_report() and return: the channel is dropped, nothing fails.
+    o = {verdict::drop, p.err->text, p.err->at, false, p.err->slug};
   } else if (p.channel) {
     o = {p.channel->v, p.channel->v == verdict::reject ? "channel left as CH_NONE" : "", p.channel->at, false,
          detail_for(p, p.channel->v == verdict::reject ? "none" : std::string(name(p.channel->v)))};

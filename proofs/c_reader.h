@@ -12,10 +12,12 @@
 //
 // Every path ends in a decision: the last assignment of a CH_* constant, a
 // channel handed to migration_incoming_setup() / multifd_recv_new_channel() /
-// postcopy_preempt_new_channel() (the 7.2-9.0 forms), an error (reject), an
-// assert (abort), or, when nothing assigned, the initializer (the row is then
-// marked implicit_default). The peek call adds the rows `peek.wait` and
-// `peek.failed`.
+// postcopy_preempt_new_channel() (the 7.2-9.0 forms), an error (reject: set
+// through errp; drop: only error_report()ed before a return), an assert (abort),
+// or, when nothing assigned, the initializer (the row is then marked
+// implicit_default). The peek call adds the rows `peek.wait`, `peek.partial`,
+// `peek.reset` and `peek.failed`, behaving as the base version's
+// migration_channel_read_peek() does.
 //
 // Errors: c_reader_error, one line "FILE:LINE:COL: unsupported construct 'X';
 // supported: ..." or "FILE:LINE:COL: expected ...". Any input ends in a table or

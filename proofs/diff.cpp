@@ -9,8 +9,6 @@ namespace migchan::proofs {
 
 namespace {
 
-using S = smt::domain;
-using cd = concrete_domain;
 using smt::expr;
 
 // The guard that matches exactly `w` (derived columns included).
@@ -46,25 +44,6 @@ constexpr column widen_order[] = {
     column::postcopy_ram,     column::postcopy_preempt, column::mapped_ram, column::state,
     column::magic,            column::transport,   column::mm_done,     column::peekable,
 };
-
-std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const dest_config<S>& d,
-                                        const dest_state<S>& init, const std::vector<arrival<S>>& in,
-                                        const std::string& p, dest_state<S>& final_state) {
-  std::vector<trace_step<S>> tr(in.size());
-  auto state = init;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const auto n = p + std::to_string(i) + ".";
-    auto& st = tr[i];
-    st.in = in[i];
-    st.before = state;
-    st.out = step<S>(t, d, state, st.in);
-    st.out.then = [&] { auto v = expr::int_var(n + "then"); z.add(v == st.out.then); return v; }();
-    st.out.next = name_state(z, st.out.next, n + "next.");
-    state = st.out.next;
-  }
-  final_state = state;
-  return tr;
-}
 
 struct tracker {
   std::string unknown;
@@ -129,47 +108,24 @@ void find_regions(const table& a, const table& b, const diff_options& opt, diff_
   }
 }
 
-sender_config<S> sender_vars(const std::string& p) {
-  return {expr::bool_var(p + "multifd"), expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
-          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "transport"), expr::int_var(p + "channels"),
-          expr::int_var(p + "gen"), expr::bool_var(p + "recovery")};
-}
-
 // Returns true when Z3 answered (sat or unsat).
 bool find_sequence(const table& a, const table& b, const diff_options& opt, bool mismatch, diff_result& r,
                    tracker& note) {
   smt::solver z;
   const auto src = sender_vars("src.");
-  const dest_config<S> dst =
-      mismatch ? dest_config<S>{expr::bool_var("dst.multifd"), expr::bool_var("dst.postcopy_ram"),
-                                expr::bool_var("dst.postcopy_preempt"), expr::bool_var("dst.mapped_ram"),
-                                expr::int_var("dst.channels")}
-               : dest_config<S>{src.multifd, src.postcopy_ram, src.postcopy_preempt, src.mapped_ram, src.channels};
-  z.add(sender_ok<S>(a, src) && sender_ok<S>(b, src));
-  z.add(dest_ok<S>(a, dst, src.transport) && dest_ok<S>(b, dst, src.transport));
-  z.add(src.channels <= opt.max_channels && dst.channels <= opt.max_channels);
-  z.add(src.multifd || src.channels == 1);  // the count means nothing without multifd
-  z.add(dst.multifd || dst.channels == 1);
-  z.add(!src.recovery || dst.postcopy_ram);
-  z.add(pair_possible<S>(src, dst));  // e.g. a file: destination opens its channels itself
-  if (mismatch) z.add(!same_caps<S>(src, dst));
-  std::vector<arrival<S>> in;
-  for (int i = 0; i < opt.events; ++i) {
-    const auto n = "e" + std::to_string(i) + ".";
-    in.push_back({expr::bool_var(n + "present"), expr::int_var(n + "kind"), src.transport, expr::int_var(n + "magic"),
-                  expr::int_var(n + "count")});
-  }
+  const dest_config<S> dst = mismatch ? dest_vars("dst.") : dest_like(src, "dst.");
+  constrain_configs(z, {&a, &b}, src, dst, opt.max_channels, mismatch);
+  const auto in = arrival_vars(opt.events, src, "e");
   const auto init = initial_state<S>(src, dst);
   dest_state<S> fa, fb;
   const auto ra = run_symbolic(z, a, dst, init, in, "a", fa);
   const auto rb = run_symbolic(z, b, dst, init, in, "b", fb);
   // Arrivals the source can produce against either destination.
-  z.add(sender_can_produce<S>(src, ra, fa) && sender_can_produce<S>(src, rb, fb));
+  z.add(sender_can_produce<S>(src, dst, ra, fa) && sender_can_produce<S>(src, dst, rb, fb));
   for (std::size_t i = 0; i < assumption_count; ++i)
     if ((opt.assumed >> i) & 1u) z.add(holds<S>(static_cast<assumption>(i), src, dst, std::span<const trace_step<S>>(ra)));
   z.add(!(assignment_of<S>(std::span<const trace_step<S>>(ra)) == assignment_of<S>(std::span<const trace_step<S>>(rb))));
-  expr total = expr::integer(0);
-  for (const auto& x : in) total = total + ite(x.present, x.count, expr::integer(0));
+  const auto total = channels_of(in);
   const auto res = z.minimize(std::string(a.name) + " vs " + std::string(b.name) +
                                   (mismatch ? ":sequence:mismatched" : ":sequence"),
                               total, opt.timeout_ms);
@@ -178,21 +134,11 @@ bool find_sequence(const table& a, const table& b, const diff_options& opt, bool
 
   divergence dv;
   dv.mismatched = mismatch;
-  dv.config = {z.eval_bool(src.multifd), z.eval_bool(src.postcopy_ram), z.eval_bool(src.postcopy_preempt),
-               z.eval_bool(src.mapped_ram), static_cast<int>(z.eval_int(src.transport)),
-               static_cast<int>(z.eval_int(src.channels)), static_cast<int>(z.eval_int(src.gen)),
-               z.eval_bool(src.recovery)};
-  dv.dest = {z.eval_bool(dst.multifd), z.eval_bool(dst.postcopy_ram), z.eval_bool(dst.postcopy_preempt),
-             z.eval_bool(dst.mapped_ram), static_cast<int>(z.eval_int(dst.channels))};
+  dv.config = read_config(z, src);
+  dv.dest = read_config(z, dst);
   const dest_config<cd>& d = dv.dest;
-  for (const auto& x : in) {
-    if (!z.eval_bool(x.present)) break;
-    trace_step<cd> st{};
-    st.in = {true, static_cast<int>(z.eval_int(x.kind)), dv.config.transport, static_cast<int>(z.eval_int(x.magic)),
-             static_cast<int>(z.eval_int(x.count))};
-    dv.a.push_back(st);
-    dv.arrivals += static_cast<unsigned>(st.in.count);
-  }
+  dv.a = read_arrivals(z, in, dv.config.transport);
+  for (const auto& st : dv.a) dv.arrivals += static_cast<unsigned>(st.in.count);
   dv.b = dv.a;
   // The trace shown is the concrete model's run, so an encoding slip cannot hide in it.
   const auto start = initial_state<cd>(dv.config, d);
@@ -219,10 +165,9 @@ diff_result diff(const table& a, const table& b, const diff_options& opt) {
   diff_result r;
   tracker note;
   find_regions(a, b, opt, r, note);
-  const bool same_sem = a.sem.start == b.sem.start && a.sem.all_channels == b.sem.all_channels &&
-                        a.sem.setup == b.sem.setup && a.sem.senders == b.sem.senders;
-  const bool same_steps = same_sem && r.regions.empty() && !r.truncated && note.unknown.empty();
-  if (!same_steps || opt.always_search_sequences)
+  const bool same_sem = same_steps(a.sem, b.sem);
+  const bool one_function = same_sem && r.regions.empty() && !r.truncated && note.unknown.empty();
+  if (!one_function || opt.always_search_sequences)
     if (find_sequence(a, b, opt, false, r, note) && !r.sequence) find_sequence(a, b, opt, true, r, note);
   if (r.unknown.empty()) r.unknown = note.unknown;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -12,11 +12,9 @@
 #include <vector>
 
 #include "model/properties.h"
-#include "proofs/smt.h"
+#include "proofs/symbolic.h"
 
 namespace migchan::proofs {
-
-using cd = concrete_domain;
 
 // A concrete counterexample: configurations and the trace, one run per event.
 struct counterexample {
@@ -68,11 +66,6 @@ struct check_result {
 // Z3 alone: checks `p` for table `t` under `assumed`; with `minimal_sets`, also
 // searches every subset of the assumptions for the minimal ones.
 check_result check(const table& t, property p, unsigned assumed, bool minimal_sets, const query_options& o = {});
-
-// A step's state as fresh variables named `p`..., each defined equal to what
-// step() computed: Z3 then sees small definitions, not one term as deep as the
-// trace. Shared by every symbolic trace (encode.cpp, diff.cpp).
-dest_state<smt::domain> name_state(smt::solver& z, const dest_state<smt::domain>& s, const std::string& p);
 
 // Expand a counterexample's runs into one arrival per channel.
 std::vector<arrival<cd>> expand(const std::vector<trace_step<cd>>& steps);

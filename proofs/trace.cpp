@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "model/texts.h"
+
 namespace migchan::proofs {
 
 namespace {
@@ -17,16 +19,6 @@ std::string rule_id(const table& t, int i) {
                                                           : std::string("(none)");
 }
 
-// The 4 bytes QEMU prints for a first-bytes class, as "%x" would.
-std::string magic_hex(int magic) {
-  switch (static_cast<first_bytes>(magic)) {
-    case first_bytes::vm_file_magic: return "5145564d";
-    case first_bytes::vm_command: return "8000a00";
-    case first_bytes::ram_page: return "0";
-    default: return "<" + nm<first_bytes>(magic) + ">";
-  }
-}
-
 const char* yn(bool b) { return b ? "yes" : "no"; }
 
 std::string state_text(const dest_state<cd>& s, const dest_config<cd>& d) {
@@ -36,6 +28,7 @@ std::string state_text(const dest_state<cd>& s, const dest_config<cd>& d) {
   if (s.parked) o << " parked=" << nm<channel_kind>(s.parked_kind);
   if (s.stalled) o << " STALLED";
   if (s.aborted) o << " ABORTED";
+  if (s.exited) o << " EXITED";
   return o.str();
 }
 
@@ -67,29 +60,8 @@ std::string assumption_list(unsigned mask) {
   return "{" + s + "}";
 }
 
-std::string explain(const table& t, const trace_step<cd>& st) {
-  char buf[256];
-  switch (static_cast<cause>(st.out.why)) {
-    case cause::rule: {
-      const int i = st.out.rule;
-      if (i < 0 || i >= static_cast<int>(t.rules.size())) return "no rule matched";
-      return std::string(t.rules[static_cast<std::size_t>(i)].text);
-    }
-    case cause::listener: return "socket_accept_incoming_migration: Extra incoming migration connection; ignoring";
-    case cause::multifd_init:
-      if (st.in.magic == int(first_bytes::silent)) return "multifd_recv_initial_packet() waits for 64 bytes that do not come";
-      std::snprintf(buf, sizeof buf,
-                    "failed to receive packet via multifd channel %d: multifd: received packet magic %s expected 11223344",
-                    st.before.multifd_count, magic_hex(st.in.magic).c_str());
-      return buf;
-    case cause::multifd_off: return "multifd_recv_new_channel() with multifd off: multifd_recv_state is NULL";
-    case cause::multifd_overflow: return "multifd: received channel id is greater than number of channels";
-    case cause::dup_main: return "assert(!mis->from_src_file)";
-    case cause::dup_preempt: return "assert(!mis->postcopy_qemufile_dst)";
-    case cause::behind: return "not examined: an earlier channel stalled or killed the destination";
-    case cause::none: return "";
-  }
-  return "";
+std::string explain(const table& t, const dest_config<cd>& d, const trace_step<cd>& st) {
+  return outcome_text(t, st.in, st.out, st.before, representative(st.in, d, st.before));
 }
 
 std::string format_text(const table& t, property p, unsigned assumed, const counterexample& cx) {
@@ -107,7 +79,7 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
       << "       before: " << state_text(st.before, cx.dst) << "\n"
       << "       " << (st.out.why == int(cause::rule) ? "rule " + rule_id(t, st.out.rule) : nm<cause>(st.out.why))
       << " -> " << nm<verdict>(st.out.then);
-    const auto why = explain(t, st);
+    const auto why = explain(t, cx.dst, st);
     if (!why.empty()) o << ": " << why;
     if (st.out.why == int(cause::rule) &&
         (st.out.then == int(verdict::main) || st.out.then == int(verdict::multifd) ||
@@ -158,20 +130,21 @@ std::string meaning(const table& t, property p, const counterexample& cx) {
         << cite(rule_at(st.out.woke_rule)) << " as " << nm<verdict>(st.out.woke_then) << ".";
       return o.str();
     }
-    if (st.out.why != int(cause::behind) && st.out.then == int(verdict::abort)) {
-      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") makes the destination abort: "
-        << explain(t, st) << (by_rule ? " in " + cite(rule_at(st.out.rule)) : std::string()) << ".";
+    if (st.out.why != int(cause::behind) && (st.out.then == int(verdict::abort) || st.out.then == int(verdict::crash))) {
+      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") makes the destination "
+        << (st.out.then == int(verdict::abort) ? "abort: " : "crash: ")
+        << explain(t, cx.dst, st) << (by_rule ? " in " + cite(rule_at(st.out.rule)) : std::string()) << ".";
       return o.str();
     }
     if (st.out.then == int(verdict::blocked) && st.out.why != int(cause::behind)) {
       o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ", " << nm<first_bytes>(st.in.magic)
-        << ") stalls the destination's main loop: " << explain(t, st)
+        << ") stalls the destination's main loop: " << explain(t, cx.dst, st)
         << (by_rule ? " after " + cite(rule_at(st.out.rule)) : std::string())
         << "; every channel behind it waits too.";
       return o.str();
     }
     if (p == property::complete && st.out.why != int(cause::rule)) {
-      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") is not used: " << explain(t, st) << ".";
+      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") is not used: " << explain(t, cx.dst, st) << ".";
       return o.str();
     }
   }
@@ -221,7 +194,7 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
                 {"first_bytes", nm<first_bytes>(st.in.magic)}, {"rule", rule_id(t, st.out.rule)},
                 {"decision", nm<verdict>(st.out.then)}, {"cause", nm<cause>(st.out.why)}};
     put_state(s, st.out.next);
-    s.meta = {{"rule", rule_id(t, st.out.rule)}, {"explain", explain(t, st)}};
+    s.meta = {{"rule", rule_id(t, st.out.rule)}, {"explain", explain(t, cx.dst, st)}};
     tr.states.push_back(s);
   }
   return tr;
@@ -231,7 +204,7 @@ nlohmann::json to_replay(const table& t, property p, const counterexample& cx) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& st : cx.steps) {
     nlohmann::json e{{"kind", nm<channel_kind>(st.in.kind)}, {"magic", nm<first_bytes>(st.in.magic)},
-                     {"count", st.in.count},
+                     {"init", nm<init_packet>(st.in.init)}, {"count", st.in.count},
                      {"expect", {{"decision", nm<verdict>(st.out.then)},
                                  {"rule", st.out.why == int(cause::rule) ? nlohmann::json(rule_id(t, st.out.rule))
                                                                           : nlohmann::json(nullptr)},
@@ -242,8 +215,8 @@ nlohmann::json to_replay(const table& t, property p, const counterexample& cx) {
           {"property", std::string(name(p))},
           {"config", {{"multifd", cx.dst.multifd}, {"postcopy_ram", cx.dst.postcopy_ram},
                       {"postcopy_preempt", cx.dst.postcopy_preempt}, {"mapped_ram", cx.dst.mapped_ram},
-                      {"channels", cx.dst.channels}, {"transport", nm<transport>(cx.src.transport)},
-                      {"recovery", cx.src.recovery}}},
+                      {"channels", cx.dst.channels}, {"exit_on_error", cx.dst.exit_on_error},
+                      {"transport", nm<transport>(cx.src.transport)}, {"recovery", cx.src.recovery}}},
           {"source_config", {{"multifd", cx.src.multifd}, {"postcopy_ram", cx.src.postcopy_ram},
                              {"postcopy_preempt", cx.src.postcopy_preempt}, {"channels", cx.src.channels}}},
           {"arrivals", arr}};

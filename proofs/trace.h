@@ -12,7 +12,7 @@ namespace migchan::proofs {
 
 // What happened to one channel, in QEMU's words: the rule's error text or
 // assert, or what the code around the classifier said.
-std::string explain(const table& t, const trace_step<cd>& st);
+std::string explain(const table& t, const dest_config<cd>& d, const trace_step<cd>& st);
 
 // "1. multifd socket multifd_magic ..." lines, the property broken, the
 // configurations and the assumptions the trace satisfies.

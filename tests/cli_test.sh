@@ -57,7 +57,7 @@ expect 0 '^equivalent$' -- diff patch-v6 "$c/patch_v6.c"
 expect 0 '^equivalent$' -- diff "$c/qemu_2026.c" qemu-10.1
 expect 0 '^equivalent$' -- diff "$c/patch_v6.c" "$c/patch_v6_fixed.c"
 expect 0 '"equivalent": true' -- diff qemu-8.0 "$c/qemu_8_0.c" --format json
-expect 1 '^differ: 2 regions, ' -- diff qemu-10.1 "$c/patch_v6.c"
+expect 1 '^differ: 4 regions, ' -- diff qemu-10.1 "$c/patch_v6.c"
 expect 1 'after_mm.after_main (.*patch_v6.c:59) -> preempt' -- diff qemu-10.1 "$c/patch_v6.c"
 expect 1 '"summary": "differ: ' -- diff qemu-9.0 qemu-10.1 --format json
 exit $fail

@@ -6,6 +6,7 @@
 #include <array>
 
 #include "model/classifiers/common.h"
+#include "model/texts.h"
 
 namespace migchan::classifiers {
 
@@ -21,7 +22,7 @@ inline constexpr std::array qemu_7_2_rules{
   rule{"later.preempt", {.has_main = yes, .multifd = no, .postcopy_preempt = yes},    verdict::preempt,
        reads::nothing, {}, "else: assert(migrate_postcopy_preempt())", v72},
   rule{"later.assert",  {.has_main = yes, .multifd = no, .postcopy_preempt = no},     verdict::abort,
-       reads::nothing, "assert(migration_needs_multiple_sockets())", "else", v72},
+       reads::nothing, "Assertion `migration_needs_multiple_sockets()' failed", "else", v72},
 };
 inline constexpr std::array qemu_7_2_forbids{
   forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri,
@@ -33,6 +34,6 @@ inline constexpr table qemu_7_2{
     "qemu-7.2", "order only: first connection is main, later ones multifd, else preempt",
     "migration/migration.c @ 6f39c90b86b9", qemu_7_2_rules, qemu_7_2_forbids,
     {start_rule::on_last_channel, all_channels_rule::multifd_else_preempt, setup_rule::lenient,
-     senders_of(sender_gen::early_preempt)}};
+     senders_of(sender_gen::early_preempt), id_check::greater, on_error::report, true, &texts::v7_2}};
 
 }  // namespace migchan::classifiers

@@ -1,12 +1,14 @@
 // QEMU 8.0 to 8.2: 6720c2b3 peeks 4 bytes when multifd is on, postcopy-ram is
 // off and the channel is peekable; QEVM means main, any other value multifd.
 // Otherwise the 7.2 order rule stays. 5655aab0 moves the start to
-// migration_should_start_incoming(). f8c543e8 (8.2) only renames.
+// migration_should_start_incoming(). f8c543e8 (8.2) only renames. 8.1 adds one
+// refusal (b405dfff: multifd with postcopy), so 8.0 and 8.1-8.2 share the rows.
 #pragma once
 
 #include <array>
 
 #include "model/classifiers/common.h"
+#include "model/texts.h"
 
 namespace migchan::classifiers {
 
@@ -20,6 +22,15 @@ inline constexpr std::array qemu_8_0_rules{
                             .multifd = yes, .postcopy_ram = no},                                  verdict::blocked,
        reads::peek4, "migration_channel_read_peek() sleeps 1 ms until 4 bytes arrive",
        "migrate_use_multifd() && !migrate_postcopy_ram() && has_feature(READ_MSG_PEEK)", v80_peek},
+  rule{"peek.partial",     {.peekable = yes, .magic = of(first_bytes::partial),
+                            .multifd = yes, .postcopy_ram = no},                                  verdict::blocked,
+       reads::peek4, "migration_channel_read_peek() sleeps 1 ms and peeks again, forever: 1-3 bytes never become 4",
+       "len != buflen", v80_peek},
+  // The socket's read already set *errp; error_setg() on it asserts.
+  rule{"peek.reset",       {.peekable = yes, .magic = of(first_bytes::reset),
+                            .multifd = yes, .postcopy_ram = no},                                  verdict::abort,
+       reads::peek4, "Assertion `*errp == NULL' failed (error_setv(), over \"Unable to read from socket\")",
+       "len <= 0 && len != QIO_CHANNEL_ERR_BLOCK", v80_peek},
   rule{"peek.failed",      {.peekable = yes, .magic = of(first_bytes::eof),
                             .multifd = yes, .postcopy_ram = no},                                  verdict::reject,
        reads::peek4, "Failed to peek at channel", "len <= 0 && len != QIO_CHANNEL_ERR_BLOCK", v80_peek},
@@ -35,7 +46,7 @@ inline constexpr std::array qemu_8_0_rules{
   rule{"nopeek.preempt",   {.has_main = yes, .multifd = no, .postcopy_preempt = yes},             verdict::preempt,
        reads::nothing, {}, "else: assert(migrate_postcopy_preempt())", v80},
   rule{"nopeek.assert",    {.has_main = yes, .multifd = no, .postcopy_preempt = no},              verdict::abort,
-       reads::nothing, "assert(migration_needs_multiple_sockets())", "else", v80},
+       reads::nothing, "Assertion `migration_needs_multiple_sockets()' failed", "else", v80},
 };
 inline constexpr std::array qemu_8_0_forbids{
   forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri,
@@ -43,10 +54,24 @@ inline constexpr std::array qemu_8_0_forbids{
 };
 // clang-format on
 
+inline constexpr semantics sem_8_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
+                                   setup_rule::lenient,
+                                   static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) |
+                                                             senders_of(sender_gen::postponed_preempt)),
+                                   id_check::greater, on_error::report, false, &texts::v7_2};
+
 inline constexpr table qemu_8_0{
-    "qemu-8.0", "peek QEVM when multifd && !postcopy-ram && peekable; else order (8.0-8.2)",
-    "migration/migration.c @ 6720c2b32725, 5655aab0794b, f8c543e808f2", qemu_8_0_rules, qemu_8_0_forbids,
-    {start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt, setup_rule::lenient,
-     static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) | senders_of(sender_gen::postponed_preempt))}};
+    "qemu-8.0", "peek QEVM when multifd && !postcopy-ram && peekable; else order (8.0)",
+    "migration/migration.c @ 6720c2b32725, 5655aab0794b", qemu_8_0_rules, qemu_8_0_forbids, sem_8_0};
+
+inline constexpr std::array qemu_8_1_forbids{
+  forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri,
+  forbid::no_file_transport, forbid::no_mapped_ram, forbid::postcopy_multifd,
+};
+
+inline constexpr table qemu_8_1{
+    "qemu-8.1", "as 8.0, and multifd with postcopy refused (8.1-8.2)",
+    "migration/migration.c @ f8c543e808f2; migration/options.c @ b405dfff", qemu_8_0_rules, qemu_8_1_forbids,
+    sem_8_0};
 
 }  // namespace migchan::classifiers

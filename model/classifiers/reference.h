@@ -8,6 +8,7 @@
 #include <array>
 
 #include "model/classifiers/common.h"
+#include "model/texts.h"
 
 namespace migchan::classifiers {
 
@@ -44,8 +45,11 @@ inline constexpr std::array reference_rules{
        reads::nothing, {}, "migration_has_main_and_multifd_channels() && migrate_postcopy_preempt()", ref_own},
   rule{"peek.preempt.unexpected", {.peekable = yes, .magic = of(first_bytes::silent, first_bytes::ram_page)},
        verdict::reject, reads::nothing, "channel without magic but no preempt channel expected", "else", ref_own},
-  rule{"peek.eof",            {.peekable = yes, .magic = of(first_bytes::eof)},                  verdict::reject,
-       reads::peek4, "channel closed before its first bytes", "len == 0", ref_own},
+  rule{"peek.eof",            {.peekable = yes, .magic = of(first_bytes::eof, first_bytes::reset)}, verdict::reject,
+       reads::peek4, "channel closed before its first bytes", "len <= 0", ref_own},
+  // Known only once the watch has waited long enough: what serve's peek timeout does.
+  rule{"peek.partial",        {.peekable = yes, .magic = of(first_bytes::partial)},              verdict::reject,
+       reads::peek4, "fewer than 4 bytes, and no more", "0 < len < 4, no G_IO_IN since", ref_own},
   rule{"peek.unknown",        {.peekable = yes},                                                 verdict::reject,
        reads::peek4, "unknown channel magic", "else", ref_own},
   // Non-peekable channels: arrival order is all there is.
@@ -63,7 +67,10 @@ inline constexpr std::array reference_rules{
 inline constexpr table reference{
     "reference", "migchan's classifier: by content when peekable, never waits on a silent channel",
     "model/classifiers/reference.h", reference_rules, qemu_10_1_forbids,
+    // A refused channel leaves the destination running; ids are checked against
+    // the count as 11.x does.
     {start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt, setup_rule::asserting,
-     static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) | senders_of(sender_gen::postponed_preempt))}};
+     static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) | senders_of(sender_gen::postponed_preempt)),
+     id_check::greater_equal, on_error::report, false, &texts::v11_1}};
 
 }  // namespace migchan::classifiers

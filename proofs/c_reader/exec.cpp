@@ -1,6 +1,8 @@
 // Running the statements: every path through the classifier, forked at each if, assert and peek.
 #include "proofs/c_reader/reader.h"
 
+#include <optional>
+
 #include "proofs/c_reader/clean.h"
 
 namespace migchan::c_reader_detail {
@@ -75,20 +77,29 @@ void reader::fork_add(path& p, int f, bool shown_too, const std::string& text) {
   if (!text.empty()) p.ctext.push_back(text);
 }
 
+const rule* reader::peek_row(first_bytes magic) const {
+  for (const auto& r : base_.rules)
+    if (r.cost == reads::peek4 && r.when.get(column::magic) == of(magic)) return &r;
+  return nullptr;
+}
+
 void reader::do_peek(int call, path& p, pos at) {
   const auto& x = tree_.ex[static_cast<std::size_t>(call)];
   if (x.kids.size() < 3) err_.unsupported(at, "migration_channel_read_peek() without a buffer");
   // migration_channel_read_peek() waits until 4 bytes arrive: a silent
-  // channel blocks the destination here.
-  std::string wait_text = "migration_channel_read_peek() waits until 4 bytes arrive";
-  for (const auto& r : base_.rules)
-    if (r.then == verdict::blocked && r.cost == reads::peek4 && !r.text.empty()) wait_text = std::string(r.text);
-  path w = p;
-  w.peeked = true;
-  fork_add(w, fm_.f_atom(column::magic, of(first_bytes::silent)), true, "");
-  w.ctext.push_back(tree_.text_of(call));
-  emit(w, {verdict::blocked, wait_text, at, false, "wait"}, true);
-  fork_add(p, fm_.f_atom(column::magic, except(first_bytes::silent)), false, "");
+  // channel blocks the destination here, and 1-3 bytes make it peek forever.
+  // What the function itself does is the base version's (its peek rows).
+  for (const auto magic : {first_bytes::silent, first_bytes::partial}) {
+    const rule* r = peek_row(magic);
+    path w = p;
+    w.peeked = true;
+    fork_add(w, fm_.f_atom(column::magic, of(magic)), true, "");
+    w.ctext.push_back(tree_.text_of(call));
+    emit(w, {verdict::blocked, r && !r->text.empty() ? std::string(r->text) : "migration_channel_read_peek() waits",
+             at, false, magic == first_bytes::silent ? "wait" : "partial"},
+         true);
+  }
+  fork_add(p, fm_.f_atom(column::magic, except(first_bytes::silent, first_bytes::partial)), false, "");
   p.peeked = true;
   p.magic_host = false;
   p.peek_at = at;
@@ -219,14 +230,17 @@ reader::step reader::exec_call(int e, path& p, pos at) {
       count_fork();
       path fired = p;  // the assert fails: the destination aborts
       fork_add(fired, fm_.f_not(cond), true, tree_.negated_text(c));
-      emit(fired, {verdict::abort, f + "(" + ct + ")", at, false, abort_detail(p, "assert")});
+      // What glibc's assert() and GLib's g_assert() print.
+      const auto said = f == "assert" ? "Assertion `" + ct + "' failed" : "assertion failed: (" + ct + ")";
+      emit(fired, {verdict::abort, said, at, false, abort_detail(p, "assert")});
     }
     if (fm_[cond].op == fnode::f) return step::ended;
     fork_add(p, cond, true, ct);
     return step::next;
   }
   if (f == "g_assert_not_reached" || f == "abort") {
-    emit(p, {verdict::abort, f + "()", at, false, abort_detail(p, "not_reached")});
+    emit(p, {verdict::abort, f == "abort" ? std::string("abort()") : "code should not be reached", at, false,
+             abort_detail(p, "not_reached")});
     return step::ended;
   }
   const int sink = tree_.find_call(e, sinks());
@@ -266,7 +280,27 @@ reader::step reader::exec_if(int s, path& p, std::vector<path>& work) {
     }
     count_fork();
     const std::string ct = tree_.text_of(c);
-    path failed = p;  // 4 bytes never came: "Failed to peek at channel"
+    // The peer closed or reset before 4 bytes: the peek fails as the base
+    // version's migration_channel_read_peek() does (8.0-8.2 assert on a reset).
+    const rule* reset_row = peek_row(first_bytes::reset);
+    std::optional<path> reset_path;
+    if (reset_row && reset_row->then == verdict::abort) {
+      path gone = p;
+      fork_add(gone, fm_.f_atom(column::magic, of(first_bytes::reset)), true, "");
+      emit(gone, {verdict::abort, std::string(reset_row->text), p.peek_at, false, "reset"});
+      fork_add(p, fm_.f_atom(column::magic, except(first_bytes::reset)), false, "");
+    } else {
+      path gone = p;
+      fork_add(gone, fm_.f_atom(column::magic, of(first_bytes::reset)), true,
+               fails_when_true ? ct : tree_.negated_text(c));
+      gone.err = pending_error{reset_row ? std::string(reset_row->text) : "Unable to read from socket", "reset",
+                               p.peek_at, true, true};
+      fork_add(p, fm_.f_atom(column::magic, except(first_bytes::reset)), false, "");
+      const auto& fail_branch = fails_when_true ? x.kids : x.else_kids;
+      if (!fail_branch.empty()) gone.cont.push_back({&fail_branch, 0});
+      reset_path = std::move(gone);
+    }
+    path failed = p;  // the peer closed first: "Failed to peek at channel"
     fork_add(failed, fm_.f_atom(column::magic, of(first_bytes::eof)), true,
              fails_when_true ? ct : tree_.negated_text(c));
     failed.err = pending_error{"Failed to peek at channel", "failed", p.peek_at, true, true};
@@ -277,6 +311,7 @@ reader::step reader::exec_if(int s, path& p, std::vector<path>& work) {
     if (!x.else_kids.empty()) else_p.cont.push_back({&x.else_kids, 0});
     work.push_back(std::move(else_p));
     work.push_back(std::move(then_p));
+    if (reset_path) work.push_back(std::move(*reset_path));  // its row first, beside the failed one
     return step::ended;
   }
   const int cond = truth_of(eval(c, p), c);

@@ -1,6 +1,8 @@
 // Conditions over the guard columns, both as formulas (what a row shows) and as exact sets of observations.
 #pragma once
 
+#include <algorithm>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -21,8 +23,12 @@ using bits = std::vector<std::uint64_t>;
 
 constexpr std::size_t n_obs = 128 * enum_size<transport> * enum_size<mig_status> * enum_size<first_bytes>;
 
+// The most values any column takes.
+constexpr std::size_t max_column_values =
+    std::max({enum_size<transport>, enum_size<mig_status>, enum_size<first_bytes>, std::size_t{2}});
+
 struct universe {
-  std::array<std::array<bits, 8>, column_count> val;  // val[c][v]: column c has value v
+  std::array<std::array<bits, max_column_values>, column_count> val;  // val[c][v]: column c has value v
   std::vector<observation> obs;
 };
 

@@ -93,6 +93,8 @@ class reader {
   void fork_add(path& p, int f, bool shown_too, const std::string& text);
   void finish(path& p, pos at, bool by_return);
   void emit(const path& p, const outcome& o, bool wait = false);
+  // The base version's peek row for these first bytes (what migration_channel_read_peek() does).
+  const rule* peek_row(first_bytes magic) const;
   std::string detail_for(const path& p, const std::string& base_name) const;
   std::string abort_detail(const path& p, std::string_view what) const;
   void count_fork();

@@ -275,7 +275,8 @@ TEST_CASE("loopback: a silent connection does not delay classifying the next one
         std::uint8_t buf[8];
         auto n = ::recv(key, buf, sizeof buf, MSG_PEEK);
         bool closed = n == 0 || (ev & (EPOLLRDHUP | EPOLLHUP)) != 0;
-        auto v = classify_prefix(byte_view(buf, n > 0 ? static_cast<std::size_t>(n) : 0), closed);
+        auto v = classify_prefix(byte_view(buf, n > 0 ? static_cast<std::size_t>(n) : 0),
+                                 closed ? peer_end::closed : peer_end::open);
         if (v) decide(c, *v);
       });
     }

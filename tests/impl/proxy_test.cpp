@@ -76,7 +76,7 @@ TEST_CASE("proxy relays a reset as a reset") {
   set_nonblocking(listener.get(), false);
   auto dest = std::async(std::launch::async, [&] {
     unique_fd c(::accept(listener.get(), nullptr, nullptr));
-    return peer_end(c.get());
+    return how_peer_ended(c.get());
   });
   log_capture log;
   background<proxy> px(proxy_opts(parse_uri("tcp:127.0.0.1:" + std::to_string(port))), log);
@@ -170,9 +170,9 @@ TEST_CASE("proxy: a destination that refuses is a reset for the source, and the 
   log_capture log;
   background<proxy> px(proxy_opts(parse_uri("tcp:127.0.0.1:" + std::to_string(port))), log);
   auto a = dial(px.address(), minimal_main_stream());
-  CHECK(peer_end(a.get()) == "reset");
+  CHECK(how_peer_ended(a.get()) == "reset");
   auto b = dial(px.address());
-  CHECK(peer_end(b.get()) == "reset");
+  CHECK(how_peer_ended(b.get()) == "reset");
   REQUIRE(log.wait_event("error", 2));
   CHECK(log_capture::events(log.all(), "error")[0]["error"].get<std::string>().find("Connection refused") !=
         std::string::npos);

@@ -114,10 +114,10 @@ TEST_CASE("expand: what each channel sends, multifd ids in order of appearance")
   CHECK(ch[3].multifd_id == 2);
   CHECK(ch[3].arrival == 2);
   CHECK(hex(ch[4].first) == "0000000003fff0020670632e72616d00");
-  CHECK(classify_prefix(ch[4].first, false) == first_bytes::ram_page);
-  CHECK(ch[5].close_at_once);
+  CHECK(classify_prefix(ch[4].first, peer_end::open) == first_bytes::ram_page);
+  CHECK(ch[5].end == replay_end::close);
   CHECK(ch[5].first.empty());
-  CHECK(classify_prefix(ch[6].first, false) == first_bytes::other);
+  CHECK(classify_prefix(ch[6].first, peer_end::open) == first_bytes::other);
   t.transport = transport::tls;
   CHECK_THROWS_WITH_AS(expand(t, uuid, 0), "transport 'tls' cannot be replayed over sockets", trace_error);
 }
@@ -263,10 +263,10 @@ TEST_CASE("conformance: every socket counterexample of migchan verify, replayed 
     auto s = t.recovery ? paused_state<concrete_domain>(t.config) : fresh_state<concrete_domain>();
     const auto initial = s;
     for (const auto& ch : channels) {
-      in.push_back(arrive(ch.kind, ch.magic));
+      in.push_back(arrive(ch.kind, ch.magic, ch.init));
       const auto r = step<concrete_domain>(*o.classifier, t.config, s, in.back());
       s = r.next;
-      if (r.then == static_cast<int>(verdict::abort)) break;  // serve stops serving here
+      if (r.next.aborted || r.next.exited) break;  // serve stops serving here
     }
     REQUIRE(log.wait_decisions(in.size()));
     const auto got = log_capture::decisions(log.all());

@@ -136,7 +136,7 @@ inline void reset_close(unique_fd& fd) {
 
 // What the peer did to a blocking client socket by the deadline: "eof", "reset" or "open".
 // Bytes it sent before are appended to `got` when given.
-inline std::string peer_end(int fd, std::chrono::milliseconds limit = 5000ms, bytes* got = nullptr) {
+inline std::string how_peer_ended(int fd, std::chrono::milliseconds limit = 5000ms, bytes* got = nullptr) {
   const auto until = steady::now() + limit;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - steady::now()).count();
@@ -200,8 +200,8 @@ inline serve_options serve_opts(const table& t, const std::string& caps, int cha
   return o;
 }
 
-inline arrival<concrete_domain> arrive(channel_kind k, first_bytes m) {
-  return {true, static_cast<int>(k), static_cast<int>(transport::socket), static_cast<int>(m), 1};
+inline arrival<concrete_domain> arrive(channel_kind k, first_bytes m, init_packet i = init_packet::good) {
+  return {true, static_cast<int>(k), static_cast<int>(transport::socket), static_cast<int>(m), 1, static_cast<int>(i)};
 }
 
 // The log's decisions, step by step, against step() on the same arrivals.

@@ -83,7 +83,7 @@ TEST_CASE("10.1 postcopy recovery: reconnecting main resumes instead of starting
   const auto tr = play(classifiers::qemu_10_1, d, paused_state<cd>(d),
                        {arrive(channel_kind::main, first_bytes::vm_command),
                         arrive(channel_kind::preempt, first_bytes::silent)});
-  CHECK(tr[0].out.rule == 5);  // peek.postcopy_recovery
+  CHECK(classifiers::qemu_10_1.rules[std::size_t(tr[0].out.rule)].id == "peek.postcopy_recovery");
   CHECK(tr[0].out.started);
   CHECK(tr[0].out.next.status == int(mig_status::postcopy_recover));
   CHECK(tr[1].out.then == int(verdict::preempt));

@@ -2,6 +2,8 @@
 // the commit or review mail that established it.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "model/builtin.h"
 #include "proofs/brute.h"
 
@@ -35,11 +37,23 @@ TEST_CASE("9.0-10.0 peek no silent channel while both sides agree: multifd with 
   CHECK(o.refuted(property::no_silent_peek, 0));
 }
 
-TEST_CASE("10.1 aborts on MULTIFD magic ahead of main when the destination has multifd off (00f3fcef)") {
-  const auto o = brute::enumerate(classifiers::qemu_10_1, 2);
+TEST_CASE("11.1 aborts on MULTIFD magic ahead of main when the destination has multifd off (00f3fcef)") {
+  const auto o = brute::enumerate(classifiers::qemu_11_1, 2);
   CHECK(o.refuted(property::no_abort, 0));
   CHECK_FALSE(o.refuted(property::no_abort, set({assumption::configs_match})));
   CHECK_FALSE(o.refuted(property::no_abort, set({assumption::main_connects_first})));
+}
+
+TEST_CASE("up to 11.0 a source with more multifd channels indexes params[] one past its end, whoever comes first") {
+  // migration/multifd.c:217 at v10.2.2 tests `msg.id > migrate_multifd_channels()`.
+  const auto o = brute::enumerate(classifiers::qemu_10_1, 2);
+  CHECK(o.refuted(property::no_abort, set({assumption::main_connects_first})));
+  CHECK_FALSE(o.refuted(property::no_abort, set({assumption::configs_match})));
+  const auto w = o.shortest_under(property::no_abort, set({assumption::main_connects_first}));
+  REQUIRE(w);
+  CHECK(w->src.channels > w->dst.channels);
+  CHECK(std::any_of(w->steps.begin(), w->steps.end(),
+                    [](const auto& st) { return st.out.then == int(verdict::crash); }));
 }
 
 TEST_CASE("10.1 can peek a racing preempt channel; Fabiano Rosas' hidden assumption (seed thread)") {

@@ -100,13 +100,13 @@ struct sample {
 
 // clang-format off
 constexpr sample samples[] = {
-  {"qemu_7_2.c",         &classifiers::qemu_7_2,   52, 3136, ""},
-  {"qemu_8_0.c",         &classifiers::qemu_8_0,  208, 3136, ""},
-  {"qemu_10_1.c",        &classifiers::qemu_10_1, 620, 3696, "nopeek.non_peekable_channel"},
-  {"qemu_2026.c",        &classifiers::qemu_10_1, 620, 3696, "nopeek.non_peekable_channel"},
-  {"patch_v6.c",         &classifiers::patch_v6,  620, 3696, "after_mm.implicit_main"},
-  {"patch_v6_hunk.c",    &classifiers::patch_v6,  620, 3696, "after_mm.implicit_main"},
-  {"patch_v6_quoted.c",  &classifiers::patch_v6,  620, 3696, "after_mm.implicit_main"},
+  {"qemu_7_2.c",         &classifiers::qemu_7_2,   52, 4032, ""},
+  {"qemu_8_0.c",         &classifiers::qemu_8_0,  312, 4032, ""},
+  {"qemu_10_1.c",        &classifiers::qemu_10_1, 868, 4752, "nopeek.non_peekable_channel"},
+  {"qemu_2026.c",        &classifiers::qemu_10_1, 868, 4752, "nopeek.non_peekable_channel"},
+  {"patch_v6.c",         &classifiers::patch_v6,  868, 4752, "after_mm.implicit_main"},
+  {"patch_v6_hunk.c",    &classifiers::patch_v6,  868, 4752, "after_mm.implicit_main"},
+  {"patch_v6_quoted.c",  &classifiers::patch_v6,  868, 4752, "after_mm.implicit_main"},
 };
 // clang-format on
 
@@ -138,42 +138,47 @@ TEST_CASE("rows read from the 10.1 form, in source order, named from their predi
   const auto t = read_trace("qemu_10_1.c", classifiers::qemu_10_1);
   CHECK(t.function == "migration_ioc_process_incoming");
   CHECK(ids(t.view) == std::vector<std::string_view>{
-                           "peek.wait", "peek.failed", "peek.vm_file_magic", "peek.multifd_magic.assert",
-                           "peek.multifd_magic", "peek.first_postcopy_paused", "peek.unknown_channel_magic",
-                           "nopeek.after_main_multifd", "nopeek.first", "nopeek.non_peekable_channel",
-                           "after_mm.assert", "after_mm.preempt"});
+                           "peek.wait", "peek.partial", "peek.reset", "peek.failed", "peek.vm_file_magic",
+                           "peek.multifd_magic.assert", "peek.multifd_magic", "peek.first_postcopy_paused",
+                           "peek.unknown_channel_magic", "nopeek.after_main_multifd", "nopeek.first",
+                           "nopeek.non_peekable_channel", "after_mm.assert", "after_mm.preempt"});
   // The error branch is dead (from_src_file without multifd means main and
   // multifd are done) and kept, as qemu_10_1.h keeps nopeek.no_multifd.
-  CHECK(t.rules[9].text == "non-peekable channel used without multifd");
+  CHECK(t.rules[11].text == "non-peekable channel used without multifd");
   const auto& wait = t.rules[0];
   CHECK(describe(wait.when) == describe(guard{.mm_done = no, .peekable = yes, .magic = of(first_bytes::silent)}));
   CHECK(wait.then == verdict::blocked);
   CHECK(wait.cost == reads::peek4);
-  CHECK(t.rules[3].text == "assert(migrate_multifd())");
-  CHECK(t.rules[6].text == "unknown channel magic: %u");
-  CHECK(t.rules[6].origin == "qemu_10_1.c:" + std::to_string(line_of(slurp(traces() / "qemu_10_1.c"),
+  CHECK(t.rules[5].text == "Assertion `migrate_multifd()' failed");
+  CHECK(t.rules[8].text == "unknown channel magic: %u");
+  CHECK(t.rules[8].origin == "qemu_10_1.c:" + std::to_string(line_of(slurp(traces() / "qemu_10_1.c"),
                                                                      "error_setg(errp, \"unknown channel magic")));
-  CHECK(t.rules[8].c == "!migration_has_main_and_multifd_channels() && "
+  // The peek's own outcomes, as the base version's migration_channel_read_peek() has them.
+  CHECK(t.rules[1].then == verdict::blocked);
+  CHECK(t.rules[2].text == "Unable to read from socket: Connection reset by peer");
+  CHECK(t.rules[10].c == "!migration_has_main_and_multifd_channels() && "
                         "!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK) && "
                         "!(mis->from_src_file && migrate_multifd()) && !mis->from_src_file");
   CHECK(t.rules[0].c == "!migration_has_main_and_multifd_channels() && "
                         "qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK) && "
                         "migration_channel_read_peek(ioc, (void *)&channel_magic, sizeof(channel_magic), errp)");
-  CHECK(t.rules[9].cost == reads::nothing);
+  CHECK(t.rules[11].cost == reads::nothing);
 }
 
 TEST_CASE("the 8.0 form: default_channel is derived, the calls that take the channel decide") {
   const auto t = read_trace("qemu_8_0.c", classifiers::qemu_8_0);
   CHECK(t.function.empty());  // statements only
-  CHECK(ids(t.view) == std::vector<std::string_view>{"peek.wait", "peek.failed", "peek.vm_file_magic",
-                                                     "peek.multifd", "nopeek.first", "nopeek.assert",
-                                                     "nopeek.multifd", "nopeek.preempt"});
+  CHECK(ids(t.view) == std::vector<std::string_view>{"peek.wait", "peek.partial", "peek.reset", "peek.failed",
+                                                     "peek.vm_file_magic", "peek.multifd", "nopeek.first",
+                                                     "nopeek.assert", "nopeek.multifd", "nopeek.preempt"});
   // The same guards the built-in table writes for the order rule.
-  CHECK(describe(t.rules[4].when) == describe(classifiers::qemu_8_0.rules[4].when));
-  CHECK(describe(t.rules[5].when) == describe(classifiers::qemu_8_0.rules[7].when));
-  CHECK(describe(t.rules[6].when) == describe(classifiers::qemu_8_0.rules[5].when));
-  CHECK(describe(t.rules[7].when) == describe(classifiers::qemu_8_0.rules[6].when));
-  CHECK(t.rules[5].text == "assert(migration_needs_multiple_sockets())");
+  CHECK(describe(t.rules[6].when) == describe(classifiers::qemu_8_0.rules[6].when));
+  CHECK(describe(t.rules[7].when) == describe(classifiers::qemu_8_0.rules[9].when));
+  CHECK(describe(t.rules[8].when) == describe(classifiers::qemu_8_0.rules[7].when));
+  CHECK(describe(t.rules[9].when) == describe(classifiers::qemu_8_0.rules[8].when));
+  CHECK(t.rules[7].text == "Assertion `migration_needs_multiple_sockets()' failed");
+  // 8.0-8.2 assert when the peek's read fails on a reset (error_setg() over a set error).
+  CHECK(t.rules[2].then == verdict::abort);
 }
 
 TEST_CASE("patch-v6: paths that assign nothing are implicit CH_MAIN rows from the initializer's line") {
@@ -199,12 +204,14 @@ TEST_CASE("patch-v6: paths that assign nothing are implicit CH_MAIN rows from th
     REQUIRE(a.dead < t.rules.size());
     CHECK(t.rules[a.dead].id == "after_mm.implicit_main");
     CHECK(ids(t.view) == std::vector<std::string_view>{
-                             "peek.wait", "peek.failed", "peek.vm_file_magic", "peek.multifd_magic",
-                             "peek.first_postcopy_paused", "peek.unknown_channel_magic",
+                             "peek.wait", "peek.partial", "peek.reset", "peek.failed", "peek.vm_file_magic",
+                             "peek.multifd_magic", "peek.first_postcopy_paused", "peek.unknown_channel_magic",
                              "nopeek.after_main_tls_or_file", "nopeek.implicit_main", "after_mm.after_main",
                              "after_mm.implicit_main"});
-    // __func__ filled in from the definition or the hunk header.
-    CHECK(t.rules[5].text == "migration_ioc_process_incoming: unknown channel magic: %u");
+    // __func__ filled in from the definition or the hunk header; error_report() and
+    // return: the channel is dropped, nothing fails.
+    CHECK(t.rules[7].text == "migration_ioc_process_incoming: unknown channel magic: %u");
+    CHECK(t.rules[7].then == verdict::drop);
   }
   for (const auto& s : {classifiers::qemu_8_0, classifiers::qemu_10_1}) {
     const auto t = read_trace(s.name == "qemu-8.0" ? "qemu_8_0.c" : "qemu_10_1.c", s);
@@ -325,8 +332,8 @@ TEST_CASE("text quoted with '> ' markers is read without them") {
 TEST_CASE("2026 form: goto out after the failed peek, return channel, CH_NONE initializer") {
   const auto t = read_trace("qemu_2026.c", classifiers::qemu_10_1);
   CHECK(t.function == "migration_channel_identify");
-  CHECK(t.rules[1].id == "peek.failed");
-  CHECK(t.rules[1].text == "Failed to peek at channel");
+  CHECK(t.rules[3].id == "peek.failed");
+  CHECK(t.rules[3].text == "Failed to peek at channel");
   for (const auto& r : t.rules) CHECK_FALSE(r.implicit_default);  // every path assigns or errs
 }
 
@@ -388,7 +395,7 @@ TEST_CASE("errors, asserts and returns decide as QEMU does") {
                                                      "nopeek.no_for", "nopeek.implicit_main"});
   CHECK(t.rules[0].then == verdict::multifd);
   CHECK(t.rules[1].then == verdict::abort);
-  CHECK(t.rules[1].text == "g_assert_not_reached()");
+  CHECK(t.rules[1].text == "code should not be reached");  // what GLib prints
   CHECK(t.rules[2].then == verdict::reject);
   CHECK(t.rules[2].text == "%s: no %s for %s");
   CHECK(t.rules[2].origin == "t.c:7");
@@ -405,8 +412,9 @@ TEST_CASE("errors, asserts and returns decide as QEMU does") {
       "out:\n"
       "return channel;\n",
       "t.c", classifiers::qemu_10_1);
-  CHECK(ids(u.view) == std::vector<std::string_view>{"peek.wait", "peek.failed", "peek.multifd_magic",
-                                                     "peek.implicit_main", "nopeek.implicit_main"});
+  CHECK(ids(u.view) == std::vector<std::string_view>{"peek.wait", "peek.partial", "peek.reset", "peek.failed",
+                                                     "peek.multifd_magic", "peek.implicit_main",
+                                                     "nopeek.implicit_main"});
   CHECK(error_of_text("uint8_t channel = CH_MAIN;\nout:\nif (migrate_multifd()) { goto out; }") ==
         "t.c:3:26: unsupported construct 'goto out (only forward, to a label at the outer level)'" +
             std::string("; supported: if/else, &&, ||, !, ==, !=, (), declarations, channel = CH_*, bool "

@@ -112,14 +112,14 @@ TEST_CASE("with no region and the same semantics, the sequence search agrees the
   CHECK(self.equivalent());
 }
 
-TEST_CASE("qemu-10.1 and patch-v6 differ: two regions with the rows of both sides, and a sequence") {
+TEST_CASE("qemu-10.1 and patch-v6 differ: regions with the rows of both sides, and a sequence") {
   const auto v6 = read("patch_v6.c", classifiers::qemu_10_1);
   const auto& a = classifiers::qemu_10_1;
   const auto r = proofs::diff(a, v6.view);
   CHECK(r.unknown.empty());
   CHECK_FALSE(r.equivalent());
   regions_exact(a, v6.view, r);
-  REQUIRE(r.regions.size() == 2);
+  REQUIRE(r.regions.size() == 4);
   const auto ids = [&](const proofs::region& g) {
     return std::string(a.rules[std::size_t(g.rule_a)].id) + " / " + std::string(v6.view.rules[std::size_t(g.rule_b)].id);
   };
@@ -131,20 +131,25 @@ TEST_CASE("qemu-10.1 and patch-v6 differ: two regions with the rows of both side
   CHECK(proofs::decide(a, r.regions[1].witness) == verdict::abort);
   CHECK(proofs::decide(v6.view, r.regions[1].witness) == verdict::multifd);
   CHECK(v6.view.rules[std::size_t(r.regions[1].rule_b)].origin.starts_with("patch_v6.c:"));
-
-  // No source leads the two apart today: a channel beyond what the
-  // destination expects is dropped by the listener, MULTIFD_MAGIC without
-  // multifd aborts in both, and a file: destination opens its channels itself.
-  // Whatever sequence Z3 offers must diverge when replayed concretely.
-  if (r.sequence) {
-    const auto& s = *r.sequence;
-    REQUIRE(s.a.size() == s.b.size());
-    for (std::size_t i = 0; i < s.a.size(); ++i) CHECK(s.a[i].in.kind == s.b[i].in.kind);
-    const auto fa = assignment_of<cd>(std::span<const trace_step<cd>>(s.a));
-    const auto fb = assignment_of<cd>(std::span<const trace_step<cd>>(s.b));
-    CHECK_FALSE(fa == fb);
-    CHECK(s.mismatched);  // with the same configuration on both sides no sequence diverges
+  // An unknown magic: 10.1 sets errp (and, from 10.0, fails and exits); the
+  // patch only error_report()s it and drops the channel.
+  for (std::size_t i : {2u, 3u}) {
+    CHECK(ids(r.regions[i]) == "peek.unknown_magic / peek.unknown_channel_magic");
+    CHECK(proofs::decide(a, r.regions[i].witness) == verdict::reject);
+    CHECK(proofs::decide(v6.view, r.regions[i].witness) == verdict::drop);
   }
+
+  // A source leads them apart: a preempt channel that already carries a page
+  // ahead of main makes 10.1 exit, while the patch drops it and goes on.
+  REQUIRE(r.sequence.has_value());
+  const auto& s = *r.sequence;
+  REQUIRE(s.a.size() == s.b.size());
+  for (std::size_t i = 0; i < s.a.size(); ++i) CHECK(s.a[i].in.kind == s.b[i].in.kind);
+  const auto fa = assignment_of<cd>(std::span<const trace_step<cd>>(s.a));
+  const auto fb = assignment_of<cd>(std::span<const trace_step<cd>>(s.b));
+  CHECK_FALSE(fa == fb);
+  CHECK(s.a.front().out.then == int(verdict::exit));
+  CHECK(s.b.front().out.then == int(verdict::drop));
 }
 
 TEST_CASE("a configuration one side refuses is a region of its own") {
