@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 namespace migchan::qemu {
@@ -181,6 +183,27 @@ int process::kill() {
     ::kill(pid_, SIGKILL);
   reap(0);
   return *status_;
+}
+
+std::optional<double> process::cpu_seconds() const {
+  if (status_)
+    return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat))
+    return std::nullopt;
+  // "PID (COMM) STATE ...": COMM may hold spaces and parens, so count fields after the last ')'.
+  // utime and stime are fields 14 and 15, in clock ticks.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 1));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int n = 3; n <= 15 && rest >> field; ++n) {
+    if (n == 14)
+      utime = std::stoull(field);
+    if (n == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string process::output() const {

@@ -44,6 +44,9 @@ public:
   // SIGKILL (if still running) and reap; returns the status as wait_exit() does.
   int kill();
 
+  // User plus system CPU time the child has used, from /proc/PID/stat; nullopt once it is reaped.
+  std::optional<double> cpu_seconds() const;
+
   // All of stderr so far.
   std::string output() const;
   // First non-empty line of stderr, for one-line error messages.
