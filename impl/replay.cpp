@@ -152,13 +152,14 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
   return j;
 }
 
-bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) {
+bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id,
+                     const std::optional<std::string>& machine) {
   switch (magic) {
     case first_bytes::vm_file_magic: {
       // The minimal stream is 34 bytes, but a 7.2 destination that misreads
       // main as a multifd channel reads 64 before it checks the magic: pad
       // past that (a correct destination stops reading at the VM description).
-      auto b = minimal_main_stream();
+      auto b = machine ? minimal_main_stream(*machine) : minimal_main_stream();
       if (b.size() < multifd_init_size + 8) b.resize(multifd_init_size + 8, 0);
       return b;
     }
@@ -182,7 +183,8 @@ bytes first_bytes_of(first_bytes magic, const uuid_bytes& uuid, int multifd_id) 
   return {};
 }
 
-std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms) {
+std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms,
+                                   const std::optional<std::string>& machine) {
   if (t.transport != transport::socket)
     throw trace_error("transport '" + std::string(name(t.transport)) + "' cannot be replayed over sockets");
   std::vector<replay_channel> out;
@@ -195,7 +197,7 @@ std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid
       c.kind = a.kind;
       c.magic = a.magic;
       if (a.kind == channel_kind::multifd) c.multifd_id = next_id++;
-      c.first = first_bytes_of(a.magic, uuid, c.multifd_id.value_or(0));
+      c.first = first_bytes_of(a.magic, uuid, c.multifd_id.value_or(0), machine);
       c.close_at_once = a.magic == first_bytes::eof;
       c.gap_ms = out.empty() ? 0 : k == 0 ? a.gap_ms.value_or(default_gap_ms) : default_gap_ms;
       out.push_back(std::move(c));
@@ -290,7 +292,7 @@ struct replayer {
 
 std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o) {
   replayer r(o);
-  for (auto& c : expand(t, o.uuid, static_cast<int>(o.gap.count()))) {
+  for (auto& c : expand(t, o.uuid, static_cast<int>(o.gap.count()), o.machine)) {
     replay_outcome x;
     x.ch = std::move(c);
     r.out.push_back(std::move(x));
