@@ -195,7 +195,7 @@ REGISTER_LISTENER("migchan_skip_count", 1, migchan::interop::detail::skip_listen
   const auto pair_ = ::migchan::interop::usable_version_pair();                                    \
   if (!pair_)                                                                                      \
     return;                                                                                        \
-  const auto [older, newer] = *pair_
+  const auto *older = pair_->first, *newer = pair_->second
 
 // A test of the default QEMU (qemu_available()) without one prints SKIPPED and returns.
 #define MIGCHAN_REQUIRE_QEMU()                                                                     \

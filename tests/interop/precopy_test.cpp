@@ -26,7 +26,8 @@ TEST_CASE("precopy across versions on the older machine type completes both ways
   MIGCHAN_REQUIRE_TWO_VERSIONS(older, newer);
   // The older binary's `pc`, named as it is, so that the newer one runs the same machine.
   const auto machine = qemu_vm({.name = "probe", .binary = older->binary}).machine_type();
-  for (auto [from, to] : {std::pair{older, newer}, std::pair{newer, older}}) {
+  for (const auto &way : {std::pair{older, newer}, std::pair{newer, older}}) {
+    const auto *from = way.first, *to = way.second;
     CAPTURE(from->label());
     CAPTURE(to->label());
     migration_pair m(*from, *to, {.machine = machine}, {.machine = machine});
