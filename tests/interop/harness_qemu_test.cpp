@@ -207,3 +207,21 @@ TEST_CASE("postcopy pause and recovery: both sides pause, then the resumed migra
     CHECK(d.describe() == "alive, migration completed");
   }
 }
+
+TEST_CASE("outcome: a second main connection makes 11.1 (multifd) fail an assertion: killed by SIGABRT") {
+  MIGCHAN_REQUIRE_QEMU_AT_LEAST(q, 11, 1, 0);
+  qemu_vm vm({.name = "dst", .binary = q->binary, .incoming_defer = true});
+  vm.set_capabilities({{"multifd", true}});
+  const auto sock = vm.dir() / "mig.sock";
+  vm.migrate_incoming("unix:" + sock.string());
+  // QEMU_VM_FILE_MAGIC and version 3 on both: each is classified as main.
+  const std::string header("QEVM\0\0\0\3", 8);
+  auto first = connect_unix(sock);
+  send_all(first, header);
+  auto second = connect_unix(sock);
+  send_all(second, header);
+  const auto o = watch(vm, 3s);
+  INFO(o.stderr_text);
+  CHECK(o.describe() == "killed by signal 6 (SIGABRT: a failed assertion)");
+  CHECK(o.stderr_text.find("Assertion `!mis->from_src_file' failed") != std::string::npos);
+}
