@@ -161,8 +161,14 @@ bool process::is_alive() { return !wait_exit(millis(0)); }
 std::optional<int> process::wait_exit(millis timeout) {
   auto deadline = clock::now() + timeout;
   for (;;) {
-    if (reap(WNOHANG))
+    const bool known = status_.has_value();
+    if (reap(WNOHANG)) {
+      // What it wrote before it exited may still be in the pipe: output() is complete once this
+      // returns (its end comes at once, unless a child of it holds the pipe open).
+      if (!known)
+        wait_for_output_end(millis(1000));
       return status_;
+    }
     int left = ms_until(deadline);
     if (left == 0)
       return std::nullopt;

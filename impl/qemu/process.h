@@ -40,6 +40,7 @@ public:
 
   bool is_alive();
   // Exit code, or -signal when a signal ended it; nullopt if it still runs at the deadline.
+  // Once it returns a status, output() holds all the child wrote.
   std::optional<int> wait_exit(millis timeout);
   // SIGKILL (if still running) and reap; returns the status as wait_exit() does.
   int kill();
