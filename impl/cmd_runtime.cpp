@@ -57,6 +57,18 @@ uuid_bytes uuid_or_throw(const std::string& text) {
   throw usage_error("bad value '" + text + "' for --uuid (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)");
 }
 
+// The machine type minimal_main_stream() names by default, read back from its bytes.
+std::string default_machine() { return parse_main_header(minimal_main_stream())->machine.value_or(""); }
+
+// A machine type as QEMU names them (pc-i440fx-11.1, pc-q35-7.2, pc): a short [A-Za-z0-9._-] word.
+std::string machine_or_throw(const std::string& text) {
+  const bool ok = !text.empty() && text.size() <= 64 &&
+                  text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                      std::string::npos;
+  if (!ok) throw usage_error("bad value '" + text + "' for --machine (a machine type such as pc-i440fx-11.1)");
+  return text;
+}
+
 replay_trace trace_or_throw(const std::string& path) {
   try {
     return load_replay_trace(path);
@@ -159,7 +171,7 @@ action add_serve(CLI::App& app) {
 action add_replay(CLI::App& app) {
   auto* sub = app.add_subcommand("replay", "open a trace's channels over real sockets and report what the peer did");
   struct args {
-    std::string trace, to, uuid, format = "text";
+    std::string trace, to, uuid, machine, format = "text";
     long long gap = 10, wait = 1000;
   };
   auto a = std::make_shared<args>();
@@ -168,6 +180,9 @@ action add_replay(CLI::App& app) {
   sub->add_option("--gap", a->gap, "ms between connections, unless the trace says (default 10)");
   sub->add_option("--wait", a->wait, "ms to watch the connections after the last one opens (default 1000)");
   sub->add_option("--uuid", a->uuid, "the source's uuid in MultiFDInit_t (default all zero)");
+  sub->add_option("--machine", a->machine,
+                  "machine type in main's configuration section, the destination's own (default " +
+                      default_machine() + ")");
   sub->add_option("--format", a->format, "text or json");
   return [=] {
     const auto t = trace_or_throw(a->trace);
@@ -177,6 +192,7 @@ action add_replay(CLI::App& app) {
     check_range("--wait", a->wait, 0, 3600000);
     o.gap = ms(a->gap), o.wait = ms(a->wait);
     o.uuid = uuid_or_throw(a->uuid);
+    if (!a->machine.empty()) o.machine = machine_or_throw(a->machine);
     if (a->format != "text" && a->format != "json")
       throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
     try {

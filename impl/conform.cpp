@@ -425,7 +425,9 @@ scenario_result run_replay(const options& o, const std::optional<counterexample>
   prepare(dst, *cx);
   const auto uri = dst.unix_uri("mig.sock");
   dst.migrate_incoming(uri);
-  auto rep = start_migchan(o, {"replay", file.string(), "--to", uri, "--wait", "300", "--format", "json"});
+  // The replayed main stream names the destination's own machine type, which it checks first.
+  auto rep = start_migchan(o, {"replay", file.string(), "--to", uri, "--wait", "300", "--format", "json",
+                               "--machine", dst.machine_type()});
   r.outcome = destination_outcome(dst, p, 3000ms, r.details);
   if (!rep->wait_exit(3000ms)) rep->kill();
   r.details["replay_output"] = rep->output();

@@ -156,13 +156,14 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
   return j;
 }
 
-bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels) {
+bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels,
+                     const std::optional<std::string>& machine) {
   switch (magic) {
     case first_bytes::vm_file_magic: {
       // The minimal stream is 34 bytes, but a 7.2 destination that misreads
       // main as a multifd channel reads 64 before it checks the magic: pad
       // past that (a correct destination stops reading at the VM description).
-      auto b = minimal_main_stream();
+      auto b = machine ? minimal_main_stream(*machine) : minimal_main_stream();
       if (b.size() < multifd_init_size + 8) b.resize(multifd_init_size + 8, 0);
       return b;
     }
@@ -200,7 +201,8 @@ bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid
   return {};
 }
 
-std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms) {
+std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms,
+                                   const std::optional<std::string>& machine) {
   if (t.transport != transport::socket)
     throw trace_error("transport '" + std::string(name(t.transport)) + "' cannot be replayed over sockets");
   std::vector<replay_channel> out;
@@ -216,7 +218,7 @@ std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid
       const bool init_sent = a.magic == first_bytes::multifd_magic;
       const bool good = init_sent && (a.init == init_packet::good || a.init == init_packet::bad_version ||
                                       a.init == init_packet::bad_uuid);
-      c.first = first_bytes_of(a.magic, a.init, uuid, next_id, t.config.channels);
+      c.first = first_bytes_of(a.magic, a.init, uuid, next_id, t.config.channels, machine);
       if (init_sent && c.first.size() >= multifd_init_size) c.multifd_id = c.first[24];
       if (good) ++next_id;
       c.end = a.magic == first_bytes::eof || a.init == init_packet::truncated_eof ? replay_end::close
@@ -319,7 +321,7 @@ struct replayer {
 
 std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o) {
   replayer r(o);
-  for (auto& c : expand(t, o.uuid, static_cast<int>(o.gap.count()))) {
+  for (auto& c : expand(t, o.uuid, static_cast<int>(o.gap.count()), o.machine)) {
     replay_outcome x;
     x.ch = std::move(c);
     r.out.push_back(std::move(x));

@@ -65,8 +65,11 @@ nlohmann::ordered_json to_json(const replay_trace& t);
 // The first bytes a channel sends: main a minimal stream (recovery: RECV_BITMAP for
 // "pc.ram"), multifd its MultiFDInit_t as `init` says (`good_id` for a good one,
 // judged against `channels`), preempt a zero page of "pc.ram" for ram_page;
-// `other` is garbage, `partial` 2 bytes; silent, eof and reset send nothing.
-bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels);
+// `other` is garbage, `partial` 2 bytes; silent, eof and reset send nothing. The
+// main stream names `machine` in its configuration (nullopt: minimal_main_stream()'s
+// default); a destination refuses a stream whose machine type is not its own.
+bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels,
+                     const std::optional<std::string>& machine = std::nullopt);
 
 // How a replayed channel ends once its first bytes are out.
 enum class replay_end : std::uint8_t { stay, close, reset };
@@ -84,7 +87,8 @@ struct replay_channel {
 };
 // Multifd arrivals with count k become k channels. Throws trace_error when the
 // trace cannot run over sockets (transport other than socket).
-std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms);
+std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms,
+                                   const std::optional<std::string>& machine = std::nullopt);
 
 enum class peer_did : std::uint8_t { open, eof, reset, refused, closed_by_us };
 std::string_view name(peer_did p);
@@ -103,6 +107,7 @@ struct replay_options {
   std::chrono::milliseconds gap{10};     // between connections, unless the arrival says
   std::chrono::milliseconds wait{1000};  // after the last connection, for the peer to act
   uuid_bytes uuid{};
+  std::optional<std::string> machine;  // in main's configuration; nullopt: minimal_main_stream()'s
 };
 
 // Opens every channel in order and watches them until `wait` after the last one,

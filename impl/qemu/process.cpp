@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 namespace migchan::qemu {
@@ -159,8 +161,14 @@ bool process::is_alive() { return !wait_exit(millis(0)); }
 std::optional<int> process::wait_exit(millis timeout) {
   auto deadline = clock::now() + timeout;
   for (;;) {
-    if (reap(WNOHANG))
+    const bool known = status_.has_value();
+    if (reap(WNOHANG)) {
+      // What it wrote before it exited may still be in the pipe: output() is complete once this
+      // returns (its end comes at once, unless a child of it holds the pipe open).
+      if (!known)
+        wait_for_output_end(millis(1000));
       return status_;
+    }
     int left = ms_until(deadline);
     if (left == 0)
       return std::nullopt;
@@ -181,6 +189,27 @@ int process::kill() {
     ::kill(pid_, SIGKILL);
   reap(0);
   return *status_;
+}
+
+std::optional<double> process::cpu_seconds() const {
+  if (status_)
+    return std::nullopt;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat))
+    return std::nullopt;
+  // "PID (COMM) STATE ...": COMM may hold spaces and parens, so count fields after the last ')'.
+  // utime and stime are fields 14 and 15, in clock ticks.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 1));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int n = 3; n <= 15 && rest >> field; ++n) {
+    if (n == 14)
+      utime = std::stoull(field);
+    if (n == 15)
+      stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::string process::output() const {

@@ -1,118 +1,50 @@
 #include "impl/qemu/qemu_vm.h"
 
-#include <unistd.h>
-
-#include <cctype>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <stdexcept>
 
 namespace migchan::qemu {
 
-std::string find_qemu() {
-  if (const char *env = std::getenv("MIGCHAN_QEMU"); env && *env)
-    return env;
-  const char *path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  size_t pos = 0;
-  while (pos <= dirs.size()) {
-    size_t end = dirs.find(':', pos);
-    if (end == std::string::npos)
-      end = dirs.size();
-    std::string dir = dirs.substr(pos, end - pos);
-    std::string candidate = (dir.empty() ? "." : dir) + "/qemu-system-x86_64";
-    if (access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-    pos = end + 1;
-  }
-  return {};
+namespace {
+
+// The members of a query-qmp-schema object type, by member name -> type name.
+std::map<std::string, std::string> members_of(const json &schema, const std::string &type) {
+  std::map<std::string, std::string> out;
+  for (const auto &entity : schema)
+    if (entity.value("name", "") == type)
+      for (const auto &m : entity.value("members", json::array()))
+        out[m.value("name", "")] = m.value("type", "");
+  return out;
 }
 
-std::optional<version> parse_qemu_version(std::string_view text) {
-  // "QEMU emulator version 7.2.22 (Debian ...)": numbers after the first "version ".
-  size_t pos = text.find("version ");
-  if (pos == std::string_view::npos)
-    return std::nullopt;
-  pos += 8;
-  version v{0, 0, 0};
-  size_t parts = 0;
-  while (parts < v.size() && pos < text.size() &&
-         std::isdigit(static_cast<unsigned char>(text[pos]))) {
-    int n = 0;
-    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])))
-      n = n * 10 + (text[pos++] - '0');
-    v[parts++] = n;
-    if (pos + 1 < text.size() && text[pos] == '.' &&
-        std::isdigit(static_cast<unsigned char>(text[pos + 1])))
-      ++pos;
-    else
-      break;
-  }
-  if (parts < 2)
-    return std::nullopt;
-  return v;
+const json *entity_named(const json &schema, const std::string &name) {
+  for (const auto &entity : schema)
+    if (entity.value("name", "") == name)
+      return &entity;
+  return nullptr;
 }
 
-std::optional<version> qemu_version(const std::string &binary) {
-  try {
-    process p({binary, "--version"}, {.capture_stdout = true});
-    if (!p.wait_exit(millis(3000)))
-      return std::nullopt;
-    // It has exited, but the reader thread may still be draining the pipe.
-    p.wait_for_output_end(millis(1000));
-    return parse_qemu_version(p.output());
-  } catch (const std::exception &) {
-    return std::nullopt;
-  }
-}
-
-const availability &qemu_available() {
-  static const availability cached = [] {
-    availability a;
-    a.binary = find_qemu();
-    if (a.binary.empty()) {
-      a.reason = "qemu-system-x86_64 not found on PATH (set MIGCHAN_QEMU to its path)";
-      return a;
-    }
-    if (access(a.binary.c_str(), X_OK) != 0) {
-      a.reason = a.binary + " is not executable";
-      return a;
-    }
-    a.version = qemu_version(a.binary);
-    if (!a.version) {
-      a.reason = a.binary + " --version printed no version";
-      return a;
-    }
-    try {
-      qemu_vm probe({.name = "probe"});
-      probe.qmp().execute("query-status");
-      probe.quit();
-    } catch (const std::exception &e) {
-      a.reason = "cannot start " + a.binary + ": " + e.what();
-      return a;
-    }
-    a.ok = true;
-    return a;
-  }();
-  return cached;
-}
+} // namespace
 
 qemu_vm::qemu_vm(vm_options opts)
     : opts_(std::move(opts)), uncaught_at_start_(std::uncaught_exceptions()),
-      dir_("migchan-qemu-") {
-  std::string binary = find_qemu();
-  if (binary.empty())
+      dir_("migchan-qemu-"), binary_(opts_.binary.empty() ? find_qemu() : opts_.binary) {
+  if (binary_.empty())
     throw std::runtime_error(opts_.name + ": qemu-system-x86_64 not found (set MIGCHAN_QEMU)");
   std::string qmp_path = (dir_.path() / (opts_.name + ".qmp")).string();
   // clang-format off
   std::vector<std::string> argv = {
-      binary, "-M", "pc", "-m", "64", "-nodefaults", "-display", "none", "-S", "-accel", "tcg",
-      "-qmp", "unix:" + qmp_path + ",server=on,wait=off"};
+      binary_, "-M", opts_.machine, "-m", "64", "-nodefaults", "-display", "none", "-S",
+      "-accel", "tcg", "-qmp", "unix:" + qmp_path + ",server=on,wait=off"};
   // clang-format on
   if (opts_.incoming_defer) {
     argv.push_back("-incoming");
     argv.push_back("defer");
+  }
+  if (opts_.tls) {
+    argv.push_back("-object");
+    argv.push_back(tls_object(*opts_.tls));
   }
   argv.insert(argv.end(), opts_.extra_args.begin(), opts_.extra_args.end());
   proc_ = std::make_unique<process>(std::move(argv));
@@ -123,6 +55,9 @@ qemu_vm::qemu_vm(vm_options opts)
                                " before QMP was ready: " + proc_->first_output_line());
   };
   qmp_.emplace(qmp_path, opts_.start_timeout, still_starting);
+  set_capabilities({{"events", true}});
+  if (opts_.tls)
+    set_parameters({{"tls-creds", tls_creds_id}});
 }
 
 qemu_vm::~qemu_vm() {
@@ -146,15 +81,75 @@ std::string qemu_vm::unix_uri(std::string_view socket) const {
 template <typename F> auto qemu_vm::named(F &&f) -> decltype(f()) {
   try {
     return f();
+  } catch (const unsupported &) {
+    throw;
   } catch (const std::runtime_error &e) {
     throw std::runtime_error(opts_.name + ": " + e.what());
   }
 }
 
+void qemu_vm::fail_unsupported(const std::string &what) const {
+  throw unsupported(opts_.name + ": QEMU " + to_string(version()) + " has no " + what);
+}
+
+qemu::version qemu_vm::version() const {
+  const auto &v = qmp_->greeting()["QMP"]["version"]["qemu"];
+  return {v.value("major", 0), v.value("minor", 0), v.value("micro", 0)};
+}
+
+std::string qemu_vm::machine_type() {
+  // QOM names machine classes "<machine>-machine" (TYPE_MACHINE_SUFFIX), on 7.2 as on 11.1.
+  static constexpr std::string_view suffix = "-machine";
+  std::string type = named([&] {
+    return qmp_->execute("qom-get", {{"path", "/machine"}, {"property", "type"}});
+  }).get<std::string>();
+  if (type.size() > suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0)
+    type.resize(type.size() - suffix.size());
+  return type;
+}
+
+bool qemu_vm::has_argument(const std::string &command, const std::string &argument) {
+  if (!schema_)
+    schema_ = named([&] { return qmp_->execute("query-qmp-schema", json::object(), millis(5000)); });
+  const json *cmd = entity_named(*schema_, command);
+  return cmd && members_of(*schema_, cmd->value("arg-type", "")).count(argument) > 0;
+}
+
+bool qemu_vm::has_capability(const std::string &capability) {
+  if (!capabilities_) {
+    capabilities_.emplace();
+    for (const auto &c : named([&] { return qmp_->execute("query-migrate-capabilities"); }))
+      capabilities_->insert(c.value("capability", ""));
+  }
+  return capabilities_->count(capability) > 0;
+}
+
+std::set<std::string> qemu_vm::transports() {
+  std::set<std::string> out;
+  if (!has_argument("migrate", "channels"))
+    return out;
+  // migrate.channels: [MigrationChannel]; MigrationChannel.addr: MigrationAddress, a union whose
+  // tag `transport` is an enum. The schema names types by number, so follow the members.
+  const json &schema = *schema_;
+  const json *cmd = entity_named(schema, "migrate");
+  const json *list = entity_named(schema, members_of(schema, cmd->value("arg-type", ""))["channels"]);
+  if (!list)
+    return out;
+  const auto addr = members_of(schema, list->value("element-type", ""))["addr"];
+  const json *tag = entity_named(schema, members_of(schema, addr)["transport"]);
+  if (tag)
+    for (const auto &v : tag->value("values", json::array()))
+      out.insert(v.get<std::string>());
+  return out;
+}
+
 void qemu_vm::set_capabilities(const std::map<std::string, bool> &caps) {
   json list = json::array();
-  for (const auto &[name, state] : caps)
+  for (const auto &[name, state] : caps) {
+    if (!has_capability(name))
+      fail_unsupported("migration capability '" + name + "'");
     list.push_back({{"capability", name}, {"state", state}});
+  }
   named([&] { return qmp_->execute("migrate-set-capabilities", {{"capabilities", list}}); });
 }
 
@@ -166,12 +161,52 @@ void qemu_vm::migrate(const std::string &uri) {
   named([&] { return qmp_->execute("migrate", {{"uri", uri}}); });
 }
 
-void qemu_vm::migrate_incoming(const std::string &uri) {
-  named([&] { return qmp_->execute("migrate-incoming", {{"uri", uri}}); });
+void qemu_vm::migrate_resume(const std::string &uri) {
+  named([&] { return qmp_->execute("migrate", {{"uri", uri}, {"resume", true}}); });
+}
+
+void qemu_vm::migrate_incoming(const std::string &uri, const incoming_options &in) {
+  json args = {{"uri", uri}};
+  if (in.exit_on_error) {
+    if (!has_argument("migrate-incoming", "exit-on-error"))
+      fail_unsupported("migrate-incoming argument 'exit-on-error'");
+    args["exit-on-error"] = *in.exit_on_error;
+  }
+  named([&] { return qmp_->execute("migrate-incoming", args); });
 }
 
 void qemu_vm::start_postcopy() {
   named([&] { return qmp_->execute("migrate-start-postcopy"); });
+}
+
+void qemu_vm::migrate_pause() {
+  named([&] { return qmp_->execute("migrate-pause"); });
+}
+
+void qemu_vm::migrate_recover(const std::string &uri) {
+  named([&] { return qmp_->execute("migrate-recover", {{"uri", uri}}); });
+}
+
+void qemu_vm::migrate_cancel() {
+  named([&] { return qmp_->execute("migrate_cancel"); });
+}
+
+std::string qemu_vm::file_uri(const std::filesystem::path &file) { return "file:" + file.string(); }
+
+void qemu_vm::require_file_transport() {
+  if (!transports().count("file"))
+    fail_unsupported("file: migration transport");
+}
+
+void qemu_vm::migrate_to_file(const std::filesystem::path &file) {
+  require_file_transport();
+  migrate(file_uri(file));
+}
+
+void qemu_vm::migrate_incoming_from_file(const std::filesystem::path &file,
+                                         const incoming_options &in) {
+  require_file_transport();
+  migrate_incoming(file_uri(file), in);
 }
 
 json qemu_vm::query_migrate() {

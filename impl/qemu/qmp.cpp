@@ -78,8 +78,11 @@ void qmp_client::send_line(const std::string &line, clock::time_point deadline,
     }
     if (errno == EINTR)
       continue;
-    if (errno != EAGAIN)
-      fail(what, std::string("cannot send: ") + std::strerror(errno));
+    if (errno != EAGAIN) {
+      const int err = errno;
+      fd_.reset(); // EPIPE, ECONNRESET: QEMU is gone, and connected() says so from now on
+      fail(what, std::string("cannot send: ") + std::strerror(err));
+    }
     pollfd pfd{fd_.get(), POLLOUT, 0};
     if (poll(&pfd, 1, ms_until(deadline)) == 0)
       fail(what, "cannot send within the deadline");
@@ -112,8 +115,11 @@ std::optional<json> qmp_client::read_message(clock::time_point deadline, const s
     ssize_t n = recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
       continue;
-    if (n < 0)
-      fail(what, std::string("cannot read: ") + std::strerror(errno));
+    if (n < 0) {
+      const int err = errno;
+      fd_.reset();
+      fail(what, std::string("cannot read: ") + std::strerror(err));
+    }
     if (n == 0) {
       fd_.reset();
       fail(what, "connection closed by QEMU");
@@ -173,6 +179,19 @@ json qmp_client::wait_for_event(const std::string &name, millis timeout) {
 }
 
 std::deque<json> qmp_client::take_events() { return std::exchange(events_, {}); }
+
+std::optional<json> qmp_client::next_event(clock::time_point deadline) {
+  while (events_.empty()) {
+    auto msg = read_message(deadline, "wait for an event");
+    if (!msg)
+      return std::nullopt;
+    if (msg->contains("event"))
+      events_.push_back(std::move(*msg));
+  }
+  json event = std::move(events_.front());
+  events_.pop_front();
+  return event;
+}
 
 json qmp_client::wait_for_status(const std::set<std::string> &statuses, millis timeout,
                                  millis interval) {

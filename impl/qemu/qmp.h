@@ -40,6 +40,9 @@ public:
   json wait_for_event(const std::string &name, millis timeout);
   // Events collected so far, oldest first; the queue is emptied.
   std::deque<json> take_events();
+  // The oldest event, queued or arriving before the deadline, removed from the queue; nullopt at
+  // the deadline. Throws when QEMU closes the socket (it exited) like every other call.
+  std::optional<json> next_event(clock::time_point deadline);
 
   // Polls query-migrate until its "status" is one of `statuses` and returns that reply.
   // A terminal status (completed, failed, cancelled) that is not wanted throws at once,
@@ -48,6 +51,8 @@ public:
                        millis interval = millis(10));
 
   const json &greeting() const { return greeting_; }
+  // False once the socket closed or broke (QEMU exited, or was killed).
+  bool connected() const { return static_cast<bool>(fd_); }
 
 private:
 

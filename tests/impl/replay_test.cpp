@@ -122,6 +122,13 @@ TEST_CASE("expand: what each channel sends, multifd ids in order of appearance")
   CHECK_THROWS_WITH_AS(expand(t, uuid, 0), "transport 'tls' cannot be replayed over sockets", trace_error);
 }
 
+TEST_CASE("expand: main names the machine type given, else minimal_main_stream()'s") {
+  const auto t = parse_replay_trace(json::parse(R"({"classifier": "qemu-7.2", "arrivals": [{"kind": "main"}]})"));
+  CHECK(expand(t, {}, 0).at(0).first.size() == multifd_init_size + 8);  // padded, as before
+  CHECK(parse_main_header(expand(t, {}, 0).at(0).first)->machine == parse_main_header(minimal_main_stream())->machine);
+  CHECK(parse_main_header(expand(t, {}, 0, "pc-i440fx-11.1").at(0).first)->machine == "pc-i440fx-11.1");
+}
+
 TEST_CASE("every trace in tests/traces/replay, replayed against serve, decides as it expects and as the model says") {
   const auto files = trace_files();
   REQUIRE(files.size() >= 6);

@@ -30,12 +30,14 @@ uint32_t be32_at(const sink_channel &ch, size_t off) {
 } // namespace
 
 TEST_CASE("multifd source: main is accepted first, every channel opens with its magic") {
-  MIGCHAN_REQUIRE_QEMU();
+  MIGCHAN_REQUIRE_QEMUS(qemus);
   constexpr int channels = 2;
-  // Three runs, because the multifd order varies from run to run (research §4).
-  for (int run = 0; run < 3; ++run) {
-    CAPTURE(run);
-    qemu_vm src({.name = "src"});
+  // Three runs each, because the multifd order varies from run to run.
+  for (int i = 0; i < 3 * static_cast<int>(qemus.size()); ++i) {
+    const auto *q = qemus[static_cast<size_t>(i / 3)];
+    CAPTURE(q->label());
+    CAPTURE(i % 3);
+    qemu_vm src({.name = "src", .binary = q->binary});
     INFO("src stderr: " << src.proc().output());
     auto sock = src.dir() / "sink.sock";
     channel_sink sink(sock);

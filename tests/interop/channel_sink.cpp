@@ -27,7 +27,7 @@ channel_sink::channel_sink(const std::filesystem::path &socket_path) {
     throw std::system_error(errno, std::generic_category(), "sink: cannot create socket");
   if (bind(listen_.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) < 0)
     throw std::system_error(errno, std::generic_category(), "sink: cannot bind " + path);
-  // Backlog > channel count, so no connect ever waits on us (see research §6 d3).
+  // Backlog > channel count, so no connect ever waits on us.
   if (listen(listen_.get(), 16) < 0)
     throw std::system_error(errno, std::generic_category(), "sink: cannot listen on " + path);
   stop_.reset(eventfd(0, EFD_CLOEXEC));

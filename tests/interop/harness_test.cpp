@@ -21,6 +21,15 @@ TEST_CASE("process captures stderr and reports the exit code") {
   CHECK(p.first_output_line() == "to-stderr");
 }
 
+TEST_CASE("once wait_exit has the status, output() holds everything the child wrote") {
+  for (int run = 0; run < 20; ++run) {
+    CAPTURE(run);
+    process p({"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i >&2; i=$((i+1)); done"});
+    REQUIRE(p.wait_exit(5s) == 0);
+    CHECK(p.output().find("line-199\n") != std::string::npos);
+  }
+}
+
 TEST_CASE("process can capture stdout too") {
   process p({"sh", "-c", "echo to-stdout"}, {.capture_stdout = true});
   CHECK(p.wait_exit(2s) == 0);

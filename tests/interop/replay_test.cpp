@@ -3,11 +3,13 @@
 // destination, and of the same channels in natural order. The expected error is the model's
 // explanation from the .txt trace, the expected decisions the trace's `expect` entries.
 #include "impl/conform.h"
+#include "impl/qemu/outcome.h"
 #include "impl/qemu/temp_dir.h"
 #include "tests/interop/harness.h"
 #include "tests/interop/migchan_exe.h"
 
 #include <cstdlib>
+#include <fstream>
 
 using namespace migchan;
 using namespace migchan::interop;
@@ -54,5 +56,24 @@ TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a rea
     CHECK(r.verdict == conform::verdict_kind::agree);
     CHECK(r.details["destination_status"] == "completed");
     MESSAGE("natural replay: " << r.seconds << " s");
+  }
+}
+
+TEST_CASE("replay --machine: main names the destination's machine type, and every installed QEMU completes") {
+  MIGCHAN_REQUIRE_QEMUS(qemus);
+  qemu::temp_dir dir("migchan-replay-test-");
+  const auto trace = dir.path() / "main-only.json";
+  std::ofstream(trace) << R"({"classifier": "qemu-7.2", "arrivals": [{"kind": "main"}]})";
+  for (const auto* q : qemus) {
+    CAPTURE(q->label());
+    qemu::qemu_vm dst({.name = "dst", .binary = q->binary, .incoming_defer = true});
+    const auto uri = dst.unix_uri("mig.sock");
+    dst.migrate_incoming(uri);
+    qemu::process rep({migchan_exe(), "replay", trace.string(), "--to", uri, "--wait", "300", "--machine",
+                       dst.machine_type()},
+                      {.capture_stdout = true});
+    const auto d = qemu::watch(dst, migrate_deadline);
+    INFO(d.stderr_text << rep.output());
+    CHECK(d.describe() == "alive, migration completed");
   }
 }
