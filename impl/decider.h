@@ -1,0 +1,116 @@
+// The socket-free core of the runtime: `decider` turns facts about accepted
+// connections (first bytes peeked, peer closed, peek timed out) into the model's
+// arrivals, in the destination's order, and asks step() of model/destination.h.
+// It neither classifies nor keeps destination state on its own: the table decides.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "impl/wire.h"
+#include "model/destination.h"
+
+namespace migchan {
+
+using dest_cfg = dest_config<concrete_domain>;
+using dest_st = dest_state<concrete_domain>;
+using json_line = nlohmann::ordered_json;
+
+// dest_state's fields by name: {"has_main": false, "multifd_count": 0, "status": "setup", ...}
+json_line to_json(const dest_st& s);
+
+// accept: decide strictly in accept order (QEMU's migration_ioc_process_incoming()
+// runs per accepted channel, so an undecided head holds back those behind it).
+// data: decide each connection as soon as its first bytes are decidable.
+enum class order_mode : std::uint8_t { accept, data };
+std::optional<order_mode> parse_order(std::string_view s);
+std::string_view name(order_mode o);
+
+// Connection facts in, decisions out, in the destination's order.
+class decider {
+ public:
+  // One step() of the model, or the wake-up of a parked (deferred) channel.
+  struct decision {
+    std::size_t conn = 0;
+    bool wake = false;             // decided by the step of connection `by`
+    std::size_t by = 0;
+    bool reexamined = false;       // a parked channel stepped again after another one woke
+    std::optional<first_bytes> magic;  // nullopt: decided before its bytes could matter
+    bytes prefix;                  // what had been peeked (up to 8 bytes)
+    bool timed_out = false;        // the peek timeout made it `silent`
+    dest_st before{}, after{};
+    int rule = 0;                  // index into the table's rules; rules.size() when none matched
+    verdict then = verdict::reject;
+    migchan::cause why = cause::rule;
+    reads cost = reads::nothing;
+    bool started = false;          // incoming processing started on this step
+  };
+
+  decider(const table& t, const dest_cfg& c, order_mode order, const dest_st& initial);
+
+  std::size_t add();  // a newly accepted connection; numbered 0, 1, ...
+  // The newest peeked prefix (at most 8 bytes are looked at) and whether the peer has
+  // closed or reset after it. Ignored once the connection is decided.
+  void update(std::size_t conn, byte_view prefix, bool closed);
+  void time_out(std::size_t conn);  // no decidable prefix by the peek timeout: silent
+  // Decides everything that can be decided now, in order.
+  std::vector<decision> pump();
+
+  bool undecided(std::size_t conn) const { return pending_.contains(conn); }
+  // Accept order: the connection the destination is looking at now.
+  std::optional<std::size_t> head() const {
+    return pending_.empty() ? std::nullopt : std::optional{pending_.begin()->first};
+  }
+  std::size_t undecided_count() const { return pending_.size(); }
+  std::size_t count() const { return next_; }  // connections added
+  const dest_st& state() const { return state_; }
+  const table& classifier() const { return table_; }
+  const dest_cfg& config() const { return config_; }
+  order_mode order() const { return order_; }
+  // The rule that fired, or nullptr when none matched.
+  const rule* fired(const decision& d) const;
+
+ private:
+  struct facts {
+    bytes prefix;
+    bool closed = false, timed_out = false;
+    std::optional<first_bytes> magic;  // decidable from the prefix, or silent after the timeout
+  };
+  arrival<concrete_domain> arrival_of(first_bytes magic) const;
+  bool independent(std::size_t conn) const;  // step() gives the same for every first_bytes
+  void decide(std::size_t conn, std::optional<first_bytes> magic, std::vector<decision>& out);
+
+  const table& table_;
+  dest_cfg config_;
+  order_mode order_;
+  dest_st state_;
+  std::size_t next_ = 0;
+  std::map<std::size_t, facts> pending_;  // undecided, by accept order
+  std::deque<std::size_t> ready_;         // data order: in the order they became decidable
+  std::deque<std::size_t> parked_;        // deferred, oldest first
+  // independent() depends on the state only, which rarely changes (a reject does not).
+  mutable std::optional<std::pair<dest_st, bool>> independent_cache_;
+};
+
+// QEMU's words for a decision: the rule's error text, the multifd_recv_initial_packet()
+// message, the listener's "Extra incoming migration connection; ignoring", or for an
+// abort "abort: <assert>". Empty for main, multifd, preempt and defer.
+std::string error_text(const decider& d, const decider::decision& x);
+
+// The log line of one decision:
+// {"t", "conn", "transport", "first_bytes_hex", "magic", "state_before", "rule",
+//  "decision", "cause", "reads", "state_after", "started", "waited", ["error"]}
+json_line to_json(const decider& d, const decider::decision& x, double t, double waited);
+
+std::string hex(byte_view b);
+
+}  // namespace migchan
