@@ -238,6 +238,13 @@ bool process::wait_for_output(std::string_view needle, millis timeout) const {
   }) && output_.find(needle) != std::string::npos;
 }
 
+bool process::wait_for_output_until(const std::function<bool(std::string_view)> &ready,
+                                    millis timeout) const {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return ready(output_) || output_closed_; }) &&
+         ready(output_);
+}
+
 bool process::wait_for_output_end(millis timeout) const {
   std::unique_lock lock(mutex_);
   return changed_.wait_for(lock, timeout, [&] { return output_closed_; });
