@@ -12,7 +12,6 @@
 #include "impl/cli.h"
 #include "impl/conform.h"
 #include "impl/conform_report.h"
-#include "impl/qemu/temp_dir.h"
 #include "model/builtin.h"
 
 namespace migchan::cli {
@@ -103,8 +102,7 @@ action add_conform(CLI::App& app) {
 
     std::signal(SIGPIPE, SIG_IGN);
     std::error_code ec;
-    qemu::temp_dir work("migchan-conform-");
-    const conform::options o{std::filesystem::read_symlink("/proc/self/exe", ec).string(), work.path()};
+    const conform::options o{std::filesystem::read_symlink("/proc/self/exe", ec).string()};
     // Progress goes where the report does not: stderr when stdout carries JSON or the markdown page.
     std::ostream& progress = a->format == "text" ? std::cout : std::cerr;
     std::vector<conform::result> all;

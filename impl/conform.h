@@ -6,7 +6,6 @@
 // did, watched with deadlines (impl/qemu/outcome.h); every child is killed by pid.
 #pragma once
 
-#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -98,7 +97,6 @@ nlohmann::json to_json(const result& r);
 
 struct options {
   std::string migchan;  // the executable run as serve, replay, proxy
-  std::filesystem::path work;  // scratch space
 };
 
 // One scenario on one target. Never throws for what QEMU does; a harness failure (a QEMU that

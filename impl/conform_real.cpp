@@ -84,8 +84,8 @@ observed run_real(const options&, const target& t, const scenario& s, const expe
   }
   // A source's channels are all connected within a few ms of `migrate`.
   settle_destination(o, *dst, e, channels_connected);
-  // The source ends on its own once the destination has completed (or it was cancelled).
-  o.source_status = source_status(*src, o.completed || s.cancel);
+  // The source ends on its own once the destination has completed.
+  o.source_status = source_status(*src, o.completed);
   details["destination_events"] = o.destination ? nlohmann::json(o.destination->events) : nlohmann::json::array();
   return o;
 }

@@ -93,8 +93,8 @@ observed run_proxy(const options& opt, const target& t, const scenario& s, const
     o.failure = ex.what();
   }
   settle_destination(o, *dst, e, millis(0));
-  // The source ends on its own once the destination has completed (or it was cancelled).
-  o.source_status = source_status(*src, o.completed || s.cancel);
+  // The source ends on its own once the destination has completed.
+  o.source_status = source_status(*src, o.completed);
   proxy->kill();
   details["proxy_log"] = proxy->output();
   return o;

@@ -20,8 +20,9 @@ using qemu::millis;
 inline constexpr millis end_deadline{5000};
 // How long a destination that should do nothing more is watched before the probe.
 inline constexpr millis quiet{150};
-// How long QMP gets to answer the probe (it answers in well under 10 ms when the loop runs).
-inline constexpr millis probe{300};
+// How long QMP gets to answer the probe: well under 10 ms when the loop runs, but the machine
+// may be busy.
+inline constexpr millis probe{500};
 
 enum class side { source, destination };
 

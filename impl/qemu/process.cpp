@@ -185,9 +185,13 @@ int process::kill() {
   if (pid_ <= 0)
     return -1;
   // Until we reap it the pid cannot be reused, so signalling by pid hits our child and only it.
-  if (!status_)
+  const bool known = status_.has_value();
+  if (!known)
     ::kill(pid_, SIGKILL);
   reap(0);
+  // As wait_exit(): output() is complete once this returns.
+  if (!known)
+    wait_for_output_end(millis(1000));
   return *status_;
 }
 

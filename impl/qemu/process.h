@@ -43,7 +43,8 @@ public:
   // Exit code, or -signal when a signal ended it; nullopt if it still runs at the deadline.
   // Once it returns a status, output() holds all the child wrote.
   std::optional<int> wait_exit(millis timeout);
-  // SIGKILL (if still running) and reap; returns the status as wait_exit() does.
+  // SIGKILL (if still running) and reap; returns the status as wait_exit() does, with output()
+  // then complete.
   int kill();
 
   // User plus system CPU time the child has used, from /proc/PID/stat; nullopt once it is reaped.

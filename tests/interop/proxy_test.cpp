@@ -3,7 +3,6 @@
 // before main makes a 7.2 destination print the model's line (the source may still say
 // completed: the proxy's buffers hold the small stream) and is fine for 11.1, which peeks.
 #include "impl/conform.h"
-#include "impl/qemu/temp_dir.h"
 #include "tests/interop/harness.h"
 #include "tests/interop/migchan_exe.h"
 
@@ -12,12 +11,11 @@ using namespace migchan::interop;
 
 TEST_CASE("proxy between a real source and a real destination, in natural and multifd-first order") {
   MIGCHAN_FOR_EACH_QEMU(q) {
-    qemu::temp_dir work("migchan-proxy-test-");
     const conform::binary b{q->binary, *q->version};
     const auto t = conform::make_target(b, b);
     for (const char* name : {"proxy-natural", "proxy-multifd-first"}) {
       CAPTURE(name);
-      const auto r = conform::run({migchan_exe(), work.path()}, t, *conform::find_scenario(name));
+      const auto r = conform::run({migchan_exe()}, t, *conform::find_scenario(name));
       INFO(r.prediction << "\n" << r.outcome << "\n" << r.why << "\n" << r.details.dump());
       CHECK(r.verdict == conform::verdict_kind::agree);
       const bool peeks = t.classifier->name != std::string("qemu-7.2");

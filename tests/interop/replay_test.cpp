@@ -54,7 +54,7 @@ TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a rea
   CHECK(why.find("received packet magic 5145564d expected 11223344") != std::string::npos);
 
   const conform::binary b{q->binary, *q->version};
-  const auto r = conform::run({migchan_exe(), dir.path()}, conform::make_target(b, b),
+  const auto r = conform::run({migchan_exe()}, conform::make_target(b, b),
                               conform::scenario_of(trace, "sound counterexample"));
   INFO(r.prediction << "\n" << r.outcome << "\n" << r.why << "\n" << r.details.dump());
   CHECK(r.verdict == conform::verdict_kind::agree);

@@ -28,10 +28,9 @@ conform::target target_of(const qemu::availability& q, const table& t) {
 // One serve scenario with classifier `t`: it agrees with the model, and a run the model says
 // completes drained every channel and registered every multifd id.
 void check_serve(const qemu::availability& q, const table& t, const std::string& name) {
-  qemu::temp_dir work("migchan-serve-test-");
   const auto* s = conform::find_scenario(name);
   REQUIRE(s);
-  const auto r = conform::run({migchan_exe(), work.path()}, target_of(q, t), *s);
+  const auto r = conform::run({migchan_exe()}, target_of(q, t), *s);
   INFO(r.scenario << " [" << r.classifier << "]\n  model: " << r.prediction << "\n  real:  " << r.outcome
                   << "\n  why: " << r.why << "\n  details: " << r.details.dump());
   if (r.fate == "refused") {
