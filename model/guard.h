@@ -61,6 +61,23 @@ constexpr column_info info(column c) {
 
 constexpr mask domain_mask(column c) { return static_cast<mask>((1u << info(c).size) - 1); }
 
+// The guard column that tests an observation field (the others derive: mm_done, peekable).
+constexpr column column_of(field f) {
+  switch (f) {
+    case field::multifd: return column::multifd;
+    case field::postcopy_ram: return column::postcopy_ram;
+    case field::postcopy_preempt: return column::postcopy_preempt;
+    case field::mapped_ram: return column::mapped_ram;
+    case field::transport: return column::transport;
+    case field::has_main: return column::has_main;
+    case field::all_multifd: return column::all_multifd;
+    case field::has_preempt: return column::has_preempt;
+    case field::state: return column::state;
+    case field::magic: return column::magic;
+  }
+  return column::mm_done;
+}
+
 struct guard {
   // Order follows QEMU's if/else chains: state first, then the channel.
   mask mm_done = any, peekable = any, transport = any, magic = any;
@@ -95,6 +112,15 @@ template <class D> constexpr typename D::boolean in_set(typename D::integer v, m
   if constexpr (std::is_same_v<D, concrete_domain>) {
     return v >= 0 && v < static_cast<int>(size) && ((m >> v) & 1u);
   } else {
+    // The shorter of "one of these" and "none of the others": symbolic values
+    // are kept in their domain by the constraints on them (valid(), the sender).
+    const auto ones = static_cast<std::size_t>(__builtin_popcount(m));
+    if (2 * ones > size) {
+      auto r = D::lit(true);
+      for (std::size_t i = 0; i < size; ++i)
+        if (!((m >> i) & 1u)) r = r && (v != D::num(static_cast<int>(i)));
+      return r;
+    }
     auto r = D::lit(false);
     for (std::size_t i = 0; i < size; ++i)
       if ((m >> i) & 1u) r = r || (v == D::num(static_cast<int>(i)));
