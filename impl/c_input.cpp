@@ -75,7 +75,7 @@ const table& base_of_tree(const fs::path& tree, const std::string& shown, std::s
 // else drop none (a new file).
 std::string in_tree(const fs::path& tree, const std::string& p) {
   std::error_code ec;
-  std::string rest = p;
+  std::string rest = p.substr(std::min(p.find_first_not_of('/'), p.size()));
   while (!rest.empty()) {
     if (fs::is_regular_file(tree / rest, ec)) return rest;
     const auto slash = rest.find('/');

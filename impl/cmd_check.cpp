@@ -54,8 +54,9 @@ std::string where_marked(const rule& r, const patched_lines& patched) {
 
 // The rows a trace went through, with where they are in the C: format_text
 // names rows by id only. A row on a line the patch wrote is marked "+".
+// `conditions`: with the C condition of each.
 std::string rows_involved(const table& t, property p, const proofs::counterexample& cx, const patched_lines& patched,
-                          const std::string& indent) {
+                          const std::string& indent, bool conditions = true) {
   std::set<int> rows;
   for (const auto* tr : {&cx.steps, &cx.natural}) {
     if (tr == &cx.natural && p != property::order_independent) continue;  // printed for that one only
@@ -72,8 +73,8 @@ std::string rows_involved(const table& t, property p, const proofs::counterexamp
   for (int i : rows) {
     if (i < 0 || i >= static_cast<int>(t.rules.size())) continue;
     const rule& r = t.rules[static_cast<std::size_t>(i)];
-    s += indent + "  " + where_marked(r, patched) + (r.implicit_default ? " implicit default" : "") + ": " +
-         std::string(r.c) + "\n";
+    s += indent + "  " + where_marked(r, patched) + (r.implicit_default ? " implicit default" : "") +
+         (conditions ? ": " + std::string(r.c) : std::string()) + "\n";
   }
   return s.empty() ? s : indent + "rows involved:\n" + s;
 }
@@ -101,16 +102,17 @@ void print_changes(const read_c& c, const run_result& r, const patched_lines& pa
     os << indent << "decisions: " << d.regions.size() << (d.truncated ? "+" : "")
        << (d.regions.size() == 1 ? " region decides" : " regions decide") << " differently\n";
     int n = 0;
+    const patched_lines unpatched;  // the tree's lines are its own
     for (const auto& g : d.regions) {
-      const auto side = [&](const table& t, int row) {
+      const auto side = [&](const table& t, int row, const patched_lines& marks) {
         if (row == proofs::refused) return std::string("refused");
         const auto i = static_cast<std::size_t>(row);
         if (i >= t.rules.size()) return std::string("no rule");
-        return where_marked(t.rules[i], patched) + " -> " + std::string(name(t.rules[i].then));
+        return where_marked(t.rules[i], marks) + " -> " + std::string(name(t.rules[i].then));
       };
       os << indent << "  " << ++n << ". " << describe(g.where) << "\n"
-         << indent << "     before: " << side(was, g.rule_a) << "\n"
-         << indent << "     after:  " << side(now, g.rule_b) << "\n";
+         << indent << "     before: " << side(was, g.rule_a, unpatched) << "\n"
+         << indent << "     after:  " << side(now, g.rule_b, patched) << "\n";
     }
   }
   const auto& a = r.results[1].results;
@@ -248,15 +250,23 @@ int print_mail(const read_c& c, const run_result& r, const patched_lines& patche
       << " because nothing on this path assigns the channel; the initializer does.\n   For example: "
       << describe(h.witness) << "\n";
   }
+  std::map<std::string, std::size_t> shown;  // a trace already printed, by its steps
   for (const auto& pr : cr.results) {
     if (!pr.refuted) continue;
     f << "\n" << ++findings << ". " << name(pr.prop) << " is refuted; it holds " << sets_text(pr.minimal_sets)
-      << " (docs/assumptions.md).\n";
+      << ".\n";
     if (!pr.trace) continue;
     std::istringstream lines(proofs::format_text(t, pr.prop, r.assumed, *pr.trace));
-    std::string l;
-    while (std::getline(lines, l)) f << "   " << l << "\n";
-    f << rows_involved(t, pr.prop, *pr.trace, patched, "   ");
+    std::string l, head, body;
+    std::getline(lines, head);  // "X breaks P (assuming ...), N channels:"
+    while (std::getline(lines, l)) body += "   " + l + "\n";
+    const auto [it, fresh] = shown.emplace(body, findings);
+    if (!fresh) {
+      f << "   Shortest counterexample: the one of " << it->second << ".\n";
+      continue;
+    }
+    f << "   Shortest counterexample, " << head.substr(head.rfind(", ") + 2) << "\n" << body
+      << rows_involved(t, pr.prop, *pr.trace, patched, "   ", false);
   }
   os << "\n" << (findings ? std::to_string(findings) + (findings == 1 ? " finding" : " findings") : "No finding")
      << " (assuming " << proofs::assumption_list(r.assumed) << "):\n"
@@ -314,7 +324,9 @@ int check_source(const common_args& a, const source_args& src) {
   }
   std::vector<const table*> tables{&c.now.view};
   if (c.before) tables.push_back(&c.before->view);
-  const auto r = run(a, tables, true);
+  common_args quiet = a;
+  quiet.format = "json";  // the format is ours to print
+  const auto r = run(quiet, tables, true);
   if (c.before) c.changes = proofs::diff(c.before->view, c.now.view);
   patched_lines patched;
   for (const auto& [file, lines] : c.in.changed) patched.files.emplace(file, &lines);
