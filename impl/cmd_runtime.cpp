@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstring>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -11,6 +12,7 @@
 #include "impl/proxy.h"
 #include "impl/receiver.h"
 #include "impl/replay.h"
+#include "impl/return_path.h"
 #include "model/builtin.h"
 
 namespace migchan::cli {
@@ -69,6 +71,18 @@ std::string machine_or_throw(const std::string& text) {
   return text;
 }
 
+ram_layout ram_layout_or_throw(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw usage_error("cannot open --ram-blocks '" + path + "': " + std::strerror(errno));
+  try {
+    if (auto r = ram_layout_from_log(in)) return *r;
+  } catch (const std::invalid_argument& e) {
+    throw usage_error("--ram-blocks '" + path + "', " + e.what());
+  }
+  throw usage_error("--ram-blocks '" + path +
+                    "' has no ram_blocks line (the log of a serve run that read a ram setup)");
+}
+
 replay_trace trace_or_throw(const std::string& path) {
   try {
     return load_replay_trace(path);
@@ -123,7 +137,7 @@ std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v);
 action add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "a reference destination: accept, classify with a table, act on it");
   struct args {
-    std::string classifier = "reference", listen, caps, log, order = "accept", uuid;
+    std::string classifier = "reference", listen, caps, log, order = "accept", uuid, ram_blocks;
     int channels = 2;
     long long peek_timeout = 1000, timeout = 0, max_connections = 1024;
     bool exit_after_complete = false, return_path = false, recovery = false;
@@ -139,8 +153,10 @@ action add_serve(CLI::App& app) {
   sub->add_option("--uuid", a->uuid, "the destination's uuid for MultiFDInit_t (default all zero)");
   sub->add_flag("--exit-after-complete", a->exit_after_complete, "exit once main has ended and all are closed");
   sub->add_option("--max-connections", a->max_connections, "connections open at once (default 1024)");
-  sub->add_flag("--return-path", a->return_path, "send MIG_RP_MSG_SHUT without postcopy-ram too");
+  sub->add_flag("--return-path", a->return_path, "send MIG_RP_MSG_SHUT even if the stream opens no return path");
   sub->add_flag("--recovery", a->recovery, "start postcopy-paused, waiting for a recovering source");
+  sub->add_option("--ram-blocks", a->ram_blocks,
+                  "with --recovery: the log of the serve run that received the original stream (RAMBlock sizes)");
   sub->add_option("--timeout", a->timeout, "ms to serve, then exit with the summary (default: no limit)");
   return [=] {
     serve_options o;
@@ -161,6 +177,10 @@ action add_serve(CLI::App& app) {
     o.return_path = a->return_path;
     o.recovery = a->recovery;
     if (o.recovery && !o.config.postcopy_ram) throw usage_error("--recovery needs postcopy-ram in --caps");
+    if (!a->ram_blocks.empty()) {
+      if (!o.recovery) throw usage_error("--ram-blocks needs --recovery");
+      o.ram = ram_layout_or_throw(a->ram_blocks);
+    }
     auto log = open_log(a->log);
     receiver r(std::move(o), log);
     const auto guard = stop_on_signals(r);

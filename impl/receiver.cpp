@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "impl/event_loop.h"
+#include "impl/return_path.h"
 #include "model/sender.h"
 
 namespace migchan {
@@ -103,7 +104,11 @@ struct receiver::impl {
     std::size_t record = SIZE_MAX;
     bytes head;  // main: the first bytes, for the header
     bool header_logged = false;
-    bool needs_shut = false, shut_sent = false, idle_armed = false;
+    std::unique_ptr<return_path> rp;  // main: what it answers
+    bytes out;                        // main: return-path bytes the socket has not taken yet
+    std::size_t out_at = 0;
+    std::optional<rp_action> held;    // main: SHUT until no connection is undecided
+    bool want_write = false, rp_broken = false, idle_armed = false;
     clock_type::time_point last_read;
   };
 
@@ -265,6 +270,9 @@ struct receiver::impl {
     if (opt.order == order_mode::accept)
       if (const auto h = dec.head())
         if (conn* c = find(*h); c && !c->peek_timer) arm_peek_timer(*c);
+    if (dec.undecided_count() == 0)
+      for (auto& [n, c] : conns)
+        if (c->held) answer(*c, {*std::exchange(c->held, std::nullopt)}, true);
   }
 
   // --- acting on decisions
@@ -294,7 +302,8 @@ struct receiver::impl {
           records[c->record].then = d.then, records[c->record].rule = r ? std::string(r->id) : std::string{};
         }
         if (d.then == verdict::main) {
-          c->needs_shut = opt.config.postcopy_ram || opt.return_path;
+          c->rp = std::make_unique<return_path>(
+              return_path::options{opt.config.postcopy_ram || opt.return_path, opt.recovery, opt.ram});
           start_reading(*c, phase::main);
         } else if (d.then == verdict::multifd) {
           log_init(*c, d);
@@ -331,7 +340,8 @@ struct receiver::impl {
   void start_reading(conn& c, phase ph) {
     c.ph = ph;
     const auto n = c.n;
-    loop.modify(c.fd.get(), EPOLLIN | EPOLLRDHUP, [this, n](std::uint32_t) {
+    loop.modify(c.fd.get(), EPOLLIN | EPOLLRDHUP, [this, n](std::uint32_t ev) {
+      if (conn* c2 = find(n); c2 && (ev & EPOLLOUT)) flush_out(*c2);
       if (conn* c2 = find(n)) on_readable(*c2);
     });
     on_readable(c);
@@ -362,10 +372,58 @@ struct receiver::impl {
       c.head.insert(c.head.end(), b.begin(), b.begin() + static_cast<std::ptrdiff_t>(take));
       log_header(c, false);
     }
-    if (c.needs_shut && !c.shut_sent) {
+    if (!c.rp) return;
+    answer(c, c.rp->feed(b), true);
+    if (c.rp->shut_due()) {
       c.last_read = clock_type::now();
       if (!c.idle_armed) arm_idle(c, c.last_read + opt.shut_idle);
     }
+  }
+
+  // Sends what the return path answers (unless the peer has gone) and logs it. SHUT waits
+  // while a connection is undecided: the source closes every channel once SHUT comes, which
+  // would turn a channel that is silent until then into one that closed unheard.
+  void answer(conn& c, const std::vector<rp_action>& actions, bool send) {
+    for (const auto& a : actions) {
+      if (!a.data.empty()) {
+        if (!send) continue;
+        if (a.event == "rp_shut" && dec.undecided_count() > 0) {
+          c.held = a;
+          continue;
+        }
+        send_rp(c, a.data);
+        if (auto* r = record_of(c); r && a.event == "rp_shut") r->rp_shut = true;
+      }
+      event(c.n, a.event, a.fields);
+    }
+  }
+
+  void send_rp(conn& c, const bytes& data) {
+    if (c.rp_broken) return;
+    c.out.insert(c.out.end(), data.begin(), data.end());
+    flush_out(c);
+  }
+
+  // As much as the socket takes; the rest when it says it is writable again.
+  void flush_out(conn& c) {
+    while (c.out_at < c.out.size() && !c.rp_broken) {
+      const auto sent =
+          ::send(c.fd.get(), c.out.data() + c.out_at, c.out.size() - c.out_at, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent >= 0) {
+        c.out_at += static_cast<std::size_t>(sent);
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!c.want_write) loop.modify(c.fd.get(), EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+        c.want_write = true;
+        return;
+      } else if (errno != EINTR) {
+        c.rp_broken = true;
+        event(c.n, "error", {{"error", "cannot send on the return path: " +
+                                           std::error_code(errno, std::generic_category()).message()}});
+      }
+    }
+    c.out.clear(), c.out_at = 0;
+    if (c.want_write) loop.modify(c.fd.get(), EPOLLIN | EPOLLRDHUP);
+    c.want_write = false;
   }
 
   // Records magic, version and machine name once they are all there.
@@ -388,7 +446,8 @@ struct receiver::impl {
     event(c.n, "main_header", j);
   }
 
-  // MIG_RP_MSG_SHUT once main has been idle: never early (qemu-7.2-peer.md §5).
+  // The fallback when the stream's end cannot be recognised: SHUT once main has been
+  // idle, never earlier (a 7.2 source closes main when SHUT comes, see docs/runtime.md).
   void arm_idle(conn& c, clock_type::time_point when) {
     c.idle_armed = true;
     const auto n = c.n;
@@ -396,19 +455,10 @@ struct receiver::impl {
       conn* c2 = find(n);
       if (!c2) return;
       c2->idle_armed = false;
-      if (c2->shut_sent) return;
+      if (!c2->rp->shut_due()) return;
       const auto due = c2->last_read + opt.shut_idle;
       if (clock_type::now() < due) return arm_idle(*c2, due);
-      const auto msg = rp_shut();
-      if (::send(c2->fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT) ==
-          static_cast<ssize_t>(msg.size())) {
-        c2->shut_sent = true;
-        if (auto* r = record_of(*c2)) r->rp_shut = true;
-        event(n, "rp_shut", {{"bytes_hex", hex(msg)}});
-      } else {
-        event(n, "error", {{"error", "cannot send MIG_RP_MSG_SHUT: " +
-                                         std::error_code(errno, std::generic_category()).message()}});
-      }
+      if (auto a = c2->rp->idle()) answer(*c2, {*a}, true);
     });
   }
 
@@ -424,6 +474,7 @@ struct receiver::impl {
 
   void peer_gone(conn& c, std::string_view how, const std::string& why) {
     if (c.ph == phase::main) log_header(c, true);
+    if (c.rp) answer(c, c.rp->close(), false);
     json_line j;
     if (auto* r = record_of(c)) j["bytes"] = r->bytes;
     if (!why.empty()) j["error"] = why;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "impl/decider.h"
+#include "impl/main_stream.h"
 #include "impl/uri.h"
 #include "impl/wire.h"
 #include "model/destination.h"
@@ -45,6 +46,7 @@ struct serve_options {
   std::chrono::milliseconds shut_idle{300};  // main idle this long -> MIG_RP_MSG_SHUT
   bool return_path = false;            // send SHUT even without postcopy-ram
   bool recovery = false;               // start postcopy-paused (paused_state())
+  std::optional<ram_layout> ram;       // with recovery: the original stream's, for RECV_BITMAP
   uuid_bytes uuid{};                   // the destination's -uuid
   bool exit_after_complete = false;
   std::chrono::milliseconds timeout{0};  // 0: run until stop()

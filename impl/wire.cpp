@@ -1,16 +1,19 @@
 #include "impl/wire.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <stdexcept>
 
 namespace migchan {
 
-std::uint32_t be32(byte_view b, std::size_t at) {
-  return std::uint32_t{b[at]} << 24 | std::uint32_t{b[at + 1]} << 16 |
-         std::uint32_t{b[at + 2]} << 8 | std::uint32_t{b[at + 3]};
+std::uint16_t be16(byte_view b, std::size_t at) {
+  return static_cast<std::uint16_t>(std::uint16_t{b[at]} << 8 | b[at + 1]);
 }
 
-namespace {
+std::uint32_t be32(byte_view b, std::size_t at) {
+  return std::uint32_t{be16(b, at)} << 16 | be16(b, at + 2);
+}
 
 std::uint64_t be64(byte_view b, std::size_t at) {
   return std::uint64_t{be32(b, at)} << 32 | be32(b, at + 4);
@@ -31,15 +34,19 @@ void put_be64(bytes& out, std::uint64_t v) {
   put_be32(out, static_cast<std::uint32_t>(v));
 }
 
+std::string hexnum(std::uint64_t v) {
+  char buf[16];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, 16);
+  return "0x" + std::string(buf, end);
+}
+
+namespace {
+
 void put_string(bytes& out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
 
 // Flags sit below the smallest target page (TARGET_PAGE_BITS_MIN is 10), so only
 // the low 10 bits are flags whatever the guest's page size.
 constexpr std::uint64_t ram_flag_bits = 0x3ff;
-constexpr std::uint64_t ram_known_flags =
-    ram_save_flag_zero | ram_save_flag_mem_size | ram_save_flag_page | ram_save_flag_eos |
-    ram_save_flag_continue | ram_save_flag_xbzrle | ram_save_flag_hook |
-    ram_save_flag_compress_page | ram_save_flag_multifd_flush;
 
 }  // namespace
 
@@ -175,24 +182,89 @@ std::optional<main_header> parse_main_header(byte_view b) {
   return h;
 }
 
-bytes recovery_command_bytes(std::string_view idstr) {
+namespace {
+
+struct cmd_args {
+  std::string_view name;
+  int len;
+};
+// mig_cmd_args[] of migration/savevm.c:104 at v10.2.2.
+constexpr std::array<cmd_args, mig_cmd_count> mig_cmd_args{{
+    {"INVALID", -1}, {"OPEN_RETURN_PATH", 0}, {"PING", 4}, {"POSTCOPY_ADVISE", -1},
+    {"POSTCOPY_LISTEN", 0}, {"POSTCOPY_RUN", 0}, {"POSTCOPY_RAM_DISCARD", -1}, {"PACKAGED", 4},
+    {"ENABLE_COLO", 0}, {"POSTCOPY_RESUME", 0}, {"RECV_BITMAP", -1}, {"SWITCHOVER_START", 0},
+}};
+
+// `<u8 len> <idstr>`, as RECV_BITMAP and its answer carry a RAMBlock's name.
+bytes counted_idstr(std::string_view idstr, std::string_view what) {
   if (idstr.size() > 255)
-    throw std::invalid_argument("RAMBlock idstr is " + std::to_string(idstr.size()) +
-                                " bytes, RECV_BITMAP allows 255");
-  bytes out;
-  out.push_back(qemu_vm_command);
-  put_be16(out, mig_cmd_recv_bitmap);
-  put_be16(out, static_cast<std::uint16_t>(1 + idstr.size()));
-  out.push_back(static_cast<std::uint8_t>(idstr.size()));
+    throw std::invalid_argument("RAMBlock idstr is " + std::to_string(idstr.size()) + " bytes, " +
+                                std::string(what) + " allows 255");
+  bytes out{static_cast<std::uint8_t>(idstr.size())};
   put_string(out, idstr);
   return out;
 }
 
-bytes rp_shut(std::uint32_t status) {
+}  // namespace
+
+std::string_view name(mig_cmd c) {
+  const auto i = static_cast<std::size_t>(c);
+  return i < mig_cmd_args.size() ? mig_cmd_args[i].name : "unknown";
+}
+
+int fixed_length(mig_cmd c) {
+  const auto i = static_cast<std::size_t>(c);
+  return i < mig_cmd_args.size() ? mig_cmd_args[i].len : -1;
+}
+
+bytes vm_command(mig_cmd cmd, byte_view data) {
   bytes out;
-  put_be16(out, mig_rp_msg_shut);
-  put_be16(out, 4);
-  put_be32(out, status);
+  out.push_back(qemu_vm_command);
+  put_be16(out, static_cast<std::uint16_t>(cmd));
+  put_be16(out, static_cast<std::uint16_t>(data.size()));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+bytes recovery_command_bytes(std::string_view idstr) {
+  return vm_command(mig_cmd::recv_bitmap, counted_idstr(idstr, "RECV_BITMAP"));
+}
+
+bytes rp_message(mig_rp_msg type, byte_view data) {
+  bytes out;
+  put_be16(out, static_cast<std::uint16_t>(type));
+  put_be16(out, static_cast<std::uint16_t>(data.size()));
+  out.insert(out.end(), data.begin(), data.end());
+  return out;
+}
+
+namespace {
+bytes rp_u32(mig_rp_msg type, std::uint32_t v) {
+  bytes data;
+  put_be32(data, v);
+  return rp_message(type, data);
+}
+}  // namespace
+
+bytes rp_shut(std::uint32_t status) { return rp_u32(mig_rp_msg::shut, status); }
+
+bytes rp_pong(std::uint32_t value) { return rp_u32(mig_rp_msg::pong, value); }
+
+bytes rp_resume_ack(std::uint32_t value) { return rp_u32(mig_rp_msg::resume_ack, value); }
+
+bytes rp_recv_bitmap(std::string_view idstr, std::uint64_t used_length, std::uint64_t page_size, bool received) {
+  if (page_size == 0) throw std::invalid_argument("page size 0");
+  auto out = rp_message(mig_rp_msg::recv_bitmap, counted_idstr(idstr, "MIG_RP_MSG_RECV_BITMAP"));
+  const auto pages = used_length / page_size;
+  const auto size = ((pages + 7) / 8 + 7) / 8 * 8;  // DIV_ROUND_UP to bytes, ROUND_UP to 8
+  put_be64(out, size);
+  const auto at = out.size();
+  out.resize(at + size, 0);
+  if (received) {
+    std::fill_n(out.begin() + static_cast<std::ptrdiff_t>(at), pages / 8, std::uint8_t{0xff});
+    if (pages % 8) out[at + pages / 8] = static_cast<std::uint8_t>((1u << (pages % 8)) - 1);
+  }
+  put_be64(out, ramblock_recv_bitmap_ending);
   return out;
 }
 

@@ -323,6 +323,8 @@ parsed_table reader::run() {
                store("read from " + name + (fname.empty() ? "" : ", " + fname + "()") + " against " +
                      std::string(base_.name)),
                store(name), out_.rules, out_.forbids, sem_};
+  out_.dispatch = compile_at_run_time(out_.rules);
+  out_.view.compiled = &out_.dispatch->view;
   return std::move(out_);
 }
 

@@ -47,7 +47,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/table.h"
+#include "model/compiled.h"
 
 namespace migchan {
 
@@ -73,6 +73,7 @@ struct parsed_table {
   std::vector<std::string> functions;  // every function read, the classifier first
   std::vector<std::string> files;      // the files they are in
   std::vector<std::string> notes;      // what the C said besides the rows ("id check: ...")
+  std::unique_ptr<runtime_dispatch> dispatch;  // the rows as an array, for the runtime
 
   parsed_table() = default;
   parsed_table(parsed_table&&) = default;

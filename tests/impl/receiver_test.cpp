@@ -1,4 +1,5 @@
 #include "impl/receiver.h"
+#include "impl/stream_writer.h"
 
 #include <doctest/doctest.h>
 
@@ -280,18 +281,74 @@ TEST_CASE("reference parks a silent channel and wakes it once main and all multi
   }));
 }
 
-TEST_CASE("postcopy: MIG_RP_MSG_SHUT on main once it has been idle, never early") {
+TEST_CASE("postcopy: MIG_RP_MSG_SHUT on main as soon as its stream has ended") {
+  log_capture log;
+  auto o = serve_opts(classifiers::qemu_7_2, "postcopy-ram");
+  o.shut_idle = 5000ms;  // far away: the SHUT below is the end's, not the idle fallback's
+  background<receiver> srv(o, log);
+  auto m = dial(srv.address(), main_bytes());
+  const auto sent = steady::now();
+  CHECK(hex(read_bytes(m.get(), 8)) == "0001000400000000");
+  CHECK(steady::now() - sent < 4000ms);
+  REQUIRE(log.wait_event("rp_shut"));
+  const auto end = log_capture::events(log.all(), "main_end");
+  REQUIRE(end.size() == 1);
+  CHECK(end[0]["at"] == main_bytes().size());
+  CHECK(end[0]["postcopy"] == false);
+  CHECK(log_capture::events(log.all(), "rp_shut").size() == 1);
+}
+
+TEST_CASE("postcopy: a PONG for each PING on main's return path, once it is open") {
+  log_capture log;
+  background<receiver> srv(serve_opts(classifiers::reference, "postcopy-ram,postcopy-preempt"), log);
+  stream_writer w;
+  w.header().configuration("pc-i440fx-11.1").ping(5).command(mig_cmd::open_return_path).ping(7).ping(0x42);
+  auto m = dial(srv.address(), w.data());
+  CHECK(hex(read_bytes(m.get(), 16)) == "00020004000000070002000400000042");
+  REQUIRE(log.wait_event("rp_pong", 2));
+  const auto pongs = log_capture::events(log.all(), "rp_pong");
+  CHECK(pongs[0]["value"] == 7);
+  CHECK(pongs[1]["bytes_hex"] == "0002000400000042");
+  const auto errors = log_capture::events(log.all(), "error");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0]["error"] == "CMD_PING (0x5) received with no return path");
+}
+
+TEST_CASE("recovery: the bitmap of each RECV_BITMAP, RESUME_ACK, then SHUT at EOF") {
+  log_capture log;
+  auto o = serve_opts(classifiers::reference, "postcopy-ram");
+  o.recovery = true;
+  o.ram = ram_layout{1, {{"pc.ram", 1 << 20}}, 4096};
+  background<receiver> srv(o, log);
+  stream_writer w;
+  w.raw(recovery_command_bytes("pc.ram")).command(mig_cmd::postcopy_resume);
+  w.section(qemu_vm_section_end, 1).ram_flag(ram_save_flag_eos).footer(1).eof();
+  auto m = dial(srv.address(), w.data());
+  bytes want = rp_recv_bitmap("pc.ram", 1 << 20, 4096, true);
+  for (const auto& b : {rp_resume_ack(), rp_shut()}) want.insert(want.end(), b.begin(), b.end());
+  CHECK(read_bytes(m.get(), want.size()) == want);
+  REQUIRE(log.wait_event("rp_shut"));
+  const auto bitmaps = log_capture::events(log.all(), "rp_recv_bitmap");
+  REQUIRE(bitmaps.size() == 1);
+  CHECK(bitmaps[0]["block"] == "pc.ram");
+  CHECK(log_capture::decisions(log.all()).front()["magic"] == "vm_command");
+}
+
+TEST_CASE("postcopy: a stream serve cannot follow gets MIG_RP_MSG_SHUT once main has been idle, never early") {
   log_capture log;
   auto o = serve_opts(classifiers::qemu_7_2, "postcopy-ram");
   o.shut_idle = 150ms;
   background<receiver> srv(o, log);
-  auto m = dial(srv.address(), main_bytes());
+  // Device state without its footer yet: where the stream ends cannot be told.
+  stream_writer w;
+  w.header().configuration("pc-i440fx-7.2").section(qemu_vm_section_full, 3, "timer").raw(bytes(40, 0x7e));
+  auto m = dial(srv.address(), w.data());
   const auto sent = steady::now();
-  const auto got = read_bytes(m.get(), 8);
-  CHECK(hex(got) == "0001000400000000");
+  CHECK(hex(read_bytes(m.get(), 8)) == "0001000400000000");
   CHECK(steady::now() - sent >= 140ms);
   REQUIRE(log.wait_event("rp_shut"));
   CHECK(log_capture::events(log.all(), "rp_shut").size() == 1);
+  CHECK(log_capture::events(log.all(), "main_end").empty());
 }
 
 TEST_CASE("abort: the destination dies, serve stops by itself") {
@@ -519,6 +576,15 @@ TEST_CASE("migchan serve: bad input is one line and exit 2") {
            "qemu-10.1 refuses this configuration (caps.mapped_ram_needs_file)");
   one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--order", "fifo"}, "bad value 'fifo' for --order");
   one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--uuid", "xyz"}, "bad value 'xyz' for --uuid");
+  const std::vector<std::string> recover{"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "postcopy-ram", "--recovery"};
+  auto with = [&](std::vector<std::string> more) {
+    auto a = recover;
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  };
+  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--ram-blocks", "x.jsonl"}, "--ram-blocks needs --recovery");
+  one_line(with({"--ram-blocks", "/nonexistent/first.jsonl"}), "cannot open --ram-blocks '/nonexistent/first.jsonl'");
+  one_line(with({"--ram-blocks", "README.md"}), "--ram-blocks 'README.md' has no ram_blocks line");
 }
 
 TEST_CASE("migchan serve as a child: the summary after --timeout, and after SIGTERM") {

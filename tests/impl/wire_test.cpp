@@ -1,31 +1,14 @@
 #include "impl/wire.h"
+#include "tests/impl/hex.h"
 
 #include <doctest/doctest.h>
 
-#include <stdexcept>
 #include <string>
 
 using namespace migchan;
+using migchan::test::from_hex;
 
 namespace {
-
-// "5145 564d" -> bytes; spaces are for reading only.
-bytes from_hex(std::string_view text) {
-  bytes out;
-  int hi = -1;
-  for (char c : text) {
-    if (c == ' ') continue;
-    int v = c <= '9' ? c - '0' : c - 'a' + 10;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  if (hi >= 0) throw std::invalid_argument("odd number of hex digits");  // runs before doctest
-  return out;
-}
 
 bytes from_text(std::string_view s) { return bytes(s.begin(), s.end()); }
 
@@ -235,4 +218,38 @@ TEST_CASE("rp_shut and ram_page_header are the exact bytes") {
   CHECK(rp_shut(1) == from_hex("0001 0004 00000001"));
   CHECK(ram_page_header(0x3fff000, ram_save_flag_zero) == from_hex("0000000003fff002"));
   CHECK(ram_page_header(0, ram_save_flag_eos) == from_hex("0000000000000010"));
+}
+
+TEST_CASE("return-path messages are the bytes a real 11.1 destination sent") {
+  CHECK(rp_pong(1) == from_hex("0002000400000001"));
+  CHECK(rp_pong(ping_packaged_loaded) == from_hex("0002000400000042"));
+  CHECK(rp_resume_ack() == from_hex("0006000400000001"));
+  CHECK(rp_shut() == from_hex("0001000400000000"));
+  // A 0x20000-byte block: 32 pages, 4 bytes of bitmap rounded up to 8, then the end mark.
+  CHECK(rp_recv_bitmap("pc.rom", 0x20000, 4096, false) ==
+        from_hex("0005 0007 06 70632e726f6d 0000000000000008 0000000000000000 0123456789abcdef"));
+  CHECK(rp_recv_bitmap("pc.rom", 0x20000, 4096, true) ==
+        from_hex("0005 0007 06 70632e726f6d 0000000000000008 ffffffff00000000 0123456789abcdef"));
+  // pc.ram of a 64 MiB guest: 16384 pages, 0x800 bytes of bitmap.
+  const auto ram = rp_recv_bitmap("pc.ram", 64 << 20, 4096, true);
+  CHECK(bytes(ram.begin(), ram.begin() + 19) == from_hex("0005 0007 06 70632e72616d 0000000000000800"));
+  CHECK(ram.size() == 19 + 0x800 + 8);
+  // A page count that is not a multiple of 8 sets only the bits of real pages (little-endian).
+  const auto odd = rp_recv_bitmap("b", 3 * 4096, 4096, true);
+  CHECK(odd == from_hex("0005 0002 01 62 0000000000000008 0700000000000000 0123456789abcdef"));
+  CHECK_THROWS_AS(rp_recv_bitmap(std::string(256, 'x'), 4096, 4096, true), std::invalid_argument);
+  CHECK_THROWS_AS(rp_recv_bitmap("b", 4096, 0, true), std::invalid_argument);
+}
+
+TEST_CASE("vm_command, and QEMU's names and fixed lengths of the commands") {
+  CHECK(vm_command(mig_cmd::open_return_path) == from_hex("0800010000"));
+  CHECK(vm_command(mig_cmd::switchover_start) == from_hex("08000b0000"));
+  CHECK(vm_command(mig_cmd::ping, from_hex("00000042")) == from_hex("080002000400000042"));
+  CHECK(name(mig_cmd::packaged) == "PACKAGED");
+  CHECK(name(mig_cmd::switchover_start) == "SWITCHOVER_START");
+  CHECK(name(static_cast<mig_cmd>(99)) == "unknown");
+  CHECK(fixed_length(mig_cmd::ping) == 4);
+  CHECK(fixed_length(mig_cmd::recv_bitmap) == -1);
+  CHECK(fixed_length(mig_cmd::postcopy_resume) == 0);
+  CHECK(hexnum(0x42) == "0x42");
 }

@@ -1,0 +1,78 @@
+#include "model/predict.h"
+
+namespace migchan {
+
+namespace {
+
+using cd = cd_domain;
+
+fate fate_of(const dest_state<cd>& s) {
+  if (s.exited) return fate::exited;
+  if (s.aborted) return fate::aborted;  // refined to crashed by the step that did it
+  if (s.stalled) return fate::hung;
+  if (s.status == static_cast<int>(mig_status::failed)) return fate::failed;
+  return s.starts > 0 ? fate::started : fate::waiting;
+}
+
+}  // namespace
+
+prediction predict(const table& t, const dest_config<cd>& d, const dest_state<cd>& initial,
+                   const std::vector<arrival<cd>>& in) {
+  prediction p;
+  auto s = initial;
+  bool crashed = false;
+  for (const auto& a0 : in)
+    for (int k = 0; k < a0.count; ++k) {
+      auto a = a0;
+      a.count = 1;
+      trace_step<cd> st;
+      st.in = a;
+      st.before = s;
+      st.out = step<cd>(t, d, s, a);
+      s = st.out.next;
+      if (st.out.why != static_cast<int>(cause::behind)) {
+        crashed = crashed || st.out.then == static_cast<int>(verdict::crash);
+        if (auto text = outcome_text(t, a, st.out, st.before, representative(a, d, st.before)); !text.empty())
+          p.printed.push_back(std::move(text));
+      }
+      p.steps.push_back(st);
+    }
+  p.last = s;
+  p.fate = crashed ? fate::crashed : fate_of(s);
+  return p;
+}
+
+std::vector<arrival<cd>> source_order(const sender_config<cd>& s, const dest_config<cd>& d) {
+  const auto one = [&](channel_kind k, first_bytes m, init_packet i = init_packet::good) {
+    return arrival<cd>{true, static_cast<int>(k), s.transport, static_cast<int>(m), 1, static_cast<int>(i)};
+  };
+  std::vector<arrival<cd>> out;
+  out.push_back(one(channel_kind::main, s.recovery ? first_bytes::vm_command : first_bytes::vm_file_magic));
+  const bool early = s.gen == static_cast<int>(sender_gen::early_preempt);
+  // A preempt channel sends nothing until a page is requested.
+  if (s.postcopy_preempt && early) out.push_back(one(channel_kind::preempt, first_bytes::silent));
+  if (s.multifd && !s.recovery) {
+    const auto want = multifd_inits<cd>(s, d);
+    const auto magic = s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic;
+    for (int i = 0; i < want.good; ++i) out.push_back(one(channel_kind::multifd, magic));
+    if (want.at_count) out.push_back(one(channel_kind::multifd, magic, init_packet::id_at_count));
+    for (int i = 0; i < want.above_count; ++i) out.push_back(one(channel_kind::multifd, magic, init_packet::id_above_count));
+  }
+  if (s.postcopy_preempt && !early && s.switched) out.push_back(one(channel_kind::preempt, first_bytes::silent));
+  return out;
+}
+
+prediction predict_source(const table& t, const sender_config<cd>& s, const dest_config<cd>& d) {
+  auto in = source_order(s, d);
+  const auto initial = initial_state<cd>(s, d);
+  auto p = predict(t, d, initial, in);
+  const bool postponed = s.gen == static_cast<int>(sender_gen::postponed_preempt);
+  if (postponed && !in.empty() && in.back().kind == static_cast<int>(channel_kind::preempt) &&
+      p.steps.back().before.starts == 0) {
+    in.pop_back();  // the source never got its PONG: no preempt channel
+    p = predict(t, d, initial, in);
+  }
+  return p;
+}
+
+}  // namespace migchan

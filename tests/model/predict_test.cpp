@@ -1,0 +1,83 @@
+// Whole runs of a source's channels through a destination version, against
+// what real QEMUs did with the same configurations.
+#include <doctest/doctest.h>
+
+#include "model/builtin.h"
+#include "model/predict.h"
+
+using namespace migchan;
+using cd = concrete_domain;
+
+namespace {
+
+sender_config<cd> source(bool multifd, bool postcopy, bool preempt, int channels, sender_gen gen, bool switched) {
+  return {multifd, postcopy, preempt, false, int(transport::socket), channels, int(gen), false, switched};
+}
+
+dest_config<cd> like(const sender_config<cd>& s, int channels) {
+  return {s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram, channels, true};
+}
+
+}  // namespace
+
+TEST_CASE("an 11.1 source opens main, its multifd channels, and preempt only once switched to postcopy") {
+  const auto s = source(true, true, true, 2, sender_gen::postponed_preempt, true);
+  const auto order = source_order(s, like(s, 2));
+  REQUIRE(order.size() == 4);
+  CHECK(order[0].kind == int(channel_kind::main));
+  CHECK(order[3].kind == int(channel_kind::preempt));
+  const auto p = predict_source(classifiers::qemu_11_1, s, like(s, 2));
+  CHECK(p.fate == fate::started);
+  CHECK(p.steps[3].out.then == int(verdict::preempt));
+  CHECK(p.printed.empty());
+  auto unswitched = s;
+  unswitched.switched = false;
+  CHECK(source_order(unswitched, like(s, 2)).size() == 3);
+}
+
+TEST_CASE("with a pc-i440fx-7.2 machine the preempt channel comes right after main: 11.1 hangs peeking it") {
+  // x-preempt-pre-7-2 (hw_compat_7_2): an 8.0+ source opens preempt at migration start.
+  const auto s = source(true, true, true, 2, sender_gen::early_preempt, true);
+  const auto p = predict_source(classifiers::qemu_11_1, s, like(s, 2));
+  REQUIRE(p.steps.size() == 4);
+  CHECK(p.steps[1].in.kind == int(channel_kind::preempt));
+  CHECK(p.steps[1].out.then == int(verdict::blocked));
+  CHECK(p.fate == fate::hung);
+}
+
+TEST_CASE("fewer source than destination channels: the destination waits in setup") {
+  const auto s = source(true, false, false, 2, sender_gen::postponed_preempt, false);
+  CHECK(predict_source(classifiers::qemu_11_1, s, like(s, 4)).fate == fate::waiting);
+}
+
+TEST_CASE("more source than destination channels: id == N is refused on 11.1, past the array on 7.2") {
+  const auto s = source(true, false, false, 3, sender_gen::postponed_preempt, false);
+  // In the source's order the first two ids fill the destination; the listener drops the third.
+  CHECK(predict_source(classifiers::qemu_11_1, s, like(s, 2)).fate == fate::started);
+  // Ahead of the good ids, id 2 is refused on 11.1 and crashes 7.2.
+  const auto at = [&](const table& t) {
+    std::vector<arrival<cd>> in{{true, int(channel_kind::main), int(transport::socket), int(first_bytes::vm_file_magic), 1},
+                                {true, int(channel_kind::multifd), int(transport::socket),
+                                 int(first_bytes::multifd_magic), 1, int(init_packet::id_at_count)}};
+    auto after_main = fresh_state<cd>();
+    return predict(t, like(s, 2), after_main, in);
+  };
+  const auto eleven = at(classifiers::qemu_11_1);
+  CHECK(eleven.fate == fate::exited);
+  REQUIRE(eleven.printed.size() == 1);
+  CHECK(eleven.printed[0] ==
+        "failed to receive packet via multifd channel 0: multifd: received channel id 2 exceeds channel count 2");
+  CHECK(at(classifiers::qemu_7_2).fate == fate::crashed);
+}
+
+TEST_CASE("a garbage first connection: 7.2 takes it as main, 11.1 exits, 11.1 without exit-on-error fails") {
+  const std::vector<arrival<cd>> garbage{
+      {true, int(channel_kind::main), int(transport::socket), int(first_bytes::other), 1}};
+  dest_config<cd> d{false, false, false, false, 1, true};
+  CHECK(predict(classifiers::qemu_7_2, d, fresh_state<cd>(), garbage).steps[0].out.then == int(verdict::main));
+  const auto exits = predict(classifiers::qemu_11_1, d, fresh_state<cd>(), garbage);
+  CHECK(exits.fate == fate::exited);
+  CHECK(exits.printed == std::vector<std::string>{"unknown channel magic: 1195725856"});
+  d.exit_on_error = false;
+  CHECK(predict(classifiers::qemu_11_1, d, fresh_state<cd>(), garbage).fate == fate::failed);
+}
