@@ -43,13 +43,17 @@ std::string read_input(const std::string& path) {
   return s.str();
 }
 
-// The tree a file sits in: the nearest directory above it with VERSION and migration/.
+// The tree a file sits in: the nearest directory above it with VERSION and
+// migration/, named as the file was (relative stays relative).
 std::optional<fs::path> tree_of(const fs::path& file) {
   std::error_code ec;
-  fs::path d = fs::absolute(file, ec).parent_path();
-  for (int up = 0; up < 3 && !d.empty(); ++up, d = d.parent_path()) {
+  fs::path d = file.parent_path();
+  if (d.empty()) d = fs::current_path(ec);
+  for (int up = 0; up < 3 && !d.empty(); ++up) {
     if (fs::is_regular_file(d / "VERSION", ec) && fs::is_directory(d / "migration", ec)) return d;
-    if (d == d.parent_path()) break;
+    const fs::path parent = d.has_relative_path() && d.parent_path().empty() ? fs::path(".") : d.parent_path();
+    if (parent == d || d == ".") break;
+    d = parent;
   }
   return std::nullopt;
 }
@@ -154,7 +158,9 @@ c_input load_c(const std::string& input, const std::string& base, const std::str
           throw patch::patch_error((input == "-" ? std::string("stdin") : input) + ":" + std::to_string(d.line) +
                                    ": " + from + " is not in " + base);
       }
-      auto a = patch::apply(old, d, input == "-" ? "stdin" : input, (root / from).string());
+      patch::file_diff named = d;  // errors name the file as the tree does
+      named.new_path = to.empty() ? from : to;
+      auto a = patch::apply(old, named, input == "-" ? "stdin" : input, (root / from).string());
       if (to.empty()) {  // deleted
         text.erase(from);
         changed.erase(from);

@@ -52,6 +52,14 @@ std::string where_marked(const rule& r, const patched_lines& patched) {
   return proofs::where(r) + (patched(r.origin) ? " +" : "");
 }
 
+// What keeps a dead row from firing, with the rows the patch wrote marked.
+std::string blocked_by(const table& t, const proofs::dead_rule& d, const patched_lines& patched) {
+  if (d.unmatchable || patched.files.empty()) return blockers_text(t, d);
+  std::string s;
+  for (std::size_t b : d.blockers) s += (s.empty() ? "" : ", ") + where_marked(t.rules[b], patched);
+  return "blocked by " + s;
+}
+
 // The rows a trace went through, with where they are in the C: format_text
 // names rows by id only. A row on a line the patch wrote is marked "+".
 // `conditions`: with the C condition of each.
@@ -179,7 +187,7 @@ int print_text(const read_c& c, const run_result& r, const patched_lines& patche
   if (s.gap) os << "    no row matches " << describe(*s.gap) << "\n";
   verdict_line("no-dead-rule", s.dead.empty());
   for (const auto& d : s.dead) {
-    os << "    " << where_marked(t.rules[d.row], patched) << " never fires: " << blockers_text(t, d) << "\n"
+    os << "    " << where_marked(t.rules[d.row], patched) << " never fires: " << blocked_by(t, d, patched) << "\n"
        << "      " << t.rules[d.row].c << "\n";
   }
   verdict_line("no-implicit-default", s.implicit_defaults.empty());
@@ -243,7 +251,7 @@ int print_mail(const read_c& c, const run_result& r, const patched_lines& patche
   if (s.gap) f << "\n" << ++findings << ". Not exhaustive: no row decides " << describe(*s.gap) << "\n";
   for (const auto& d : s.dead)
     f << "\n" << ++findings << ". Dead branch: " << where_marked(t.rules[d.row], patched) << " never fires ("
-      << blockers_text(t, d) << ").\n   " << t.rules[d.row].c << "\n";
+      << blocked_by(t, d, patched) << ").\n   " << t.rules[d.row].c << "\n";
   for (const auto& h : s.implicit_defaults) {
     const rule& row = t.rules[h.row];
     f << "\n" << ++findings << ". Implicit default: " << where_marked(row, patched) << " decides " << name(row.then)
