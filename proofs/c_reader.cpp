@@ -35,6 +35,8 @@ reader::reader(std::span<const c_source> files, const table& base) : base_(base)
   tree_.toks.reserve(room);
   tree_.st.reserve(room);
   tree_.ex.reserve(room);
+  tree_.fns.reserve(max_functions + 1);  // the functions read, or one list of statements
+  chan_var_.reserve(max_functions + 1);
   texts_.reserve(files.size());  // tokens point into these strings: no reallocation
   for (std::size_t i = 0; i < files.size(); ++i) {
     err_.files.push_back(sanitize(files[i].name));

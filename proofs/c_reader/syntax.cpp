@@ -29,7 +29,7 @@ bool is_type_keyword(std::string_view s) {
 
 class parser {
  public:
-  parser(tree& t, const reporter& err, bool loops) : t_(t), toks_(t.toks), ex_(t.ex), st_(t.st), err_(err), loops_(loops) {}
+  parser(tree& t, const reporter& err, bool loops) : toks_(t.toks), ex_(t.ex), st_(t.st), err_(err), loops_(loops) {}
 
   // Tokens of text[begin, end), positions counted from `from`, then a tk::end token.
   void lex(std::string_view text, std::size_t begin, std::size_t end, pos from);
@@ -84,7 +84,6 @@ class parser {
     return static_cast<int>(st_.size() - 1);
   }
 
-  tree& t_;
   std::vector<token>& toks_;
   std::vector<expr>& ex_;
   std::vector<stmt>& st_;
