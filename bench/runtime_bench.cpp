@@ -163,10 +163,11 @@ void bench_throughput(const std::string& which, const std::string& address, int 
       std::FILE* devnull = json ? std::fopen("/dev/null", "w") : nullptr;
       log_sink sink;
       if (json)
-        sink = [devnull](const json_line& j) {
-          const auto s = j.dump() + "\n";
-          std::fwrite(s.data(), 1, s.size(), devnull);
-        };
+        sink = {[devnull](std::string_view line) {
+                  std::fwrite(line.data(), 1, line.size(), devnull);
+                  std::fputc('\n', devnull);
+                },
+                [devnull] { std::fflush(devnull); }};
       receiver r(o, sink);
       std::thread t([&] { r.run(); });
       const double rate = drive(r.address(), total, threads);
@@ -191,7 +192,8 @@ void bench_latency(order_mode order) {
   o.order = order;
   std::mutex m;
   std::vector<double> waited;
-  receiver r(o, [&](const json_line& j) {
+  receiver r(o, [&](std::string_view text) {
+    const auto j = json_line::parse(text);
     if (!j.contains("decision")) return;
     std::lock_guard l(m);
     waited.push_back(j["waited"].get<double>());
@@ -250,7 +252,8 @@ void bench_soak(const char* self) {
   o.order = order_mode::data;
   o.peek_timeout = 60s;  // nothing is parked: every connection ends by its client's close
   std::atomic<std::size_t> decisions{0}, paused{0}, mains{0};
-  receiver r(o, [&](const json_line& j) {
+  receiver r(o, [&](std::string_view text) {
+    const auto j = json_line::parse(text);
     if (j.contains("decision")) {
       ++decisions;
       if (j["decision"] == "main") ++mains;
