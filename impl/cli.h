@@ -9,7 +9,6 @@
 
 namespace migchan {
 struct table;
-struct parsed_table;
 }  // namespace migchan
 
 namespace migchan::cli {

@@ -1,7 +1,8 @@
-// The C classifier reader: clean (diff and mail quoting) -> lex -> parse the
-// statements into a small AST -> run every path symbolically -> rows. This
-// file turns a path's end into rows and the rows into the table; the stages
-// before it are in proofs/c_reader/.
+// The C classifier reader: clean (diff and mail quoting, preprocessor) ->
+// index each file's functions in one pass -> choose the classifier -> lex and
+// parse only the functions it reaches -> run every path symbolically -> rows.
+// This file finds the functions and turns a path's end into rows and the rows
+// into the table; the stages are in proofs/c_reader/.
 //
 // Conditions become formulas over the guard columns (atoms are column masks,
 // negation is pushed onto the atoms). Paths are tracked twice: as the exact set
