@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add(add_check);
   add(add_diff);
   add(add_conform);
+  add(add_synth);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

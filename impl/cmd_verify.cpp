@@ -38,6 +38,26 @@ unsigned parse_assumptions(const std::string& list) {
   return m;
 }
 
+std::array<bool, 4> parse_cap_set(const std::string& list) {
+  std::array<bool, 4> c{};
+  std::stringstream ss(list);
+  std::string item;
+  const std::array<std::string_view, 4> known{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
+  while (std::getline(ss, item, ',')) {
+    if (item.empty() || item == "none") continue;
+    const auto it = std::find(known.begin(), known.end(), item);
+    if (it == known.end()) throw usage_error("unknown capability '" + item + "' (one of: " + join(known) + ", none)");
+    c[static_cast<std::size_t>(it - known.begin())] = true;
+  }
+  return c;
+}
+
+transport parse_transport(const std::string& name) {
+  const auto t = parse_enum<transport>(name);
+  if (!t) throw usage_error("bad value '" + name + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
+  return *t;
+}
+
 const table& builtin_named(const std::string& n, const char* what) {
   if (const table* t = find_builtin(n)) return *t;
   std::vector<std::string_view> known;
@@ -156,24 +176,8 @@ run_result run(const common_args& a) {
   proofs::verify_options o;
   o.assumed = r.assumed;
   o.max_channels = a.max_channels;
-  if (!a.caps.empty()) {
-    std::array<bool, 4> c{};
-    std::stringstream ss(a.caps);
-    std::string item;
-    const std::array<std::string_view, 4> known{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
-    while (std::getline(ss, item, ',')) {
-      if (item.empty() || item == "none") continue;
-      const auto it = std::find(known.begin(), known.end(), item);
-      if (it == known.end()) throw usage_error("unknown capability '" + item + "' (one of: " + join(known) + ", none)");
-      c[static_cast<std::size_t>(it - known.begin())] = true;
-    }
-    o.z3.caps = c;
-  }
-  if (!a.transport.empty()) {
-    const auto t = parse_enum<transport>(a.transport);
-    if (!t) throw usage_error("bad value '" + a.transport + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
-    o.z3.uri = *t;
-  }
+  if (!a.caps.empty()) o.z3.caps = parse_cap_set(a.caps);
+  if (!a.transport.empty()) o.z3.uri = parse_transport(a.transport);
   if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.file.empty() && a.format != "json")
     std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
   const auto t0 = std::chrono::steady_clock::now();

@@ -1,0 +1,154 @@
+// `migchan synth`: is there any classifier that keeps the chosen properties
+// under a set of assumptions (proofs/synth.h)? Prints the table found, proved
+// by the query `migchan check` runs, or the witness that none exists.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "impl/cli.h"
+#include "model/builtin.h"
+#include "model/render.h"
+#include "proofs/synth_limits.h"
+#include "proofs/synth.h"
+#include "proofs/trace.h"
+
+namespace migchan::cli {
+
+namespace {
+
+struct synth_args {
+  std::string base = "reference", assume, transport, caps, props, format = "text", c_file, traces;
+  bool assume_none = false, tls_first_read = false, limits = false;
+  int max_channels = 255;
+};
+
+std::vector<property> parse_properties(const std::string& list) {
+  std::vector<property> out;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    const auto p = parse_enum<property>(item);
+    if (!p) throw usage_error("unknown property '" + item + "' (one of: " + join(enum_traits<property>::names) + ")");
+    if (std::find(out.begin(), out.end(), *p) == out.end()) out.push_back(*p);
+  }
+  if (out.empty()) throw usage_error("--properties names no property");
+  return out;
+}
+
+std::string verdict_set(std::uint16_t m) {
+  std::string s;
+  for (std::size_t v = 0; v < enum_size<verdict>; ++v)
+    if ((m >> v) & 1u) s += (s.empty() ? "" : " or ") + std::string(name(static_cast<verdict>(v)));
+  return s.empty() ? "nothing" : s;
+}
+
+std::string observation_text(const observation& o, bool bytes_seen) {
+  auto s = describe(o);
+  if (!bytes_seen) s = s.substr(0, s.rfind(" magic=")) + " (first bytes not seen)";
+  return s;
+}
+
+std::string property_list(const std::vector<property>& ps) {
+  std::string s;
+  for (const auto p : ps) s += (s.empty() ? "" : ", ") + std::string(name(p));
+  return s;
+}
+
+}  // namespace
+
+action add_synth(CLI::App& app) {
+  auto* sub = app.add_subcommand("synth", "search every classifier over what the destination observes for one that "
+                                          "keeps the properties, or prove that none does");
+  auto a = std::make_shared<synth_args>();
+  sub->add_option("--base", a->base, "built-in classifier whose surroundings (start, setup, errors, senders, refused "
+                                     "configurations) the table runs in; its rows are the default decisions "
+                                     "(default reference)");
+  sub->add_option("--assume", a->assume, "comma-separated named assumptions in force");
+  sub->add_flag("--assume-none", a->assume_none, "no assumption in force (the default)");
+  sub->add_option("--transport", a->transport, "only sources on this transport: socket, fd, tls, file, exec");
+  sub->add_option("--caps", a->caps, "only sources with exactly these capabilities: comma-separated multifd, "
+                                     "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
+  sub->add_option("--properties", a->props, "comma-separated properties that must all hold (default: all six)");
+  sub->add_option("--max-channels", a->max_channels, "largest multifd-channels considered (1..255, default 255)");
+  sub->add_option("--format", a->format, "text or json");
+  sub->add_option("--c", a->c_file, "write the table found as a C function to FILE (`migchan check FILE --base "
+                                    "BASE` reads it back)");
+  sub->add_option("--traces", a->traces, "write each witness trace to DIR as .itf.json, .replay.json and .txt");
+  sub->add_flag("--limits", a->limits, "the minimal sets of assumptions under which some table keeps the properties");
+  sub->add_flag("--tls-first-read", a->tls_first_read,
+                "hypothetical: the destination sees a TLS channel's first decrypted bytes as a socket's peek");
+  return [=] {
+    if (a->format != "text" && a->format != "json")
+      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
+    if (a->max_channels < 1 || a->max_channels > 255) throw usage_error("--max-channels must be 1..255");
+    if (!a->assume.empty() && a->assume_none) throw usage_error("--assume and --assume-none exclude each other");
+    proofs::synth_options o;
+    o.base = &builtin_named(a->base, "base classifier");
+    o.props = a->props.empty() ? std::vector<property>{} : parse_properties(a->props);
+    if (o.props.empty())
+      for (std::size_t p = 0; p < property_count; ++p) o.props.push_back(static_cast<property>(p));
+    o.z3.max_channels = a->max_channels;
+    if (!a->caps.empty()) o.z3.caps = parse_cap_set(a->caps);
+    if (!a->transport.empty()) o.z3.uri = parse_transport(a->transport);
+    o.tls_first_read = a->tls_first_read;
+    const unsigned assumed = parse_assumptions(a->assume);
+    if (!a->traces.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(a->traces, ec);
+      if (ec) throw usage_error("cannot create '" + a->traces + "': " + ec.message());
+    }
+
+    proofs::synthesizer s(o);
+    if (a->limits) {
+      const auto l = proofs::minimal_sets(s);
+      std::string sets;
+      for (unsigned m : l.minimal_sets) sets += (sets.empty() ? "" : " or ") + proofs::assumption_list(m);
+      std::cout << (sets.empty() ? "under no assumption set" : "under " + sets) << "\n";
+      std::string imp;
+      for (unsigned m : l.impossible) imp += (imp.empty() ? "" : " ") + proofs::assumption_list(m);
+      std::cout << "impossible under " << imp << "\n" << l.solves << " questions, " << l.seconds << " s, slowest " << l.slowest << " s\n";
+      return 0;
+    }
+    const auto r = s.solve(assumed);
+    auto& os = std::cout;
+    const std::string over = o.z3.uri ? std::string(name(*o.z3.uri)) : std::string("every transport");
+    os << "synth: " << property_list(o.props) << " on " << over << ", assuming " << proofs::assumption_list(assumed)
+       << ", in " << o.base->name << "'s surroundings" << (o.tls_first_read ? ", with a buffered first TLS read" : "")
+       << "; multifd-channels 1.." << a->max_channels << "\n";
+    os << name(r.what) << " after " << r.rounds << " candidate tables, " << r.learnt << " sender behaviours learnt ("
+       << r.seconds << " s)\n";
+    if (r.what == proofs::synth_result::outcome::found) {
+      os << "\n" << render_text(r.table->view);
+      return 0;
+    }
+    if (r.what == proofs::synth_result::outcome::unknown) {
+      os << "Z3 gave up: " << r.reason << "\n";
+      return 3;
+    }
+    if (r.point) {
+      os << "\nno table decides right for every behaviour below: at the observation\n  "
+         << observation_text(r.point->at, r.point->bytes_seen) << "\n";
+      for (std::size_t i = 0; i < r.point->needs.size(); ++i)
+        os << "behaviour " << i + 1 << " needs " << verdict_set(r.point->needs[i]) << "\n";
+    }
+    for (std::size_t i = 0; i < r.witness.size(); ++i) {
+      const auto& w = r.witness[i];
+      os << "\nbehaviour " << i + 1 << ", run through " << w.table->view.name
+         << " (a table that handles every other behaviour):\n"
+         << proofs::format_text(w.table->view, w.b.prop, assumed, w.cx);
+      if (!a->traces.empty()) {
+        const auto stem = (std::filesystem::path(a->traces) / ("behaviour-" + std::to_string(i + 1))).string();
+        itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, assumed, w.cx));
+        std::ofstream(stem + ".replay.json") << proofs::to_replay(w.table->view, w.b.prop, w.cx).dump(2) << "\n";
+        std::ofstream(stem + ".txt") << proofs::format_text(w.table->view, w.b.prop, assumed, w.cx);
+      }
+    }
+    return 1;
+  };
+}
+
+}  // namespace migchan::cli
