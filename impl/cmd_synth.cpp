@@ -20,7 +20,8 @@ namespace migchan::cli {
 namespace {
 
 struct synth_args {
-  std::string base = "reference", assume, transport, caps, props, format = "text", c_file, traces;
+  std::vector<std::string> assume;
+  std::string base = "reference", transport, caps, props, format = "text", c_file, traces;
   bool assume_none = false, tls_first_read = false, limits = false;
   int max_channels = 255;
 };
@@ -52,6 +53,14 @@ std::string observation_text(const observation& o, bool bytes_seen) {
   return s;
 }
 
+// format_text() closes with the claim verify proves, that no shorter trace
+// exists; a witness run makes no such claim.
+std::string witness_text(const proofs::witness_run& w) {
+  auto text = proofs::format_text(w.table->view, w.b.prop, w.b.context, w.cx);
+  const auto at = text.find("  no trace with fewer channels");
+  return at == std::string::npos ? text : text.substr(0, at);
+}
+
 std::string property_list(const std::vector<property>& ps) {
   std::string s;
   for (const auto p : ps) s += (s.empty() ? "" : ", ") + std::string(name(p));
@@ -67,7 +76,9 @@ action add_synth(CLI::App& app) {
   sub->add_option("--base", a->base, "built-in classifier whose surroundings (start, setup, errors, senders, refused "
                                      "configurations) the table runs in; its rows are the default decisions "
                                      "(default reference)");
-  sub->add_option("--assume", a->assume, "comma-separated named assumptions in force");
+  sub->add_option("--assume", a->assume, "comma-separated named assumptions in force; given again, one table must "
+                                         "keep the properties under each set")
+      ->take_all();
   sub->add_flag("--assume-none", a->assume_none, "no assumption in force (the default)");
   sub->add_option("--transport", a->transport, "only sources on this transport: socket, fd, tls, file, exec");
   sub->add_option("--caps", a->caps, "only sources with exactly these capabilities: comma-separated multifd, "
@@ -95,7 +106,9 @@ action add_synth(CLI::App& app) {
     if (!a->caps.empty()) o.z3.caps = parse_cap_set(a->caps);
     if (!a->transport.empty()) o.z3.uri = parse_transport(a->transport);
     o.tls_first_read = a->tls_first_read;
-    const unsigned assumed = parse_assumptions(a->assume);
+    std::vector<unsigned> contexts;
+    for (const auto& set : a->assume) contexts.push_back(parse_assumptions(set));
+    if (contexts.empty()) contexts.push_back(0);
     if (!a->traces.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(a->traces, ec);
@@ -113,10 +126,12 @@ action add_synth(CLI::App& app) {
       std::cout << "impossible under " << imp << "\n" << l.solves << " questions, " << l.seconds << " s, slowest " << l.slowest << " s\n";
       return 0;
     }
-    const auto r = s.solve(assumed);
+    const auto r = s.solve_all(contexts);
     auto& os = std::cout;
     const std::string over = o.z3.uri ? std::string(name(*o.z3.uri)) : std::string("every transport");
-    os << "synth: " << property_list(o.props) << " on " << over << ", assuming " << proofs::assumption_list(assumed)
+    std::string under;
+    for (unsigned c : contexts) under += (under.empty() ? "" : " and under ") + proofs::assumption_list(c);
+    os << "synth: " << property_list(o.props) << " on " << over << ", assuming " << under
        << ", in " << o.base->name << "'s surroundings" << (o.tls_first_read ? ", with a buffered first TLS read" : "")
        << "; multifd-channels 1.." << a->max_channels << "\n";
     os << name(r.what) << " after " << r.rounds << " candidate tables, " << r.learnt << " sender behaviours learnt ("
@@ -137,14 +152,14 @@ action add_synth(CLI::App& app) {
     }
     for (std::size_t i = 0; i < r.witness.size(); ++i) {
       const auto& w = r.witness[i];
+      const auto text = witness_text(w);
       os << "\nbehaviour " << i + 1 << ", run through " << w.table->view.name
-         << " (a table that handles every other behaviour):\n"
-         << proofs::format_text(w.table->view, w.b.prop, assumed, w.cx);
+         << " (a table that handles every other behaviour):\n" << text;
       if (!a->traces.empty()) {
         const auto stem = (std::filesystem::path(a->traces) / ("behaviour-" + std::to_string(i + 1))).string();
-        itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, assumed, w.cx));
+        itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx));
         std::ofstream(stem + ".replay.json") << proofs::to_replay(w.table->view, w.b.prop, w.cx).dump(2) << "\n";
-        std::ofstream(stem + ".txt") << proofs::format_text(w.table->view, w.b.prop, assumed, w.cx);
+        std::ofstream(stem + ".txt") << text;
       }
     }
     return 1;

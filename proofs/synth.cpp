@@ -106,7 +106,12 @@ struct synthesizer::impl {
 
   explicit impl(const synth_options& opts) : o(opts), order(opts.props) {
     if (!o.base) throw std::logic_error("synth: no base table");
+    if (o.tls_first_read) first_read = first_read_rows(*o.base);
   }
+
+  // The default decisions: the base's rows, TLS read as a socket with a buffered first read.
+  std::shared_ptr<const parsed_table> first_read;
+  const table& prior() const { return first_read ? first_read->view : *o.base; }
 
   bool seen(transport t) const { return bytes_seen(t, o.tls_first_read); }
   key key_for(const observation& ob) const { return key_of(ob, seen(ob.transport)); }
@@ -120,7 +125,7 @@ struct synthesizer::impl {
       if ((al >> v) & 1u) dom = dom || d == static_cast<int>(v);
     z.add(dom);
     decision_var dv{d, {}};
-    const auto prior = classify(*o.base, observation_of(k)).then;
+    const auto prior = classify(this->prior(), observation_of(k)).then;
     if ((al >> static_cast<unsigned>(prior)) & 1u) {
       dv.prior = "prior." + key_name(k);
       z.add(d == static_cast<int>(prior), dv.prior);
@@ -327,8 +332,8 @@ struct synthesizer::impl {
 
   // The behaviour must not break its property under the decisions: either the
   // sender cannot produce it against them, or it keeps the property.
-  void learn(property p, const counterexample& cx) {
-    behaviour b{p, cx.src, cx.dst, arrivals_of(cx.steps), arrivals_of(cx.natural), 0};
+  void learn(property p, unsigned context, const counterexample& cx) {
+    behaviour b{p, cx.src, cx.dst, arrivals_of(cx.steps), arrivals_of(cx.natural), 0, context};
     for (std::size_t a = 0; a < assumption_count; ++a) {
       const auto as = static_cast<assumption>(a);
       const bool moot = as == assumption::configs_match && about_mismatch(p);
@@ -363,8 +368,10 @@ struct synthesizer::impl {
   // A model of the behaviours `cx` that keeps as many of the base's decisions
   // as the unsat cores allow. nullopt: the behaviours alone contradict each
   // other (the core is in `core`); unknown answers throw.
+  // `polish`: in: take back what the cores dropped; out: whether the answer
+  // keeps every base decision that fits.
   std::optional<std::map<key, verdict>> propose(const std::vector<std::string>& cx, std::vector<std::string>& core,
-                                                std::string& unknown, bool polish = true) {
+                                                std::string& unknown, bool& polish) {
     auto priors = all_priors();
     std::vector<std::string> dropped;
     const auto ask = [&](const std::vector<std::string>& extra) {
@@ -394,6 +401,7 @@ struct synthesizer::impl {
     }
     // A core is seldom minimal: take back each base decision that still fits,
     // so the table changes only what the behaviours force.
+    if (dropped.empty()) polish = true;
     for (const auto& n : dropped) {
       if (!polish) break;
       const auto a = ask({n});
@@ -475,7 +483,7 @@ struct synthesizer::impl {
   witness_run witness_of(std::size_t behaviour_index, const std::map<key, verdict>& d, const std::string& name) const {
     witness_run w;
     w.b = learnt[behaviour_index];
-    w.table = build_table(*o.base, d, o.tls_first_read, name).t;
+    w.table = build_table(prior(), d, o.tls_first_read, name).t;
     w.cx = run_concrete(w.table->view, w.b);
     for (const auto& st : w.cx.steps)
       w.seen.push_back(concrete(observe<cd>(w.b.dst, st.before, st.in.transport, st.in.magic)));
@@ -514,7 +522,8 @@ struct synthesizer::impl {
       }
       std::vector<std::string> unused;
       std::string unknown;
-      const auto d = propose(first, unused, unknown);
+      bool polish = true;
+      const auto d = propose(first, unused, unknown, polish);
       if (!d) {
         z.pop();
         continue;
@@ -574,7 +583,8 @@ struct synthesizer::impl {
         if (j != i) others.push_back(cx_name(idx[j]));
       std::vector<std::string> unused;
       std::string unknown;
-      const auto d = propose(others, unused, unknown);
+      bool polish = true;
+      const auto d = propose(others, unused, unknown, polish);
       if (!d) throw std::logic_error("synth: the witness is not minimal");
       r.witness.push_back(witness_of(idx[i], *d, "synth-w" + std::to_string(i + 1)));
     }
@@ -602,7 +612,7 @@ struct synthesizer::impl {
         break;
       }
       ++r.rounds;
-      auto built = build_table(*o.base, *d, o.tls_first_read, "synth");
+      auto built = build_table(prior(), *d, o.tls_first_read, "synth");
       auto broken = refute(built.t->view, contexts, r.reason);
       if (!r.reason.empty()) break;
       if (!broken && !polish) {
@@ -615,7 +625,7 @@ struct synthesizer::impl {
         r.changed_rows = built.changed_rows;
         break;
       }
-      learn(broken->prop, broken->cx);
+      learn(broken->prop, broken->context, broken->cx);
       polish = false;
     }
     r.learnt = learnt.size();

@@ -52,7 +52,8 @@ struct behaviour {
   sender_config<cd> src;
   dest_config<cd> dst;
   std::vector<arrival<cd>> in, natural;
-  unsigned holds = 0;  // the assumptions it satisfies (bit mask over enum assumption)
+  unsigned holds = 0;    // the assumptions it satisfies (bit mask over enum assumption)
+  unsigned context = 0;  // the assumptions in force when it was found
 };
 
 // One behaviour of an impossibility witness, run through a table that handles

@@ -180,10 +180,29 @@ built_table build_table(const table& base, const std::map<key, verdict>& decided
   out->forbids.assign(base.forbids.begin(), base.forbids.end());
   out->function = name;
   out->view = table{store(name),
-                    store(std::string(base.name) + "'s rows with " + std::to_string(cubes.size()) +
-                          (cubes.size() == 1 ? " row" : " rows") + " in front, found by migchan synth"),
+                    store(std::string(base.name) + "'s rows" + (tls_first_read ? " (TLS read as a socket's peek)" : "") +
+                          " with " + std::to_string(cubes.size()) + (cubes.size() == 1 ? " row" : " rows") +
+                          " in front, found by migchan synth"),
                     "migchan synth", out->rules, out->forbids, base.sem};
   return {std::move(out), cubes.size()};
+}
+
+std::shared_ptr<const parsed_table> first_read_rows(const table& base) {
+  auto out = std::make_shared<parsed_table>();
+  const mask peeked = of(transport::socket, transport::tls);
+  for (rule r : base.rules) {
+    const mask p = r.when.get(column::peekable);
+    if (p == yes || p == no) {
+      r.when.peekable = any;
+      r.when.transport = static_cast<mask>(r.when.get(column::transport) & (p == yes ? peeked : ~peeked));
+    }
+    out->rules.push_back(r);
+  }
+  out->forbids.assign(base.forbids.begin(), base.forbids.end());
+  out->view = base;
+  out->view.rules = out->rules;
+  out->view.forbids = out->forbids;
+  return out;
 }
 
 }  // namespace migchan::proofs::synth_detail

@@ -38,4 +38,9 @@ struct built_table {
 built_table build_table(const table& base, const std::map<key, verdict>& decided, bool tls_first_read,
                         const std::string& name);
 
+// The base's rows with a TLS channel's first bytes read as a socket's peek
+// (the hypothetical buffered first read): its rows for peekable channels
+// cover TLS too, its rows for the others no longer do.
+std::shared_ptr<const parsed_table> first_read_rows(const table& base);
+
 }  // namespace migchan::proofs::synth_detail
