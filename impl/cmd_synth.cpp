@@ -13,6 +13,7 @@
 #include "model/render.h"
 #include "proofs/synth_limits.h"
 #include "proofs/synth.h"
+#include "proofs/synth_c.h"
 #include "proofs/trace.h"
 
 namespace migchan::cli {
@@ -138,6 +139,12 @@ action add_synth(CLI::App& app) {
        << r.seconds << " s)\n";
     if (r.what == proofs::synth_result::outcome::found) {
       os << "\n" << render_text(r.table->view);
+      if (!a->c_file.empty()) {
+        const auto c = proofs::write_c(r.table->view, *o.base, a->base);
+        std::ofstream out(a->c_file);
+        if (!(out << c)) throw usage_error("cannot write '" + a->c_file + "'");
+        os << "\nwritten as C to " << a->c_file << " (migchan check " << a->c_file << " --base " << a->base << ")\n";
+      }
       return 0;
     }
     if (r.what == proofs::synth_result::outcome::unknown) {

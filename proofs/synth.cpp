@@ -96,6 +96,7 @@ struct synthesizer::impl {
   struct decision_var {
     expr d;
     std::string prior;  // name of the assumption "keep the base's decision", empty if the base's is not allowed
+    std::string refuse; // name of the assumption "reject the channel"
   };
   std::map<key, decision_var> vars;
   std::map<int, expr> parks;  // per (transport, first bytes) class: some key of it defers
@@ -124,7 +125,8 @@ struct synthesizer::impl {
     for (std::size_t v = 0; v < enum_size<verdict>; ++v)
       if ((al >> v) & 1u) dom = dom || d == static_cast<int>(v);
     z.add(dom);
-    decision_var dv{d, {}};
+    decision_var dv{d, {}, "refuse." + key_name(k)};
+    z.add(d == static_cast<int>(verdict::reject), dv.refuse);
     const auto prior = classify(this->prior(), observation_of(k)).then;
     if ((al >> static_cast<unsigned>(prior)) & 1u) {
       dv.prior = "prior." + key_name(k);
@@ -132,6 +134,15 @@ struct synthesizer::impl {
     }
     const expr& out = vars.emplace(k, dv).first->second.d;
     couple_wake(k);
+    // The same observation with other first bytes: decided too, so a change
+    // the behaviours force can cover the whole of it (as a row would) instead
+    // of the bytes that happened to be tried.
+    if (!magic_unseen(k))
+      for (std::size_t m = 0; m < enum_size<first_bytes>; ++m) {
+        auto ob = observation_of(k);
+        ob.magic = static_cast<first_bytes>(m);
+        var_for(key_for(ob));
+      }
     return out;
   }
 
@@ -400,15 +411,32 @@ struct synthesizer::impl {
       dropped.insert(dropped.end(), from_priors.begin(), from_priors.end());
     }
     // A core is seldom minimal: take back each base decision that still fits,
-    // so the table changes only what the behaviours force.
+    // so the table changes only what the behaviours force; where the base's
+    // decision is gone, refuse the channel if that fits.
     if (dropped.empty()) polish = true;
-    for (const auto& n : dropped) {
-      if (!polish) break;
-      const auto a = ask({n});
+    std::vector<std::string> extra;
+    if (polish) {
+      for (const auto& n : dropped) {
+        const auto a = ask({n});
+        if (a == smt::answer::unknown) return std::nullopt;
+        if (a == smt::answer::sat) priors.push_back(n);
+      }
+      std::vector<std::string> refuse;
+      for (const auto& [k, v] : vars)
+        if (v.prior.empty() || std::find(priors.begin(), priors.end(), v.prior) == priors.end())
+          refuse.push_back(v.refuse);
+      const auto a = ask(refuse);
       if (a == smt::answer::unknown) return std::nullopt;
-      if (a == smt::answer::sat) priors.push_back(n);
+      if (a == smt::answer::sat) extra = refuse;
+      else
+        for (const auto& n : refuse) {
+          extra.push_back(n);
+          const auto b = ask(extra);
+          if (b == smt::answer::unknown) return std::nullopt;
+          if (b != smt::answer::sat) extra.pop_back();
+        }
     }
-    if (ask({}) != smt::answer::sat) {
+    if (ask(extra) != smt::answer::sat) {
       if (unknown.empty()) throw std::logic_error("synth: a satisfiable query became unsatisfiable");
       return std::nullopt;
     }
