@@ -8,7 +8,7 @@
 
 #include "model/classify.h"
 #include "model/render.h"
-#include "model/sender.h"
+#include "proofs/synth_rows.h"
 
 namespace migchan::proofs {
 
@@ -191,17 +191,10 @@ std::string write_c(const table& t, const table& base, std::string_view base_nam
   // Every observation of a configuration the base accepts, by context.
   std::map<context, std::array<verdict, enum_size<first_bytes>>> by_context;
   std::map<context, observation> example;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp) {
-      if (!accepted<concrete_domain>(base, bits & 1, bits & 2, bits & 4, bits & 8, static_cast<int>(tp))) continue;
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
-          const observation o{bool(bits & 1),  bool(bits & 2),  bool(bits & 4),  bool(bits & 8), transport(tp),
-                              bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
-          by_context[context_of(o)][mg] = classify(t, o).then;
-          example.emplace(context_of(o), o);
-        }
-    }
+  for (const auto& o : synth_detail::accepted_observations(base)) {
+    by_context[context_of(o)][static_cast<std::size_t>(o.magic)] = classify(t, o).then;
+    example.emplace(context_of(o), o);
+  }
   const rule* reset_row = nullptr;
   for (const auto& r : base.rules)
     if (r.cost == reads::peek4 && r.when.get(column::magic) == of(first_bytes::reset)) reset_row = &r;

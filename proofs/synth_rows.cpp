@@ -51,6 +51,19 @@ std::uint16_t allowed(key k) {
   return m;
 }
 
+std::vector<observation> accepted_observations(const table& base) {
+  std::vector<observation> out;
+  for (unsigned bits = 0; bits < 128; ++bits)
+    for (unsigned tp = 0; tp < enum_size<transport>; ++tp) {
+      if (!accepted<concrete_domain>(base, bits & 1, bits & 2, bits & 4, bits & 8, static_cast<int>(tp))) continue;
+      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
+        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg)
+          out.push_back({bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tp), bool(bits & 16),
+                         bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)});
+    }
+  return out;
+}
+
 namespace {
 
 guard guard_of(key k) {
@@ -87,24 +100,12 @@ struct cube {
 built_table build_table(const table& base, const std::map<key, verdict>& decided, bool tls_first_read,
                         const std::string& name) {
   const auto seen = [&](transport t) { return is_peekable(t) || (tls_first_read && t == transport::tls); };
-  // Every observation of a configuration the base accepts, with the decision
-  // the result makes for it. Not only valid() ones: step() reaches some the
-  // single-arrival checks leave out (a channel taken as preempt with
-  // postcopy-preempt off sets has_preempt).
-  std::vector<observation> obs;
+  const auto obs = accepted_observations(base);
   std::vector<verdict> dec;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp) {
-      if (!accepted<concrete_domain>(base, bits & 1, bits & 2, bits & 4, bits & 8, static_cast<int>(tp))) continue;
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
-          const observation o{bool(bits & 1),  bool(bits & 2),  bool(bits & 4),  bool(bits & 8), transport(tp),
-                              bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
-          obs.push_back(o);
-          const auto it = decided.find(key_of(o, seen(o.transport)));
-          dec.push_back(it != decided.end() ? it->second : classify(base, o).then);
-        }
-    }
+  for (const auto& o : obs) {
+    const auto it = decided.find(key_of(o, seen(o.transport)));
+    dec.push_back(it != decided.end() ? it->second : classify(base, o).then);
+  }
   std::vector<cube> cubes;
   for (const auto& [k, v] : decided)
     if (classify(base, observation_of(k)).then != v) cubes.push_back({guard_of(k), v});

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "model/classify.h"
 #include "proofs/c_reader.h"
@@ -23,6 +24,11 @@ key key_of(const observation& o, bool bytes_seen);
 observation observation_of(key k);  // magic: vm_file_magic when unseen
 bool magic_unseen(key k);
 std::string key_name(key k);  // for Z3 variable names
+
+// Every observation of a configuration `base` accepts: not only valid() ones,
+// since step() reaches some the single-arrival checks leave out (a channel
+// taken as preempt with postcopy-preempt off sets has_preempt).
+std::vector<observation> accepted_observations(const table& base);
 
 // The decisions the space allows for this key (bit mask over enum verdict).
 std::uint16_t allowed(key k);
