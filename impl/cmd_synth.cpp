@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "impl/cli.h"
+#include "impl/synth_report.h"
 #include "model/builtin.h"
 #include "model/render.h"
 #include "proofs/synth_limits.h"
@@ -41,27 +42,6 @@ std::vector<property> parse_properties(const std::string& list) {
   return out;
 }
 
-std::string verdict_set(std::uint16_t m) {
-  std::string s;
-  for (std::size_t v = 0; v < enum_size<verdict>; ++v)
-    if ((m >> v) & 1u) s += (s.empty() ? "" : " or ") + std::string(name(static_cast<verdict>(v)));
-  return s.empty() ? "nothing" : s;
-}
-
-std::string observation_text(const observation& o, bool bytes_seen) {
-  auto s = describe(o);
-  if (!bytes_seen) s = s.substr(0, s.rfind(" magic=")) + " (first bytes not seen)";
-  return s;
-}
-
-// format_text() closes with the claim verify proves, that no shorter trace
-// exists; a witness run makes no such claim.
-std::string witness_text(const proofs::witness_run& w) {
-  auto text = proofs::format_text(w.table->view, w.b.prop, w.b.context, w.cx);
-  const auto at = text.find("  no trace with fewer channels");
-  return at == std::string::npos ? text : text.substr(0, at);
-}
-
 std::string property_list(const std::vector<property>& ps) {
   std::string s;
   for (const auto p : ps) s += (s.empty() ? "" : ", ") + std::string(name(p));
@@ -86,7 +66,7 @@ action add_synth(CLI::App& app) {
                                      "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--properties", a->props, "comma-separated properties that must all hold (default: all six)");
   sub->add_option("--max-channels", a->max_channels, "largest multifd-channels considered (1..255, default 255)");
-  sub->add_option("--format", a->format, "text or json");
+  sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)");
   sub->add_option("--c", a->c_file, "write the table found as a C function to FILE (`migchan check FILE --base "
                                     "BASE` reads it back)");
   sub->add_option("--traces", a->traces, "write each witness trace to DIR as .itf.json, .replay.json and .txt");
@@ -94,8 +74,8 @@ action add_synth(CLI::App& app) {
   sub->add_flag("--tls-first-read", a->tls_first_read,
                 "hypothetical: the destination sees a TLS channel's first decrypted bytes as a socket's peek");
   return [=] {
-    if (a->format != "text" && a->format != "json")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
+    if (a->format != "text" && a->format != "json" && a->format != "markdown")
+      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json, markdown)");
     if (a->max_channels < 1 || a->max_channels > 255) throw usage_error("--max-channels must be 1..255");
     if (!a->assume.empty() && a->assume_none) throw usage_error("--assume and --assume-none exclude each other");
     proofs::synth_options o;
@@ -116,6 +96,12 @@ action add_synth(CLI::App& app) {
       if (ec) throw usage_error("cannot create '" + a->traces + "': " + ec.message());
     }
 
+    if (a->format == "markdown") {
+      if (!a->limits || !a->props.empty() || !a->transport.empty() || !a->caps.empty() || !a->assume.empty() ||
+          a->tls_first_read || a->max_channels != 255)
+        throw usage_error("--format markdown is the whole docs/limits.md page: --limits alone (with --base)");
+      return print_limits_page(std::cout, *o.base);
+    }
     proofs::synthesizer s(o);
     if (a->limits) {
       const auto l = proofs::minimal_sets(s);

@@ -17,9 +17,11 @@
 #include "impl/cli.h"
 #include "model/builtin.h"
 #include "model/expectations.h"
+#include "model/optimal.h"
 #include "model/render.h"
 #include "proofs/c_reader.h"
 #include "proofs/single.h"
+#include "proofs/synth_limits.h"
 #include "proofs/trace.h"
 #include "proofs/verify.h"
 
@@ -122,6 +124,45 @@ std::string expectation_gap(const table& t, const proofs::classifier_result& r) 
   return gap;
 }
 
+// Against the best any table does in reference's surroundings (model/optimal.h),
+// each property with complete: the sets other tables reach and this one does
+// not. nullopt: the comparison does not apply (other surroundings, or a run
+// restricted to some capabilities or a transport).
+std::optional<std::vector<std::vector<unsigned>>> weaker_elsewhere(const proofs::classifier_result& r,
+                                                                   bool restricted) {
+  if (restricted || !same_steps(r.t->sem, classifiers::reference.sem) || r.results.size() != property_count)
+    return std::nullopt;
+  const auto& complete = r.results[static_cast<std::size_t>(property::complete)].minimal_sets;
+  std::vector<std::vector<unsigned>> out;
+  for (const auto& pr : r.results) {
+    std::vector<unsigned> best;
+    for (unsigned m : optimal_for(pr.prop).sets)
+      if (m != no_set) best.push_back(m);
+    out.push_back(proofs::missed(proofs::both(pr.minimal_sets, complete), best));
+  }
+  return out;
+}
+
+std::string optimality_text(const proofs::classifier_result& r, bool restricted) {
+  const auto weaker = weaker_elsewhere(r, restricted);
+  if (!weaker) return "";
+  std::string optimal, rest;
+  for (std::size_t i = 0; i < weaker->size(); ++i) {
+    const auto p = r.results[i].prop;
+    if ((*weaker)[i].empty()) {
+      optimal += (optimal.empty() ? "" : ", ") + std::string(name(p));
+      continue;
+    }
+    std::string n(name(p));
+    n.resize(18, ' ');
+    rest += "  " + n + " another table keeps it with complete also " + sets_text((*weaker)[i]) +
+            (optimal_for(p).trade_off ? "; none keeps that and every set this one keeps (docs/reference.md)" : "") +
+            "\n";
+  }
+  return "  optimal            " + (optimal.empty() ? std::string("none") : optimal) +
+         " (each with complete; docs/limits.md)\n" + rest;
+}
+
 struct common_args {
   std::string classifier, assume, format = "text", traces, caps, transport;
   std::string file, base;  // check FILE [--base B]
@@ -149,6 +190,7 @@ struct run_result {
   std::string base;                           // and the built-in it was read against
   unsigned assumed;
   double seconds;
+  bool restricted = false;  // --caps or --transport
 };
 
 run_result run(const common_args& a) {
@@ -178,6 +220,7 @@ run_result run(const common_args& a) {
   o.max_channels = a.max_channels;
   if (!a.caps.empty()) o.z3.caps = parse_cap_set(a.caps);
   if (!a.transport.empty()) o.z3.uri = parse_transport(a.transport);
+  r.restricted = o.z3.caps || o.z3.uri;
   if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.file.empty() && a.format != "json")
     std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
   const auto t0 = std::chrono::steady_clock::now();
@@ -266,13 +309,21 @@ nlohmann::json to_json(const run_result& r) {
                      {"exhaustive", !cr.single.gap}};
     c["expected"] = r.parsed ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
     c["single_arrival"] = single_json(*cr.t, r.single[ci]);
+    const auto weaker = weaker_elsewhere(cr, r.restricted);
     for (const auto& pr : cr.results) {
       nlohmann::json sets = nlohmann::json::array();
       for (unsigned m : pr.minimal_sets) sets.push_back(names_json(m));
+      nlohmann::json elsewhere = nullptr;
+      if (weaker) {
+        elsewhere = nlohmann::json::array();
+        for (unsigned m : (*weaker)[static_cast<std::size_t>(pr.prop)]) elsewhere.push_back(names_json(m));
+      }
       c["results"].push_back({{"property", std::string(name(pr.prop))},
                               {"verdict", pr.refuted ? "refuted" : "proved"},
                               {"assumptions", names_json(r.assumed)},
                               {"minimal_assumption_sets", sets},
+                              {"optimal", weaker ? nlohmann::json(elsewhere.empty()) : nlohmann::json(nullptr)},
+                              {"weaker_sets_elsewhere", elsewhere},
                               {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace))
                                                  : itf::value(nullptr)},
                               {"seconds", pr.seconds}});
@@ -314,6 +365,7 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
     os << "  single arrival     " << single_summary(*cr.t, r.single[ci]) << "\n";
     const auto gap = expectation_gap(*cr.t, cr);
     os << "  " << (gap.empty() ? "as upstream history says (model/expectations.h)" : "UNEXPECTED:" + gap) << "\n";
+    os << optimality_text(cr, r.restricted);
   }
   if (explain)
     for (const auto& cr : r.results)

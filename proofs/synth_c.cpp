@@ -106,6 +106,10 @@ std::string transport_test(transport t, bool eq) {
   return std::string(eq ? "!" : "") + "strcmp(ioc->name, \"" + std::string(names[static_cast<std::size_t>(t)]) + "\")";
 }
 
+std::string bool_peekable(bool v) {
+  return std::string(v ? "" : "!") + "qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK)";
+}
+
 std::string state_test(mig_status s, bool eq) {
   std::string n(name(s));
   for (auto& ch : n) ch = ch == '-' ? '_' : static_cast<char>(ch - 'a' + 'A');
@@ -187,6 +191,27 @@ std::string chain(const std::map<context, verdict>& decided, const std::string& 
 
 }  // namespace
 
+std::string c_condition(const guard& g) {
+  std::string s = g.is_any(column::peekable) ? "" : bool_peekable(g.get(column::peekable) == yes);
+  for (const column c : context_columns) {
+    const auto t = column_test(g, c);
+    if (!t.empty()) s += (s.empty() ? "" : " && ") + t;
+  }
+  if (!g.is_any(column::magic)) {
+    const mask m = g.get(column::magic);
+    std::string t;
+    if (m == of(first_bytes::vm_file_magic)) t = "channel_magic == QEMU_VM_FILE_MAGIC";
+    else if (m == of(first_bytes::multifd_magic)) t = "channel_magic == MULTIFD_MAGIC";
+    else {
+      for (std::size_t v = 0; v < enum_size<first_bytes>; ++v)
+        if ((m >> v) & 1u) t += (t.empty() ? "" : "|") + std::string(name(static_cast<first_bytes>(v)));
+      t = "first bytes " + t;
+    }
+    s += (s.empty() ? "" : " && ") + t;
+  }
+  return s.empty() ? "true" : s;
+}
+
 std::string write_c(const table& t, const table& base, std::string_view base_name) {
   // Every observation of a configuration the base accepts, by context.
   std::map<context, std::array<verdict, enum_size<first_bytes>>> by_context;
@@ -239,7 +264,7 @@ std::string write_c(const table& t, const table& base, std::string_view base_nam
     << "    MigrationIncomingState *mis = migration_incoming_get_current();\n"
     << "    uint32_t channel_magic = 0;\n    int channel = CH_NONE;\n    int ret;\n\n";
   const std::string in1 = "        ", in2 = "            ";
-  s << "    if (!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK)) {\n" << chain(nopeek, in1) << "    }";
+  s << "    if (" << bool_peekable(false) << ") {\n" << chain(nopeek, in1) << "    }";
   // Peekable channels: those decided whatever they send first, then the peek.
   if (!file_magic.empty()) {
     std::map<context, verdict> split = whole;

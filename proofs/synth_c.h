@@ -28,6 +28,10 @@ struct c_unwritable : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A guard as the condition the C would test; first bytes other than the two
+// magics are named by their class.
+std::string c_condition(const guard& g);
+
 // `base`: the table whose QEMU version the C will be read against (its peek
 // rows say what a failed peek does). Throws c_unwritable.
 std::string write_c(const table& t, const table& base, std::string_view base_name);

@@ -18,7 +18,17 @@ struct limit {
   std::string unknown;                 // non-empty when Z3 gave up on some set: its reason
 };
 
-// Smallest sets first; a set holding prunes its supersets, a set failing its subsets.
+// Smallest sets first; a set holding prunes its supersets, a set failing its
+// subsets. Assumptions that hold on every trace of the question are left out,
+// and of those that say the same there (tls-main-first and
+// main-connects-first on TLS) only one is asked about.
 limit minimal_sets(synthesizer& s);
+
+// Set algebra over minimal sets (bit masks over enum assumption):
+std::vector<unsigned> minimal(std::vector<unsigned> sets);  // the minimal ones, smallest first
+// Where two properties hold together: the minimal unions of one set of each.
+std::vector<unsigned> both(const std::vector<unsigned>& a, const std::vector<unsigned>& b);
+// The sets of `best` under which a table that holds under `reached` does not.
+std::vector<unsigned> missed(const std::vector<unsigned>& reached, const std::vector<unsigned>& best);
 
 }  // namespace migchan::proofs

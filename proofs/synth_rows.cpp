@@ -4,7 +4,7 @@
 #include <array>
 #include <vector>
 
-#include "model/render.h"
+#include "proofs/synth_c.h"
 #include "model/sender.h"
 
 namespace migchan::proofs::synth_detail {
@@ -173,7 +173,7 @@ built_table build_table(const table& base, const std::map<key, verdict>& decided
     r.cost = q.g.is_any(column::magic) || q.v == verdict::defer ? reads::nothing : reads::peek4;
     r.text = q.v == verdict::reject || q.v == verdict::drop ? store("refused by the synthesized classifier")
                                                             : std::string_view{};
-    r.c = store(describe(q.g));
+    r.c = store(c_condition(q.g));
     r.ref = {"migchan", "synth"};
     out->rules.push_back(r);
   }
