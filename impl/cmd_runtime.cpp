@@ -91,22 +91,38 @@ replay_trace trace_or_throw(const std::string& path) {
   }
 }
 
-// JSON lines, flushed one by one so that a test can follow the log as it grows.
+// JSON lines, buffered and flushed whenever the server waits, so that whoever
+// follows the log sees each line as soon as the server is idle. A line that
+// cannot be written ends the run: "cannot write log '-': Broken pipe".
 log_sink open_log(const std::string& path) {
-  std::shared_ptr<std::FILE> f;
-  if (path.empty() || path == "-") {
-    f.reset(stdout, [](std::FILE*) {});
-  } else {
-    f.reset(std::fopen(path.c_str(), "w"), [](std::FILE* x) {
-      if (x) std::fclose(x);
-    });
-    if (!f) throw usage_error("cannot open log '" + path + "': " + std::strerror(errno));
-  }
-  return [f](const json_line& j) {
-    const auto s = j.dump() + "\n";
-    std::fwrite(s.data(), 1, s.size(), f.get());
-    std::fflush(f.get());
+  struct file {
+    std::FILE* f = nullptr;
+    bool owned = false;
+    std::string name;
+    ~file() {
+      if (owned && f) std::fclose(f);
+    }
+    void check() const {
+      if (std::ferror(f)) throw std::runtime_error("cannot write log '" + name + "': " + std::strerror(errno));
+    }
   };
+  auto out = std::make_shared<file>();
+  out->name = path.empty() ? "-" : path;
+  if (path.empty() || path == "-") {
+    out->f = stdout;
+  } else {
+    out->f = std::fopen(path.c_str(), "w");
+    out->owned = true;
+    if (!out->f) throw usage_error("cannot open log '" + path + "': " + std::strerror(errno));
+  }
+  return {[out](std::string_view line) {
+            std::fwrite(line.data(), 1, line.size(), out->f);
+            std::fputc('\n', out->f);
+          },
+          [out] {
+            if (std::fflush(out->f) != 0) out->check();
+            out->check();
+          }};
 }
 
 // SIGINT/SIGTERM end the run the ordinary way, with its summary.

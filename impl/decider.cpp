@@ -3,36 +3,38 @@
 #include <algorithm>
 #include <string>
 
+#include "impl/json_text.h"
 #include "model/sender.h"
 
 namespace migchan {
 
-namespace {
-// An object with room for its keys: a log line is built per decision, so no regrowth.
-json_line object_of(std::size_t keys) {
-  json_line j(json_line::value_t::object);
-  j.get_ref<json_line::object_t&>().reserve(keys);
-  return j;
+
+void write_json(json_text& j, const dest_st& s) {
+  j.begin();
+  j.key("has_main").boolean(s.has_main);
+  j.key("has_preempt").boolean(s.has_preempt);
+  j.key("multifd_count").num(s.multifd_count);
+  if (s.status >= 0 && s.status < static_cast<int>(enum_size<mig_status>))
+    j.key("status").str(name(static_cast<mig_status>(s.status)));
+  else
+    j.key("status").num(s.status);
+  j.key("starts").num(s.starts);
+  j.key("stalled").boolean(s.stalled);
+  j.key("aborted").boolean(s.aborted);
+  j.key("exited").boolean(s.exited);
+  j.key("parked").boolean(s.parked);
+  if (s.parked && s.parked_kind >= 0 && s.parked_kind < static_cast<int>(enum_size<channel_kind>))
+    j.key("parked_kind").str(name(static_cast<channel_kind>(s.parked_kind)));
+  else
+    j.key("parked_kind").null();
+  j.end();
 }
-}  // namespace
 
 json_line to_json(const dest_st& s) {
-  json_line j = object_of(10);
-  j["has_main"] = s.has_main;
-  j["has_preempt"] = s.has_preempt;
-  j["multifd_count"] = s.multifd_count;
-  j["status"] = s.status >= 0 && s.status < static_cast<int>(enum_size<mig_status>)
-                    ? json_line(std::string(name(static_cast<mig_status>(s.status))))
-                    : json_line(s.status);
-  j["starts"] = s.starts;
-  j["stalled"] = s.stalled;
-  j["aborted"] = s.aborted;
-  j["exited"] = s.exited;
-  j["parked"] = s.parked;
-  j["parked_kind"] = s.parked && s.parked_kind >= 0 && s.parked_kind < static_cast<int>(enum_size<channel_kind>)
-                         ? json_line(std::string(name(static_cast<channel_kind>(s.parked_kind))))
-                         : json_line(nullptr);
-  return j;
+  std::string text;
+  json_text j(text);
+  write_json(j, s);
+  return json_line::parse(text);
 }
 
 std::optional<order_mode> parse_order(std::string_view s) {
@@ -244,28 +246,38 @@ std::string error_text(const decider& d, const decider::decision& x) {
   return outcome_text(d.classifier(), d.arrival_of(x), r, x.before, d.text_of(x));
 }
 
+void write_json(std::string& out, const decider& d, const decider::decision& x, double t, double waited) {
+  json_text j(out);
+  j.begin();
+  j.key("t").num(t);
+  j.key("conn").num(static_cast<std::uint64_t>(x.conn));
+  if (x.wake) j.key("wake").boolean(true), j.key("by").num(static_cast<std::uint64_t>(x.by));
+  if (x.reexamined) j.key("reexamined").boolean(true);
+  j.key("transport").str("socket");
+  j.key("first_bytes_hex").str(hex(byte_view(x.prefix).first(std::min<std::size_t>(x.prefix.size(), 8))));
+  if (x.magic) j.key("magic").str(name(*x.magic));
+  else j.key("magic").null();
+  if (x.init) j.key("init").str(name(*x.init));
+  if (x.timed_out) j.key("timed_out").boolean(true);
+  j.key("state_before");
+  write_json(j, x.before);
+  if (const rule* r = d.fired(x)) j.key("rule").str(r->id);
+  else j.key("rule").null();
+  j.key("decision").str(name(x.then));
+  j.key("cause").str(name(x.why));
+  j.key("reads").str(name(x.cost));
+  j.key("state_after");
+  write_json(j, x.after);
+  j.key("started").boolean(x.started);
+  j.key("waited").num(waited);
+  if (auto e = error_text(d, x); !e.empty()) j.key("error").str(e);
+  j.end();
+}
+
 json_line to_json(const decider& d, const decider::decision& x, double t, double waited) {
-  json_line j = object_of(18);
-  j["t"] = t;
-  j["conn"] = x.conn;
-  if (x.wake) j["wake"] = true, j["by"] = x.by;
-  if (x.reexamined) j["reexamined"] = true;
-  j["transport"] = "socket";
-  j["first_bytes_hex"] = hex(byte_view(x.prefix).first(std::min<std::size_t>(x.prefix.size(), 8)));
-  j["magic"] = x.magic ? json_line(std::string(name(*x.magic))) : json_line(nullptr);
-  if (x.init) j["init"] = std::string(name(*x.init));
-  if (x.timed_out) j["timed_out"] = true;
-  j["state_before"] = to_json(x.before);
-  const rule* r = d.fired(x);
-  j["rule"] = r ? json_line(std::string(r->id)) : json_line(nullptr);
-  j["decision"] = std::string(name(x.then));
-  j["cause"] = std::string(name(x.why));
-  j["reads"] = std::string(name(x.cost));
-  j["state_after"] = to_json(x.after);
-  j["started"] = x.started;
-  j["waited"] = waited;
-  if (auto e = error_text(d, x); !e.empty()) j["error"] = e;
-  return j;
+  std::string text;
+  write_json(text, d, x, t, waited);
+  return json_line::parse(text);
 }
 
 }  // namespace migchan

@@ -120,9 +120,11 @@ class decider {
 // empty for main, multifd, preempt and defer.
 std::string error_text(const decider& d, const decider::decision& x);
 
-// The log line of one decision:
+// The log line of one decision, as JSON text appended to `out` (no newline);
+// to_json() is the same line parsed:
 // {"t", "conn", "transport", "first_bytes_hex", "magic", "state_before", "rule",
 //  "decision", "cause", "reads", "state_after", "started", "waited", ["error"]}
+void write_json(std::string& out, const decider& d, const decider::decision& x, double t, double waited);
 json_line to_json(const decider& d, const decider::decision& x, double t, double waited);
 
 std::string hex(byte_view b);

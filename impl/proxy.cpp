@@ -538,8 +538,14 @@ int proxy::run() {
                     {"to", to_string(p.opt.to)},
                     {"order", p.opt.order ? "trace" : "natural"},
                     {"classifier", p.opt.classifier ? json_line(std::string(p.opt.classifier->name)) : nullptr}});
-  p.loop.run_until([&] { return p.stop_requested.load(); }, deadline);
+  p.loop.run_until(
+      [&] {
+        p.log.idle();
+        return p.stop_requested.load();
+      },
+      deadline);
   if (p.log) p.log(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
+  p.log.idle();
   return 0;
 }
 

@@ -140,6 +140,7 @@ struct receiver::impl {
   std::map<std::string, std::size_t> counts;
   std::set<int> multifd_ids;
   std::array<std::uint8_t, 65536> scratch{};
+  std::string line;  // a decision's log line, reused
 
   impl(serve_options o, log_sink l)
       : opt(std::move(o)),
@@ -280,7 +281,11 @@ struct receiver::impl {
     ++counts[std::string(name(d.then))];
     conn* c = find(d.conn);
     const auto now = clock_type::now();
-    if (log) log(to_json(dec, d, seconds(now - t0), c ? seconds(now - c->accepted) : 0.0));
+    if (log) {
+      line.clear();
+      write_json(line, dec, d, seconds(now - t0), c ? seconds(now - c->accepted) : 0.0);
+      log(line);
+    }
     if (d.then == verdict::abort || d.then == verdict::crash || d.then == verdict::exit) return abort_serving();
     if (!c) return;  // a parked channel whose peer has gone
     if (c->peek_timer) loop.cancel_timer(*c->peek_timer), c->peek_timer.reset();
@@ -573,8 +578,14 @@ int receiver::run() {
     j["state"] = to_json(p.dec.state());
     p.log(j);
   }
-  p.loop.run_until([&] { return p.done || p.stop_requested.load(); }, deadline);
+  p.loop.run_until(
+      [&] {
+        p.log.idle();
+        return p.done || p.stop_requested.load();
+      },
+      deadline);
   if (p.log) p.log(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
+  p.log.idle();
   return p.dec.state().aborted || p.dec.state().stalled ? 1 : 0;
 }
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "impl/decider.h"
+#include "impl/log_sink.h"
 #include "impl/main_stream.h"
 #include "impl/uri.h"
 #include "impl/wire.h"
@@ -25,8 +26,7 @@
 
 namespace migchan {
 
-// Receives one JSON object per log line; called on the thread that runs the loop.
-using log_sink = std::function<void(const json_line&)>;
+
 
 // "multifd,postcopy-ram", QEMU's capability names; throws std::invalid_argument
 // ("unknown capability 'x' (one of: multifd, ...)"). channels is multifd-channels.

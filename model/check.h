@@ -97,16 +97,11 @@ template <class F> constexpr std::size_t for_each_observation(const table& t, F&
 // whose guards split classes differently.
 template <class F> constexpr std::size_t for_each_raw_observation(const table& t, F&& f) {
   std::size_t count = 0;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
-          const observation o{bool(bits & 1),  bool(bits & 2),  bool(bits & 4),  bool(bits & 8), transport(tp),
-                              bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
-          if (!valid<concrete_domain>(t, o.generic())) continue;
-          ++count;
-          f(o);
-        }
+  for_each_raw([&](const observation& o) {
+    if (!valid<concrete_domain>(t, o.generic())) return;
+    ++count;
+    f(o);
+  });
   return count;
 }
 

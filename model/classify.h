@@ -17,6 +17,15 @@ template <class D>
 constexpr basic_decision<D> classify(const table& t, const basic_observation<D>& o) {
   const int n = static_cast<int>(t.rules.size());
   if constexpr (std::is_same_v<D, concrete_domain>) {
+    // A copy of a table given other rows keeps the pointer: the array must be theirs.
+    if (!std::is_constant_evaluated() && t.compiled && t.compiled->from.data() == t.rules.data() &&
+        t.compiled->from.size() == t.rules.size())
+      if (const auto i = fired_row(*t.compiled, o)) {
+        if (static_cast<int>(*i) >= n)
+          return {n, static_cast<int>(verdict::reject), static_cast<int>(reads::nothing)};
+        const auto& r = t.rules[*i];
+        return {static_cast<int>(*i), static_cast<int>(r.then), static_cast<int>(r.cost)};
+      }
     for (int i = 0; i < n; ++i)
       if (matches<D>(t.rules[i].when, o))
         return {i, static_cast<int>(t.rules[i].then), static_cast<int>(t.rules[i].cost)};

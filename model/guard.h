@@ -95,6 +95,15 @@ template <class D> constexpr typename D::boolean in_set(typename D::integer v, m
   if constexpr (std::is_same_v<D, concrete_domain>) {
     return v >= 0 && v < static_cast<int>(size) && ((m >> v) & 1u);
   } else {
+    // The shorter of "one of these" and "none of the others": symbolic values
+    // are kept in their domain by the constraints on them (valid(), the sender).
+    const auto ones = static_cast<std::size_t>(__builtin_popcount(m));
+    if (2 * ones > size) {
+      auto r = D::lit(true);
+      for (std::size_t i = 0; i < size; ++i)
+        if (!((m >> i) & 1u)) r = r && (v != D::num(static_cast<int>(i)));
+      return r;
+    }
     auto r = D::lit(false);
     for (std::size_t i = 0; i < size; ++i)
       if ((m >> i) & 1u) r = r || (v == D::num(static_cast<int>(i)));

@@ -39,6 +39,19 @@ struct observation {
   constexpr bool operator==(const observation&) const = default;
 };
 
+// Every observation of the raw space, valid or not (46,080): 2^7 booleans x
+// transport x state x first bytes. The one enumeration of the space.
+inline constexpr std::size_t raw_observations =
+    128 * enum_size<transport> * enum_size<mig_status> * enum_size<first_bytes>;
+template <class F> constexpr void for_each_raw(F&& f) {
+  for (unsigned bits = 0; bits < 128; ++bits)
+    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
+      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
+        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg)
+          f(observation{bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tp),
+                        bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)});
+}
+
 // QIO_CHANNEL_FEATURE_READ_MSG_PEEK: set only on accepted sockets.
 template <class D> constexpr auto peekable(const basic_observation<D>& o) {
   return o.transport == D::num(static_cast<int>(transport::socket));

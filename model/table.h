@@ -5,6 +5,7 @@
 
 #include <span>
 
+#include "model/dispatch.h"
 #include "model/rule.h"
 
 namespace migchan {
@@ -81,6 +82,7 @@ struct table {
   std::span<const rule> rules;
   std::span<const config_rule> forbids;
   semantics sem;
+  const dispatch_view* compiled = nullptr;  // the rows as an array (model/compiled.h), for the runtime
 };
 
 }  // namespace migchan

@@ -160,6 +160,8 @@ parsed_table reader::run() {
                store("read from " + err_.file + (tree_.function.empty() ? "" : ", " + tree_.function + "()") +
                      " against " + std::string(base_.name)),
                store(err_.file), out_.rules, out_.forbids, base_.sem};
+  out_.dispatch = compile_at_run_time(out_.rules);
+  out_.view.compiled = &out_.dispatch->view;
   return std::move(out_);
 }
 

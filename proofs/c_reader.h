@@ -30,7 +30,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/table.h"
+#include "model/compiled.h"
 
 namespace migchan {
 
@@ -47,6 +47,7 @@ struct parsed_table {
   std::vector<config_rule> forbids;  // copied from the base table
   std::deque<std::string> arena;     // ids, texts, C conditions, origins
   std::string function;              // the classifier's name, "" when unknown
+  std::unique_ptr<runtime_dispatch> dispatch;  // the rows as an array, for the runtime
 
   parsed_table() = default;
   parsed_table(parsed_table&&) = default;

@@ -45,22 +45,25 @@ std::vector<arrival<cd>> expand(const std::vector<trace_step<cd>>& steps) {
   return out;
 }
 
-struct query::impl {
+// Every property of one table over one symbolic trace: the properties differ
+// only in which configurations they quantify over and in their violation, each
+// switched on by a named assumption of its own, so Z3 preprocesses the trace
+// once and keeps what it learns between the questions.
+struct table_query::impl {
   const table& t;
-  property prop;
   query_options opts;
-  std::string name;
   smt::solver z;
   symbolic a;
   std::vector<arrival<S>> natural_in;
   std::vector<trace_step<S>> natural;
   expr total;
 
-  impl(const table& tab, property p, const query_options& o)
-      : t(tab), prop(p), opts(o), name(std::string(tab.name) + ":" + std::string(migchan::name(p))) {
+  static std::string guard_of(property p) { return "property:" + std::string(migchan::name(p)); }
+
+  impl(const table& tab, const query_options& o) : t(tab), opts(o) {
     a.src = sender_vars("src.");
-    a.dst = !about_match(p) ? dest_vars("dst.") : dest_like(a.src, "dst.");
-    constrain_configs(z, {&t}, a.src, a.dst, o.max_channels, about_mismatch(p));
+    a.dst = dest_vars("dst.");
+    constrain_configs(z, {&t}, a.src, a.dst, o.max_channels, false);
     if (o.caps) {
       const auto& c = *o.caps;
       z.add(a.src.multifd == c[0] && a.src.postcopy_ram == c[1] && a.src.postcopy_preempt == c[2] &&
@@ -71,65 +74,84 @@ struct query::impl {
     a.in = arrival_vars(o.events, a.src, "e");
     a.steps = run_symbolic(z, t, a.dst, start, a.in, "e", a.final_state);
     z.add(sender_can_produce<S>(a.src, a.dst, a.steps, a.final_state));
-    if (p == property::order_independent) {
-      dest_state<S> nat_final;
-      // In natural order main comes first, so the multifd channels form one run
-      // (split at most once) and preempt follows: four events suffice.
-      natural_in = arrival_vars(std::min(o.events, 4), a.src, "n");
-      natural = run_symbolic(z, t, a.dst, start, natural_in, "n", nat_final);
-      z.add(sender_can_produce<S>(a.src, a.dst, natural, nat_final));
-      z.add(natural_order<S>(natural));
-      // Same channels, other order: a preempt channel sends the same first bytes in both.
-      const expr pm = expr::int_var("preempt_magic");
-      for (const auto* tr : {&a.steps, &natural})
-        for (const auto& st : *tr)
-          z.add(implies(st.in.present && st.in.kind == int(channel_kind::preempt), st.in.magic == pm));
+    // In natural order main comes first, so the multifd channels form one run
+    // (split at most once) and preempt follows: four events suffice.
+    dest_state<S> nat_final;
+    natural_in = arrival_vars(std::min(o.events, 4), a.src, "n");
+    natural = run_symbolic(z, t, a.dst, start, natural_in, "n", nat_final);
+    const auto like = dest_like(a.src, "dst.");
+    const expr configured_alike = a.dst.multifd == like.multifd && a.dst.postcopy_ram == like.postcopy_ram &&
+                                  a.dst.postcopy_preempt == like.postcopy_preempt &&
+                                  a.dst.mapped_ram == like.mapped_ram && a.dst.channels == like.channels;
+    for (std::size_t pi = 0; pi < property_count; ++pi) {
+      const auto p = static_cast<property>(pi);
+      expr in_scope = violates<S>(p, a.src, a.dst, a.steps, a.final_state, natural);
+      if (about_match(p)) in_scope = in_scope && configured_alike;
+      if (about_mismatch(p)) in_scope = in_scope && !same_caps<S>(a.src, a.dst);
+      if (p == property::order_independent) {
+        // The same channels in natural order: a preempt channel sends the same first bytes in both.
+        in_scope = in_scope && sender_can_produce<S>(a.src, a.dst, natural, nat_final) && natural_order<S>(natural);
+        const expr pm = expr::int_var("preempt_magic");
+        for (const auto* tr : {&a.steps, &natural})
+          for (const auto& st : *tr)
+            in_scope = in_scope && implies(st.in.present && st.in.kind == int(channel_kind::preempt), st.in.magic == pm);
+      }
+      z.add(in_scope, guard_of(p));
     }
-    z.add(violates<S>(p, a.src, a.dst, a.steps, a.final_state, natural));
     for (std::size_t i = 0; i < assumption_count; ++i) {
       const auto as = static_cast<assumption>(i);
-      // configs-match says nothing about mismatch-rejected: held, not assumed.
-      const bool moot = as == assumption::configs_match && about_mismatch(p);
-      z.add(moot ? expr::boolean(true) : holds<S>(as, a.src, a.dst, a.steps), std::string(migchan::name(as)));
+      z.add(holds<S>(as, a.src, a.dst, a.steps), std::string(migchan::name(as)));
     }
     total = channels_of(a.in);
   }
 
-  counterexample read() const {
+  std::vector<std::string> names(property p, unsigned assumed) const {
+    // configs-match says nothing about mismatch-rejected: held, not assumed.
+    if (about_mismatch(p)) assumed &= ~(1u << static_cast<unsigned>(assumption::configs_match));
+    auto n = names_of(assumed);
+    n.push_back(guard_of(p));
+    return n;
+  }
+
+  std::string query_name(property p) const { return std::string(t.name) + ":" + std::string(migchan::name(p)); }
+
+  counterexample read(property p) const {
     counterexample cx;
     cx.src = read_config(z, a.src);
     cx.dst = read_config(z, a.dst);
     cx.steps = replay_concrete(z, t, cx.src, cx.dst, a.in);
-    if (!natural.empty()) cx.natural = replay_concrete(z, t, cx.src, cx.dst, natural_in);
+    if (p == property::order_independent) cx.natural = replay_concrete(z, t, cx.src, cx.dst, natural_in);
     for (const auto& st : cx.steps) cx.arrivals += static_cast<unsigned>(st.in.count);
     return cx;
   }
 };
 
-query::query(const table& t, property p, const query_options& o) : p_(std::make_unique<impl>(t, p, o)) {}
-query::~query() = default;
-query::query(query&&) noexcept = default;
+table_query::table_query(const table& t, const query_options& o) : p_(std::make_unique<impl>(t, o)) {}
+table_query::~table_query() = default;
+table_query::table_query(table_query&&) noexcept = default;
 
-smt::result query::check(unsigned assumed) {
-  return p_->z.check_assuming(p_->name, names_of(assumed), p_->opts.timeout_ms);
+smt::result table_query::check(property p, unsigned assumed) {
+  return p_->z.check_assuming(p_->query_name(p), p_->names(p, assumed), p_->opts.timeout_ms);
 }
 
-std::optional<counterexample> query::shortest(unsigned assumed, unsigned fewer_than) {
+std::optional<counterexample> table_query::shortest(property p, unsigned assumed, unsigned fewer_than) {
   auto& z = p_->z;
-  const auto names = names_of(assumed);
+  const auto names = p_->names(p, assumed);
   std::optional<counterexample> best;
   // Ask for strictly fewer channels until Z3 says there are none.
   for (unsigned bound = fewer_than;;) {
     z.push();
     if (bound > 0) z.add(p_->total < static_cast<int>(bound));
-    const auto r = z.check_assuming(p_->name + ":shortest", names, p_->opts.timeout_ms);
+    const auto r = z.check_assuming(p_->query_name(p) + ":shortest", names, p_->opts.timeout_ms);
     const bool found = r.answer == smt::answer::sat;
-    if (found) best = p_->read();
+    if (found) best = p_->read(p);
     z.pop();
     if (!found) return best;
     bound = best->arrivals;
   }
 }
+
+query::query(const table& t, property p, const query_options& o) : q_(t, o), p_(p) {}
 
 check_result check(const table& t, property p, unsigned assumed, bool want_minimal_sets, const query_options& o) {
   query q(t, p, o);

@@ -35,26 +35,40 @@ struct query_options {
   std::optional<transport> uri;
 };
 
-// One property of one table as a Z3 query, built once and asked many times
-// with different assumption sets.
-class query {
+// Every property of one table as Z3 queries over one symbolic trace, built
+// once and asked many times with different properties and assumption sets.
+class table_query {
 public:
-  query(const table& t, property p, const query_options& o = {});
-  ~query();
-  query(query&&) noexcept;
-  query(const query&) = delete;
-  query& operator=(const query&) = delete;
+  table_query(const table& t, const query_options& o = {});
+  ~table_query();
+  table_query(table_query&&) noexcept;
+  table_query(const table_query&) = delete;
+  table_query& operator=(const table_query&) = delete;
 
-  // Is there a trace breaking the property while the assumptions in `assumed`
-  // (bit mask over enum assumption) hold? sat: yes; unsat: the property holds.
-  smt::result check(unsigned assumed);
+  // Is there a trace breaking `p` while the assumptions in `assumed` (bit mask
+  // over enum assumption) hold? sat: yes; unsat: the property holds.
+  smt::result check(property p, unsigned assumed);
   // The shortest counterexample under `assumed`: strictly fewer channels than
   // `fewer_than` (0: no bound). nullopt when there is none.
-  std::optional<counterexample> shortest(unsigned assumed, unsigned fewer_than = 0);
+  std::optional<counterexample> shortest(property p, unsigned assumed, unsigned fewer_than = 0);
 
 private:
   struct impl;
   std::unique_ptr<impl> p_;
+};
+
+// One property of one table.
+class query {
+public:
+  query(const table& t, property p, const query_options& o = {});
+  smt::result check(unsigned assumed) { return q_.check(p_, assumed); }
+  std::optional<counterexample> shortest(unsigned assumed, unsigned fewer_than = 0) {
+    return q_.shortest(p_, assumed, fewer_than);
+  }
+
+private:
+  table_query q_;
+  property p_;
 };
 
 struct check_result {

@@ -42,18 +42,18 @@ classifier_result verify_table(const table& t, const verify_options& o) {
   const auto oracle = brute::enumerate(t, o.oracle_channels);
   query_options qo = o.z3;
   qo.max_channels = o.max_channels;
+  table_query all(t, qo);
   for (std::size_t pi = 0; pi < property_count; ++pi) {
     const auto t1 = std::chrono::steady_clock::now();
     const auto p = static_cast<property>(pi);
     property_result pr;
     pr.prop = p;
-    query q(t, p, qo);
     // Every proposed set must hold for all N, not just the oracle's. The
     // oracle knows nothing of --caps/--transport restrictions: Z3 alone then.
     const bool restricted = qo.caps || qo.uri;
     if (restricted) pr.oracle_missed = true;
     else for (unsigned m : proposed_sets(oracle, p)) {
-      const auto res = q.check(m);
+      const auto res = all.check(p, m);
       if (res.answer == smt::answer::unsat) pr.minimal_sets.push_back(m);
       else if (res.answer == smt::answer::sat) pr.oracle_missed = true;
       else pr.unknown = res.reason;
@@ -71,10 +71,10 @@ classifier_result verify_table(const table& t, const verify_options& o) {
       // no shorter one exists for any N (or find it).
       if (const auto* w = restricted ? nullptr : oracle.shortest_under(p, o.assumed)) {
         counterexample cx{w->src, w->dst, w->steps, w->natural, static_cast<unsigned>(w->steps.size())};
-        auto shorter = q.shortest(o.assumed, cx.arrivals);
+        auto shorter = all.shortest(p, o.assumed, cx.arrivals);
         pr.trace = shorter ? std::move(*shorter) : std::move(cx);
       } else {
-        pr.trace = q.shortest(o.assumed);
+        pr.trace = all.shortest(p, o.assumed);
       }
     }
     pr.seconds = since(t1);

@@ -46,6 +46,9 @@ expect 1 'no-implicit-default  holds' -- check "$c/patch_v6_fixed.c"
 expect 1 '"holds": false' -- check "$c/patch_v6_hunk.c" --format json
 expect 0 'proved' -- check --classifier reference --transport socket
 one_line 2 "while_error.c:3:5: unsupported construct 'while'" -- check "$c/while_error.c"
+# A log that cannot be written ends serve with one line, not silently.
+one_line 2 "cannot write log '/dev/full': No space left on device" -- serve --classifier reference \
+  --listen "unix:${TMPDIR:-/tmp}/migchan-cli-$$.sock" --log /dev/full --timeout 300
 one_line 2 "empty_error.c:1:1: expected a classifier" -- diff qemu-10.1 "$c/empty_error.c"
 one_line 2 "cannot open 'no/such.c': No such file or directory" -- check no/such.c
 one_line 2 "cannot read '$c': Is a directory" -- check "$c"

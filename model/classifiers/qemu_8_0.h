@@ -54,6 +54,9 @@ inline constexpr std::array qemu_8_0_forbids{
 };
 // clang-format on
 
+// The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
+extern const dispatch_view qemu_8_0_dispatch;
+
 inline constexpr semantics sem_8_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
                                    setup_rule::lenient,
                                    static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) |
@@ -62,7 +65,7 @@ inline constexpr semantics sem_8_0{start_rule::should_start_incoming, all_channe
 
 inline constexpr table qemu_8_0{
     "qemu-8.0", "peek QEVM when multifd && !postcopy-ram && peekable; else order (8.0)",
-    "migration/migration.c @ 6720c2b32725, 5655aab0794b", qemu_8_0_rules, qemu_8_0_forbids, sem_8_0};
+    "migration/migration.c @ 6720c2b32725, 5655aab0794b", qemu_8_0_rules, qemu_8_0_forbids, sem_8_0, &qemu_8_0_dispatch};
 
 inline constexpr std::array qemu_8_1_forbids{
   forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri,
@@ -72,6 +75,6 @@ inline constexpr std::array qemu_8_1_forbids{
 inline constexpr table qemu_8_1{
     "qemu-8.1", "as 8.0, and multifd with postcopy refused (8.1-8.2)",
     "migration/migration.c @ f8c543e808f2; migration/options.c @ b405dfff", qemu_8_0_rules, qemu_8_1_forbids,
-    sem_8_0};
+    sem_8_0, &qemu_8_0_dispatch};
 
 }  // namespace migchan::classifiers

@@ -55,6 +55,9 @@ inline constexpr std::array qemu_9_0_forbids{
 };
 // clang-format on
 
+// The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
+extern const dispatch_view qemu_9_0_dispatch;
+
 inline constexpr semantics sem_9_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
                                    setup_rule::lenient,
                                    static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) |
@@ -63,7 +66,7 @@ inline constexpr semantics sem_9_0{start_rule::should_start_incoming, all_channe
 
 inline constexpr table qemu_9_0{
     "qemu-9.0", "as 8.1 plus !mapped-ram in the peek guard (9.0-9.2)",
-    "migration/migration.c @ 2dd7ee7a51", qemu_9_0_rules, qemu_9_0_forbids, sem_9_0};
+    "migration/migration.c @ 2dd7ee7a51", qemu_9_0_rules, qemu_9_0_forbids, sem_9_0, &qemu_9_0_dispatch};
 
 // "Fix hang after error in destination setup phase": a channel error fails the
 // migration and exits unless migrate-incoming's exit-on-error is off
@@ -74,6 +77,6 @@ inline constexpr table qemu_10_0{
       auto s = sem_9_0;
       s.errors = on_error::fail_and_exit;
       return s;
-    }()};
+    }(), &qemu_9_0_dispatch};
 
 }  // namespace migchan::classifiers

@@ -64,6 +64,9 @@ inline constexpr std::array reference_rules{
 };
 // clang-format on
 
+// The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
+extern const dispatch_view reference_dispatch;
+
 inline constexpr table reference{
     "reference", "migchan's classifier: by content when peekable, never waits on a silent channel",
     "model/classifiers/reference.h", reference_rules, qemu_10_1_forbids,
@@ -71,6 +74,6 @@ inline constexpr table reference{
     // the count as 11.x does.
     {start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt, setup_rule::asserting,
      static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) | senders_of(sender_gen::postponed_preempt)),
-     id_check::greater_equal, on_error::report, false, &texts::v11_1}};
+     id_check::greater_equal, on_error::report, false, &texts::v11_1}, &reference_dispatch};
 
 }  // namespace migchan::classifiers

@@ -39,9 +39,10 @@ using lines = std::vector<json_line>;
 class log_capture {
  public:
   log_sink sink() {
-    return [this](const json_line& j) {
+    return [this](std::string_view text) {
+      auto j = json_line::parse(text);
       std::lock_guard l(m_);
-      lines_.push_back(j);
+      lines_.push_back(std::move(j));
       cv_.notify_all();
     };
   }

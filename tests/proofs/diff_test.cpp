@@ -44,24 +44,19 @@ int label(const table& t, const observation& o) {
 void regions_exact(const table& a, const table& b, const proofs::diff_result& r) {
   REQUIRE_FALSE(r.truncated);
   std::size_t differing = 0;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg) {
-          const observation o{bool(bits & 1),  bool(bits & 2),  bool(bits & 4), bool(bits & 8), transport(tp),
-                              bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)};
-          if (!valid<cd>(a, o.generic()) && !valid<cd>(b, o.generic())) continue;
-          const bool differ = proofs::decide(a, o) != proofs::decide(b, o);
-          differing += differ ? 1 : 0;
-          bool inside = false;
-          for (const auto& g : r.regions) {
-            if (!matches<cd>(g.where, o.generic())) continue;
-            inside = true;
-            CHECK(label(a, o) == g.rule_a);
-            CHECK(label(b, o) == g.rule_b);
-          }
-          CHECK(inside == differ);
-        }
+  for_each_raw([&](const observation& o) {
+    if (!valid<cd>(a, o.generic()) && !valid<cd>(b, o.generic())) return;
+    const bool differ = proofs::decide(a, o) != proofs::decide(b, o);
+    differing += differ ? 1 : 0;
+    bool inside = false;
+    for (const auto& g : r.regions) {
+      if (!matches<cd>(g.where, o.generic())) continue;
+      inside = true;
+      CHECK(label(a, o) == g.rule_a);
+      CHECK(label(b, o) == g.rule_b);
+    }
+    CHECK(inside == differ);
+  });
   MESSAGE(a.name << " vs " << b.name << ": " << r.regions.size() << " regions cover " << differing
                  << " differing raw observations");
   for (const auto& g : r.regions) {
