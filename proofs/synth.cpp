@@ -464,17 +464,17 @@ struct synthesizer::impl {
                                         int events) {
     auto qo = o.z3;
     qo.events = events;
+    table_query q(t, qo);
     for (std::size_t i = 0; i < order.size(); ++i) {
       const property p = order[i];
-      query q(t, p, qo);
       for (const unsigned c : contexts) {
-        const auto r = q.check(c);
+        const auto r = q.check(p, c);
         if (r.answer == smt::answer::unknown) {
           unknown = r.reason.empty() ? "unknown" : r.reason;
           return std::nullopt;
         }
         if (r.answer == smt::answer::unsat) continue;
-        auto cx = q.shortest(c);
+        auto cx = q.shortest(p, c);
         if (!cx) throw std::logic_error("synth: a refuted property without a counterexample");
         // Ask first next time about the property broken last.
         std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(i),

@@ -53,14 +53,11 @@ std::uint16_t allowed(key k) {
 
 std::vector<observation> accepted_observations(const table& base) {
   std::vector<observation> out;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp) {
-      if (!accepted<concrete_domain>(base, bits & 1, bits & 2, bits & 4, bits & 8, static_cast<int>(tp))) continue;
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg)
-          out.push_back({bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tp), bool(bits & 16),
-                         bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)});
-    }
+  for_each_raw([&](const observation& o) {
+    if (accepted<concrete_domain>(base, o.multifd, o.postcopy_ram, o.postcopy_preempt, o.mapped_ram,
+                                  static_cast<int>(o.transport)))
+      out.push_back(o);
+  });
   return out;
 }
 
