@@ -15,6 +15,7 @@
 #include "proofs/synth_limits.h"
 #include "proofs/synth.h"
 #include "proofs/synth_c.h"
+#include "proofs/itf.h"
 #include "proofs/trace.h"
 
 namespace migchan::cli {
@@ -40,6 +41,30 @@ std::vector<property> parse_properties(const std::string& list) {
   }
   if (out.empty()) throw usage_error("--properties names no property");
   return out;
+}
+
+nlohmann::json names_json(const std::vector<property>& ps) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto p : ps) j.push_back(std::string(name(p)));
+  return j;
+}
+
+nlohmann::json sets_json(const std::vector<unsigned>& sets) {
+  nlohmann::json j = nlohmann::json::array();
+  for (unsigned m : sets) {
+    nlohmann::json one = nlohmann::json::array();
+    for (std::size_t a = 0; a < assumption_count; ++a)
+      if ((m >> a) & 1u) one.push_back(std::string(name(static_cast<assumption>(a))));
+    j.push_back(one);
+  }
+  return j;
+}
+
+nlohmann::json verdict_names(std::uint16_t m) {
+  nlohmann::json j = nlohmann::json::array();
+  for (std::size_t v = 0; v < enum_size<verdict>; ++v)
+    if ((m >> v) & 1u) j.push_back(std::string(name(static_cast<verdict>(v))));
+  return j;
 }
 
 std::string property_list(const std::vector<property>& ps) {
@@ -103,59 +128,116 @@ action add_synth(CLI::App& app) {
       return print_limits_page(std::cout, *o.base);
     }
     proofs::synthesizer s(o);
+    const bool json = a->format == "json";
+    auto& os = std::cout;
     if (a->limits) {
       const auto l = proofs::minimal_sets(s);
-      std::string sets;
-      for (unsigned m : l.minimal_sets) sets += (sets.empty() ? "" : " or ") + proofs::assumption_list(m);
-      std::cout << (sets.empty() ? "under no assumption set" : "under " + sets) << "\n";
-      std::string imp;
-      for (unsigned m : l.impossible) imp += (imp.empty() ? "" : " ") + proofs::assumption_list(m);
-      std::cout << "impossible under " << imp << "\n" << l.solves << " questions, " << l.seconds << " s, slowest " << l.slowest << " s\n";
+      if (json) {
+        nlohmann::json j{{"properties", names_json(o.props)},
+                         {"transport", o.z3.uri ? nlohmann::json(std::string(name(*o.z3.uri))) : nlohmann::json(nullptr)},
+                         {"base", a->base}, {"tls_first_read", o.tls_first_read},
+                         {"minimal_assumption_sets", sets_json(l.minimal_sets)}, {"impossible_under", sets_json(l.impossible)},
+                         {"questions", l.solves}, {"seconds", l.seconds}, {"slowest", l.slowest}};
+        os << j.dump(2) << "\n";
+      } else {
+        std::string sets, imp;
+        for (unsigned m : l.minimal_sets) sets += (sets.empty() ? "" : " or ") + proofs::assumption_list(m);
+        for (unsigned m : l.impossible) imp += (imp.empty() ? "" : " or ") + proofs::assumption_list(m);
+        os << property_list(o.props) << ": some table keeps " << (o.props.size() > 1 ? "them" : "it") << " "
+           << (sets.empty() ? "under no assumption set" : "under " + sets) << "\n";
+        if (!imp.empty()) os << "none does under " << imp << "\n";
+        os << l.solves << " questions, slowest " << l.slowest << " s, in all " << l.seconds << " s\n";
+      }
+      if (!l.unknown.empty()) {
+        std::cerr << "migchan: Z3 gave up on some set: " << l.unknown << "\n";
+        return 3;
+      }
       return 0;
     }
     const auto r = s.solve_all(contexts);
-    auto& os = std::cout;
+    // Written before anything is printed, so that a table C cannot express is one error line.
+    std::string c_text;
+    if (r.what == proofs::synth_result::outcome::found && !a->c_file.empty()) {
+      try {
+        c_text = proofs::write_c(r.table->view, *o.base, a->base);
+      } catch (const proofs::c_unwritable& e) {
+        throw usage_error(e.what());
+      }
+      std::ofstream out(a->c_file);
+      if (!(out << c_text)) throw usage_error("cannot write '" + a->c_file + "'");
+    }
+    std::vector<std::string> texts;
+    for (std::size_t i = 0; i < r.witness.size(); ++i) {
+      const auto& w = r.witness[i];
+      texts.push_back(witness_text(w));
+      if (a->traces.empty()) continue;
+      const auto stem = (std::filesystem::path(a->traces) / ("behaviour-" + std::to_string(i + 1))).string();
+      itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx));
+      std::ofstream(stem + ".replay.json") << proofs::to_replay(w.table->view, w.b.prop, w.cx).dump(2) << "\n";
+      std::ofstream(stem + ".txt") << texts.back();
+    }
+    const int code = r.what == proofs::synth_result::outcome::found ? 0
+                     : r.what == proofs::synth_result::outcome::impossible ? 1 : 3;
+    if (json) {
+      nlohmann::json j{{"outcome", std::string(proofs::name(r.what))}, {"properties", names_json(o.props)},
+                       {"transport", o.z3.uri ? nlohmann::json(std::string(name(*o.z3.uri))) : nlohmann::json(nullptr)},
+                       {"assumptions", sets_json(contexts)}, {"base", a->base}, {"tls_first_read", o.tls_first_read},
+                       {"candidate_tables", r.rounds}, {"behaviours_learnt", r.learnt}, {"seconds", r.seconds}};
+      if (r.table) {
+        j["table"] = to_json(r.table->view);
+        j["changed_rows"] = r.changed_rows;
+        j["c"] = a->c_file.empty() ? nlohmann::json(nullptr) : nlohmann::json(a->c_file);
+      }
+      if (r.point) {
+        auto at = to_json(r.point->at);
+        if (!r.point->bytes_seen) at.erase("magic");
+        nlohmann::json needs = nlohmann::json::array();
+        for (const auto n : r.point->needs) needs.push_back(verdict_names(n));
+        j["point"] = {{"observation", at}, {"needs", needs}};
+      }
+      j["witness"] = nlohmann::json::array();
+      for (std::size_t i = 0; i < r.witness.size(); ++i) {
+        const auto& w = r.witness[i];
+        j["witness"].push_back({{"property", std::string(name(w.b.prop))}, {"table", std::string(w.table->view.name)},
+                                {"text", texts[i]},
+                                {"itf", itf::to_json(proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx))},
+                                {"replay", proofs::to_replay(w.table->view, w.b.prop, w.cx)}});
+      }
+      if (!r.reason.empty()) j["unknown"] = r.reason;
+      os << j.dump(2) << "\n";
+      return code;
+    }
     const std::string over = o.z3.uri ? std::string(name(*o.z3.uri)) : std::string("every transport");
     std::string under;
-    for (unsigned c : contexts) under += (under.empty() ? "" : " and under ") + proofs::assumption_list(c);
-    os << "synth: " << property_list(o.props) << " on " << over << ", assuming " << under
-       << ", in " << o.base->name << "'s surroundings" << (o.tls_first_read ? ", with a buffered first TLS read" : "")
-       << "; multifd-channels 1.." << a->max_channels << "\n";
-    os << name(r.what) << " after " << r.rounds << " candidate tables, " << r.learnt << " sender behaviours learnt ("
+    for (unsigned c : contexts) under += (under.empty() ? "" : " and ") + proofs::assumption_list(c);
+    os << "synth: " << property_list(o.props) << " on " << over << ", under " << (contexts.size() > 1 ? "each of " : "")
+       << under << ", in " << o.base->name << "'s surroundings"
+       << (o.tls_first_read ? ", with a buffered first TLS read" : "") << "; multifd-channels 1.." << a->max_channels
+       << "\n"
+       << name(r.what) << " after " << r.rounds << " candidate tables, " << r.learnt << " sender behaviours learnt ("
        << r.seconds << " s)\n";
     if (r.what == proofs::synth_result::outcome::found) {
       os << "\n" << render_text(r.table->view);
-      if (!a->c_file.empty()) {
-        const auto c = proofs::write_c(r.table->view, *o.base, a->base);
-        std::ofstream out(a->c_file);
-        if (!(out << c)) throw usage_error("cannot write '" + a->c_file + "'");
+      if (!a->c_file.empty())
         os << "\nwritten as C to " << a->c_file << " (migchan check " << a->c_file << " --base " << a->base << ")\n";
-      }
-      return 0;
+      return code;
     }
     if (r.what == proofs::synth_result::outcome::unknown) {
       os << "Z3 gave up: " << r.reason << "\n";
-      return 3;
+      return code;
     }
     if (r.point) {
-      os << "\nno table decides right for every behaviour below: at the observation\n  "
-         << observation_text(r.point->at, r.point->bytes_seen) << "\n";
+      os << "\nno table exists: the behaviours below reach the same observation\n  "
+         << observation_text(r.point->at, r.point->bytes_seen) << "\nand need different decisions there:\n";
       for (std::size_t i = 0; i < r.point->needs.size(); ++i)
-        os << "behaviour " << i + 1 << " needs " << verdict_set(r.point->needs[i]) << "\n";
+        os << "  behaviour " << i + 1 << " needs " << verdict_set(r.point->needs[i]) << "\n";
+    } else {
+      os << "\nno table exists: no table handles all the behaviours below\n";
     }
-    for (std::size_t i = 0; i < r.witness.size(); ++i) {
-      const auto& w = r.witness[i];
-      const auto text = witness_text(w);
-      os << "\nbehaviour " << i + 1 << ", run through " << w.table->view.name
-         << " (a table that handles every other behaviour):\n" << text;
-      if (!a->traces.empty()) {
-        const auto stem = (std::filesystem::path(a->traces) / ("behaviour-" + std::to_string(i + 1))).string();
-        itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx));
-        std::ofstream(stem + ".replay.json") << proofs::to_replay(w.table->view, w.b.prop, w.cx).dump(2) << "\n";
-        std::ofstream(stem + ".txt") << text;
-      }
-    }
-    return 1;
+    for (std::size_t i = 0; i < r.witness.size(); ++i)
+      os << "\nbehaviour " << i + 1 << ", through " << r.witness[i].table->view.name << ", a table that "
+         << (r.point ? "decides that observation otherwise" : "handles every other behaviour") << ":\n" << texts[i];
+    return code;
   };
 }
 

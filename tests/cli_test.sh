@@ -56,6 +56,14 @@ one_line 2 "unknown base classifier 'qemu-1.0'" -- check "$c/patch_v6.c" --base 
 one_line 2 'not both' -- check "$c/patch_v6.c" --classifier qemu-10.1
 one_line 2 "cannot open 'nope'" -- diff qemu-10.1 nope
 one_line 2 "bad value 'yaml' for --format" -- diff qemu-10.1 qemu-9.0 --format yaml
+# synth: found (0), impossible with its witness (1), bad input (2)
+expect 0 '^found after' -- synth --transport socket --properties complete
+expect 1 'no table exists: the behaviours below reach the same observation' -- synth --transport tls --properties sound,complete
+one_line 2 "unknown property 'bogus'" -- synth --properties bogus
+one_line 2 "unknown base classifier 'qemu-1.0'" -- synth --base qemu-1.0
+one_line 2 'whole docs/limits.md page' -- synth --format markdown --transport tls
+one_line 2 'magic=silent it decides reject, but in C the peek waits' -- synth --transport socket --properties complete \
+  --c "${TMPDIR:-/tmp}/migchan-cli-$$.c"
 expect 0 '^equivalent$' -- diff patch-v6 "$c/patch_v6.c"
 expect 0 '^equivalent$' -- diff "$c/qemu_2026.c" qemu-10.1
 expect 0 '^equivalent$' -- diff "$c/patch_v6.c" "$c/patch_v6_fixed.c"
