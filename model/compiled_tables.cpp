@@ -1,8 +1,12 @@
-// The built-in tables' dispatch arrays, computed from their rows at compile
-// time, once, and proved to agree with first-match over the rows on every raw
-// observation: a table whose array and rows disagree does not compile.
+// Built-in tables checked and compiled, once, at compile time: each table is
+// exhaustive, its ids are unique, and no row is dead but the one history
+// records (model/expectations.h); each rows array becomes its dispatch array,
+// proved to agree with first-match over the rows. A table that fails any of
+// these does not compile (tests/model/compile_fail/).
 #include "model/builtin.h"
+#include "model/check.h"
 #include "model/compiled.h"
+#include "model/expectations.h"
 
 namespace migchan::classifiers {
 
@@ -21,5 +25,24 @@ MIGCHAN_COMPILED(patch_v6);
 MIGCHAN_COMPILED(reference);
 
 #undef MIGCHAN_COMPILED
+
+namespace {
+// The one dead row an expectation records for `name`, or "".
+consteval rule_id recorded_dead(std::string_view name) {
+  const auto* e = find_expectation(name);
+  return rule_id{e ? e->dead_rows : std::string_view{}};
+}
+template <const table& T> consteval bool checked_as_recorded() { return checked<T, recorded_dead(T.name)>(); }
+}  // namespace
+
+static_assert(checked_as_recorded<qemu_7_2>());
+static_assert(checked_as_recorded<qemu_8_0>());
+static_assert(checked_as_recorded<qemu_8_1>());
+static_assert(checked_as_recorded<qemu_9_0>());
+static_assert(checked_as_recorded<qemu_10_0>());
+static_assert(checked_as_recorded<qemu_10_1>());
+static_assert(checked_as_recorded<qemu_11_1>());
+static_assert(checked_as_recorded<patch_v6>());
+static_assert(checked_as_recorded<reference>());
 
 }  // namespace migchan::classifiers

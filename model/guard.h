@@ -61,6 +61,23 @@ constexpr column_info info(column c) {
 
 constexpr mask domain_mask(column c) { return static_cast<mask>((1u << info(c).size) - 1); }
 
+// The guard column that tests an observation field (the others derive: mm_done, peekable).
+constexpr column column_of(field f) {
+  switch (f) {
+    case field::multifd: return column::multifd;
+    case field::postcopy_ram: return column::postcopy_ram;
+    case field::postcopy_preempt: return column::postcopy_preempt;
+    case field::mapped_ram: return column::mapped_ram;
+    case field::transport: return column::transport;
+    case field::has_main: return column::has_main;
+    case field::all_multifd: return column::all_multifd;
+    case field::has_preempt: return column::has_preempt;
+    case field::state: return column::state;
+    case field::magic: return column::magic;
+  }
+  return column::mm_done;
+}
+
 struct guard {
   // Order follows QEMU's if/else chains: state first, then the channel.
   mask mm_done = any, peekable = any, transport = any, magic = any;

@@ -6,6 +6,8 @@
 #include "model/channel.h"
 #include "model/domain.h"
 
+#include <string_view>
+
 namespace migchan {
 
 // The observation, generic over a value domain (see domain.h). Enum-valued
@@ -23,6 +25,52 @@ template <class D> struct basic_observation {
   I magic;         // enum first_bytes: what a 4-byte peek would see
 };
 
+// The fields of an observation, named once for everything that lists them:
+// rendering, Z3 variables and models, witnesses. Booleans have 2 values and no
+// value names.
+enum class field : std::uint8_t {
+  multifd, postcopy_ram, postcopy_preempt, mapped_ram, transport, has_main, all_multifd, has_preempt, state, magic,
+};
+inline constexpr std::size_t field_count = 10;
+
+struct field_info {
+  std::string_view name;
+  std::size_t values;
+  const std::string_view* value_names;  // nullptr for a boolean
+  constexpr bool boolean() const { return value_names == nullptr; }
+};
+
+constexpr field_info info(field f) {
+  switch (f) {
+    case field::multifd: return {"multifd", 2, nullptr};
+    case field::postcopy_ram: return {"postcopy_ram", 2, nullptr};
+    case field::postcopy_preempt: return {"postcopy_preempt", 2, nullptr};
+    case field::mapped_ram: return {"mapped_ram", 2, nullptr};
+    case field::transport: return {"transport", enum_size<transport>, enum_traits<transport>::names.data()};
+    case field::has_main: return {"has_main", 2, nullptr};
+    case field::all_multifd: return {"all_multifd", 2, nullptr};
+    case field::has_preempt: return {"has_preempt", 2, nullptr};
+    case field::state: return {"state", enum_size<mig_status>, enum_traits<mig_status>::names.data()};
+    case field::magic: return {"magic", enum_size<first_bytes>, enum_traits<first_bytes>::names.data()};
+  }
+  return {};
+}
+
+// Calls f(field, value) for each field of a basic_observation, in order; the
+// value is the domain's boolean or integer (an enum's underlying value).
+template <class O, class F> constexpr void for_each_field(O&& o, F&& f) {
+  f(field::multifd, o.multifd);
+  f(field::postcopy_ram, o.postcopy_ram);
+  f(field::postcopy_preempt, o.postcopy_preempt);
+  f(field::mapped_ram, o.mapped_ram);
+  f(field::transport, o.transport);
+  f(field::has_main, o.has_main);
+  f(field::all_multifd, o.all_multifd);
+  f(field::has_preempt, o.has_preempt);
+  f(field::state, o.state);
+  f(field::magic, o.magic);
+}
+
 // The concrete observation, with real enums, for people and for the runtime.
 struct observation {
   bool multifd = false, postcopy_ram = false, postcopy_preempt = false, mapped_ram = false;
@@ -37,6 +85,12 @@ struct observation {
             static_cast<int>(state),     static_cast<int>(magic)};
   }
   constexpr bool operator==(const observation&) const = default;
+
+  static constexpr observation from(const basic_observation<concrete_domain>& g) {
+    return {g.multifd,     g.postcopy_ram, g.postcopy_preempt,         g.mapped_ram,
+            static_cast<migchan::transport>(g.transport),  g.has_main, g.all_multifd, g.has_preempt,
+            static_cast<mig_status>(g.state),               static_cast<first_bytes>(g.magic)};
+  }
 };
 
 // Every observation of the raw space, valid or not (46,080): 2^7 booleans x

@@ -44,13 +44,13 @@ std::string describe(const guard& g) {
 }
 
 std::string describe(const observation& o) {
-  std::ostringstream s;
-  const auto b = [](bool v) { return v ? "yes" : "no"; };
-  s << "multifd=" << b(o.multifd) << " postcopy_ram=" << b(o.postcopy_ram) << " postcopy_preempt="
-    << b(o.postcopy_preempt) << " mapped_ram=" << b(o.mapped_ram) << " transport=" << name(o.transport)
-    << " has_main=" << b(o.has_main) << " all_multifd=" << b(o.all_multifd) << " has_preempt=" << b(o.has_preempt)
-    << " state=" << name(o.state) << " magic=" << name(o.magic);
-  return s.str();
+  std::string s;
+  for_each_field(o.generic(), [&](field f, int v) {
+    const auto fi = info(f);
+    s += (s.empty() ? "" : " ") + std::string(fi.name) + "=" +
+         std::string(fi.boolean() ? (v ? "yes" : "no") : fi.value_names[v]);
+  });
+  return s;
 }
 
 nlohmann::json to_json(const guard& g) {
@@ -92,10 +92,13 @@ nlohmann::json to_json(const table& t) {
 }
 
 nlohmann::json to_json(const observation& o) {
-  return {{"multifd", o.multifd},         {"postcopy_ram", o.postcopy_ram}, {"postcopy_preempt", o.postcopy_preempt},
-          {"mapped_ram", o.mapped_ram},   {"transport", std::string(name(o.transport))},
-          {"has_main", o.has_main},       {"all_multifd", o.all_multifd}, {"has_preempt", o.has_preempt},
-          {"state", std::string(name(o.state))}, {"magic", std::string(name(o.magic))}};
+  nlohmann::json j = nlohmann::json::object();
+  for_each_field(o.generic(), [&](field f, int v) {
+    const auto fi = info(f);
+    if (fi.boolean()) j[std::string(fi.name)] = v != 0;
+    else j[std::string(fi.name)] = std::string(fi.value_names[v]);
+  });
+  return j;
 }
 
 std::string render_text(const table& t) {

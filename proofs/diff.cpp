@@ -18,16 +18,9 @@ guard point(const observation& w) {
   guard p;
   p.mm_done = b(mm_done<cd>(g));
   p.peekable = b(peekable<cd>(g));
-  p.transport = of(w.transport);
-  p.magic = of(w.magic);
-  p.has_main = b(w.has_main);
-  p.all_multifd = b(w.all_multifd);
-  p.has_preempt = b(w.has_preempt);
-  p.state = of(w.state);
-  p.multifd = b(w.multifd);
-  p.postcopy_ram = b(w.postcopy_ram);
-  p.postcopy_preempt = b(w.postcopy_preempt);
-  p.mapped_ram = b(w.mapped_ram);
+  for_each_field(g, [&](field f, int v) {
+    p.set(column_of(f), info(f).boolean() ? b(v != 0) : static_cast<mask>(1u << v));
+  });
   return p;
 }
 

@@ -1,6 +1,8 @@
 #include "proofs/single.h"
 
 #include <algorithm>
+#include <array>
+#include <type_traits>
 #include <chrono>
 
 namespace migchan::proofs {
@@ -13,25 +15,22 @@ using smt::expr;
 }  // namespace
 
 basic_observation<S> observation_vars(const std::string& p) {
-  return {expr::bool_var(p + "multifd"),  expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
-          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "transport"),    expr::bool_var(p + "has_main"),
-          expr::bool_var(p + "all_multifd"), expr::bool_var(p + "has_preempt"), expr::int_var(p + "state"),
-          expr::int_var(p + "magic")};
+  basic_observation<S> o;
+  for_each_field(o, [&](field f, expr& v) {
+    const auto n = p + std::string(info(f).name);
+    v = info(f).boolean() ? expr::bool_var(n) : expr::int_var(n);
+  });
+  return o;
 }
 
 observation read_observation(const smt::solver& z, const basic_observation<S>& o) {
-  observation c;
-  c.multifd = z.eval_bool(o.multifd);
-  c.postcopy_ram = z.eval_bool(o.postcopy_ram);
-  c.postcopy_preempt = z.eval_bool(o.postcopy_preempt);
-  c.mapped_ram = z.eval_bool(o.mapped_ram);
-  c.transport = static_cast<transport>(z.eval_int(o.transport));
-  c.has_main = z.eval_bool(o.has_main);
-  c.all_multifd = z.eval_bool(o.all_multifd);
-  c.has_preempt = z.eval_bool(o.has_preempt);
-  c.state = static_cast<mig_status>(z.eval_int(o.state));
-  c.magic = static_cast<first_bytes>(z.eval_int(o.magic));
-  return c;
+  basic_observation<concrete_domain> c{};
+  std::array<int, field_count> v{};
+  for_each_field(o, [&](field f, const expr& e) {
+    v[static_cast<std::size_t>(f)] = info(f).boolean() ? z.eval_bool(e) : static_cast<int>(z.eval_int(e));
+  });
+  for_each_field(c, [&](field f, auto& x) { x = static_cast<std::remove_reference_t<decltype(x)>>(v[static_cast<std::size_t>(f)]); });
+  return observation::from(c);
 }
 
 observation typical_observation(smt::solver& z, const basic_observation<S>& o, const std::string& query,

@@ -7,16 +7,7 @@
 
 using namespace migchan;
 
-// Each table is exhaustive, has unique ids, and no dead row but the one
-// recorded: in 10.1 `!mm_done && from_src_file` implies multifd, so the
-// "non-peekable channel used without multifd" error cannot be reached; in
-// patch-v6 the outer implicit default needs mm_done without main.
-static_assert(checked<classifiers::qemu_7_2>());
-static_assert(checked<classifiers::qemu_8_0>());
-static_assert(checked<classifiers::qemu_9_0>());
-static_assert(checked<classifiers::qemu_10_1, rule_id{"nopeek.no_multifd"}>());
-static_assert(checked<classifiers::patch_v6, rule_id{"after_mm.implicit_main"}>());
-static_assert(checked<classifiers::reference>());
+// The built-in tables are checked where they are compiled (model/compiled_tables.cpp).
 
 namespace broken {
 // 10.1 without its else: a peekable channel with unknown magic matches nothing.
