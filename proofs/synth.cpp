@@ -29,16 +29,6 @@ bool bytes_seen(transport t, bool tls_first_read) {
 
 namespace {
 
-observation concrete(const basic_observation<cd>& o) {
-  observation r;
-  r.multifd = o.multifd, r.postcopy_ram = o.postcopy_ram, r.postcopy_preempt = o.postcopy_preempt;
-  r.mapped_ram = o.mapped_ram, r.has_main = o.has_main, r.all_multifd = o.all_multifd, r.has_preempt = o.has_preempt;
-  r.transport = static_cast<transport>(o.transport);
-  r.state = static_cast<mig_status>(o.state);
-  r.magic = static_cast<first_bytes>(o.magic);
-  return r;
-}
-
 auto tied(const dest_state<cd>& s) {
   return std::tie(s.has_main, s.has_preempt, s.multifd_count, s.status, s.starts, s.stalled, s.aborted, s.parked,
                   s.parked_kind, s.exited);
@@ -121,10 +111,7 @@ struct synthesizer::impl {
     if (const auto it = vars.find(k); it != vars.end()) return it->second.d;
     const expr d = expr::int_var("d." + key_name(k));
     const auto al = allowed(k);
-    expr dom = lit(false);
-    for (std::size_t v = 0; v < enum_size<verdict>; ++v)
-      if ((al >> v) & 1u) dom = dom || d == static_cast<int>(v);
-    z.add(dom);
+    z.add(in_domain(d, al));
     decision_var dv{d, {}, "refuse." + key_name(k)};
     z.add(d == static_cast<int>(verdict::reject), dv.refuse);
     const auto prior = classify(this->prior(), observation_of(k)).then;
@@ -188,7 +175,7 @@ struct synthesizer::impl {
     std::optional<key> pending;
     const auto decide = [&](const basic_observation<cd>& ob) -> basic_decision<cd> {
       if (pending) return {0, static_cast<int>(verdict::reject), 0};
-      const key k = key_for(concrete(ob));
+      const key k = key_for(observation::from(ob));
       keys.insert(k);
       if (const auto it = assign.find(k); it != assign.end()) return {0, it->second, 0};
       pending = k;
@@ -213,32 +200,30 @@ struct synthesizer::impl {
   // first bytes are known, the destination's state is not; `reach` lists the
   // keys it can be.
   basic_decision<S> decide_sym(const basic_observation<S>& ob, const std::set<key>& reach) {
-    const auto cb = [](const expr& e) -> std::optional<int> {
-      if (e.is_true()) return 1;
-      if (e.is_false()) return 0;
-      return std::nullopt;
+    std::array<const expr*, field_count> fields{};
+    for_each_field(ob, [&](field f, const expr& e) { fields[static_cast<std::size_t>(f)] = &e; });
+    const auto values = [](key k) {
+      std::array<int, field_count> v{};
+      for_each_field(observation_of(k).generic(), [&](field f, int x) { v[static_cast<std::size_t>(f)] = x; });
+      return v;
     };
-    const auto ci = [](const expr& e) -> std::optional<int> {
-      if (const auto v = e.as_int()) return static_cast<int>(*v);
-      return std::nullopt;
-    };
-    const std::array<const expr*, 10> field{&ob.multifd,   &ob.postcopy_ram, &ob.postcopy_preempt, &ob.mapped_ram,
-                                            &ob.transport, &ob.has_main,     &ob.all_multifd,      &ob.has_preempt,
-                                            &ob.state,     &ob.magic};
-    const auto values = [](const observation& x) {
-      return std::array<int, 10>{x.multifd,    x.postcopy_ram,   x.postcopy_preempt,          x.mapped_ram,
-                                 int(x.transport), x.has_main, x.all_multifd, x.has_preempt, int(x.state),
-                                 int(x.magic)};
-    };
-    std::array<std::optional<int>, 10> known;
-    for (std::size_t j = 0; j < field.size(); ++j) known[j] = field[j]->is_bool() ? cb(*field[j]) : ci(*field[j]);
-    if (!known[4] || !known[9]) throw std::logic_error("synth: an observation of unknown transport or first bytes");
+    std::array<std::optional<int>, field_count> known;
+    for (std::size_t j = 0; j < field_count; ++j) {
+      const expr& e = *fields[j];
+      if (e.is_true()) known[j] = 1;
+      else if (e.is_false()) known[j] = 0;
+      else if (const auto v = e.as_int()) known[j] = static_cast<int>(*v);
+    }
+    constexpr auto transport_at = static_cast<std::size_t>(field::transport);
+    constexpr auto magic_at = static_cast<std::size_t>(field::magic);
+    if (!known[transport_at] || !known[magic_at])
+      throw std::logic_error("synth: an observation of unknown transport or first bytes");
     std::vector<key> cand;
     for (const key k : reach) {
-      const auto v = values(observation_of(k));
+      const auto v = values(k);
       bool ok = true;
-      for (std::size_t j = 0; j < field.size() && ok; ++j)
-        if (known[j] && !(j == 9 && magic_unseen(k))) ok = v[j] == *known[j];
+      for (std::size_t j = 0; j < field_count && ok; ++j)
+        if (known[j] && !(j == magic_at && magic_unseen(k))) ok = v[j] == *known[j];
       if (ok) cand.push_back(k);
     }
     if (cand.empty()) throw std::logic_error("synth: an observation the exploration did not reach");
@@ -248,11 +233,12 @@ struct synthesizer::impl {
     };
     expr res = dvar(cand.back());
     for (std::size_t i = cand.size() - 1; i-- > 0;) {
-      const auto v = values(observation_of(cand[i]));
+      const auto v = values(cand[i]);
       expr cond = lit(true);
-      for (std::size_t j = 0; j < field.size(); ++j) {
+      for (std::size_t j = 0; j < field_count; ++j) {
         if (known[j]) continue;
-        cond = cond && (field[j]->is_bool() ? (v[j] ? *field[j] : !*field[j]) : *field[j] == v[j]);
+        const expr& e = *fields[j];
+        cond = cond && (e.is_bool() ? (v[j] ? e : !e) : e == v[j]);
       }
       res = ite(cond, dvar(cand[i]), res);
     }
@@ -514,7 +500,7 @@ struct synthesizer::impl {
     w.table = build_table(prior(), d, o.tls_first_read, name).t;
     w.cx = run_concrete(w.table->view, w.b);
     for (const auto& st : w.cx.steps)
-      w.seen.push_back(concrete(observe<cd>(w.b.dst, st.before, st.in.transport, st.in.magic)));
+      w.seen.push_back(observation::from(observe<cd>(w.b.dst, st.before, st.in.transport, st.in.magic)));
     return w;
   }
 
@@ -574,17 +560,22 @@ struct synthesizer::impl {
       }
       z.pop();
       z.pop();
-      // Each behaviour through the table that decides k as another behaviour needs.
+      // Each behaviour through the table that decides k as another behaviour
+      // needs; a behaviour content with any decision there is no point of its.
+      std::vector<witness_run> runs;
       for (std::size_t j = 0; j < idx.size(); ++j) {
         std::uint16_t other = 0;
         for (std::size_t i = 0; i < idx.size(); ++i)
           if (i != j) other |= cp.needs[i];
         std::uint16_t pick = static_cast<std::uint16_t>(other & ~cp.needs[j]);
         if (pick == 0) pick = static_cast<std::uint16_t>(allowed(k) & ~cp.needs[j]);
+        if (pick == 0) break;
         auto dj = *d;
         dj[k] = static_cast<verdict>(__builtin_ctz(pick));
-        r.witness.push_back(witness_of(idx[j], dj, "synth-w" + std::to_string(j + 1)));
+        runs.push_back(witness_of(idx[j], dj, "synth-w" + std::to_string(j + 1)));
       }
+      if (runs.size() != idx.size()) continue;
+      r.witness = std::move(runs);
       r.point = cp;
       return true;
     }
