@@ -217,7 +217,8 @@ action add_synth(CLI::App& app) {
        << name(r.what) << " after " << r.rounds << " candidate tables, " << r.learnt << " sender behaviours learnt ("
        << r.seconds << " s)\n";
     if (r.what == proofs::synth_result::outcome::found) {
-      os << "\n" << render_text(r.table->view);
+      os << "proved by the query `migchan check` runs: " << property_list(o.props) << (o.props.size() > 1 ? " hold" : " holds") << " for multifd-channels 1.."
+         << a->max_channels << " under " << under << "\n\n" << render_text(r.table->view);
       if (!a->c_file.empty())
         os << "\nwritten as C to " << a->c_file << " (migchan check " << a->c_file << " --base " << a->base << ")\n";
       return code;

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "model/builtin.h"
+#include "model/check.h"
 #include "model/optimal.h"
 #include "proofs/c_reader.h"
 #include "proofs/diff.h"
@@ -66,6 +67,11 @@ TEST_CASE("found: in 11.1's code a table keeps no-abort by refusing what 11.1 as
   const auto r = s.solve(0);
   REQUIRE(r.what == synth_result::outcome::found);
   CHECK(r.changed_rows >= 1);
+  // Decided only by what the destination observes (model/check.h): no row
+  // reads first bytes where QEMU cannot peek, every observation is decided.
+  const auto a = analyse(r.table->view);
+  CHECK(a.unobservable == npos);
+  CHECK_FALSE(a.gap);
   for (std::size_t i = 0; i < r.changed_rows; ++i)
     CHECK(r.table->view.rules[i].then == verdict::reject);  // refusing is what replaces the asserts
   CHECK(proved(r.table->view, property::no_abort, 0, o.z3));
