@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   add(add_proxy);
   add(add_check);
   add(add_diff);
+  add(add_history);
   add(add_conform);
   add(add_synth);
   try {

@@ -6,6 +6,7 @@
 #include "impl/cli.h"
 #include "model/builtin.h"
 #include "model/render.h"
+#include "proofs/c_writer.h"
 
 namespace migchan::cli {
 
@@ -36,7 +37,7 @@ action add_show(CLI::App& app) {
   auto list = std::make_shared<bool>(false);
   sub->add_option("classifier", *name, "built-in classifier");
   sub->add_flag("--list", *list, "name every built-in classifier");
-  sub->add_option("--format", *format, "text, json or markdown");
+  sub->add_option("--format", *format, "text, json, markdown, or c (a migration/channel.c that `check` reads back)");
   return [=] {
     if (*list) {
       for (const table* t : builtin_tables)
@@ -48,7 +49,13 @@ action add_show(CLI::App& app) {
     if (*format == "json") std::cout << to_json(t).dump(2) << "\n";
     else if (*format == "markdown") std::cout << render_markdown(t);
     else if (*format == "text") std::cout << render_text(t);
-    else throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown)");
+    else if (*format == "c") {
+      try {
+        std::cout << write_c(t);
+      } catch (const c_writer_error& e) {
+        throw usage_error(e.what());
+      }
+    } else throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown, c)");
     return 0;
   };
 }

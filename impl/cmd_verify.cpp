@@ -1,7 +1,7 @@
-// `migchan verify` and `migchan check`: every property of every classifier,
-// proved or refuted under named assumptions, with shortest counterexamples;
-// and the single-arrival checks (proofs/single.h). `check FILE` runs all of it
-// on a classifier read from C (proofs/c_reader.h).
+// `migchan verify`: every property of every classifier, proved or refuted
+// under named assumptions, with shortest counterexamples; and the
+// single-arrival checks (proofs/single.h). The run and its reports are shared
+// with `check` (impl/cmd_check.cpp) through impl/verify_run.h.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "impl/cli.h"
+#include "impl/verify_run.h"
 #include "model/builtin.h"
 #include "model/expectations.h"
 #include "model/optimal.h"
@@ -67,27 +68,6 @@ const table& builtin_named(const std::string& n, const char* what) {
   throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(known) + ")");
 }
 
-std::unique_ptr<parsed_table> read_table_file(const std::string& path, const table& base) {
-  std::string text;
-  if (path == "-") {
-    std::ostringstream s;
-    s << std::cin.rdbuf();
-    text = s.str();
-  } else {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw usage_error("cannot read '" + path + "': " + std::strerror(EISDIR));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw usage_error("cannot open '" + path + "': " + std::strerror(errno));
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) throw usage_error("cannot read '" + path + "': " + std::strerror(errno));
-    text = s.str();
-  }
-  return std::make_unique<parsed_table>(read_classifier(text, path == "-" ? "stdin" : path, base));
-}
-
-namespace {
-
 nlohmann::json names_json(unsigned mask) {
   nlohmann::json a = nlohmann::json::array();
   for (std::size_t i = 0; i < assumption_count; ++i)
@@ -122,6 +102,19 @@ std::string expectation_gap(const table& t, const proofs::classifier_result& r) 
     if (w != got) gap += " " + std::string(name(pr.prop)) + " holds " + sets_text(pr.minimal_sets) + ";";
   }
   return gap;
+}
+
+void add_common(CLI::App* sub, common_args& a) {
+  sub->add_option("--classifier", a.classifier, "built-in classifier");
+  sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
+  sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
+  sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
+  sub->add_option("--format", a.format, "text, json or markdown (docs/counterexamples.md)");
+  sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
+  sub->add_flag("--explain", a.explain, "print every counterexample trace");
+  sub->add_option("--caps", a.caps, "only sources with exactly these capabilities: comma-separated multifd, "
+                                    "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
+  sub->add_option("--transport", a.transport, "only sources on this transport: socket, fd, tls, file, exec");
 }
 
 // Against the best any table does in reference's surroundings (model/optimal.h),
@@ -163,53 +156,14 @@ std::string optimality_text(const proofs::classifier_result& r, bool restricted)
          " (each with complete; docs/limits.md)\n" + rest;
 }
 
-struct common_args {
-  std::string classifier, assume, format = "text", traces, caps, transport;
-  std::string file, base;  // check FILE [--base B]
-  bool all = false, assume_none = false, explain = false;
-  int max_channels = 255;
-};
-
-void add_common(CLI::App* sub, common_args& a) {
-  sub->add_option("--classifier", a.classifier, "built-in classifier");
-  sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
-  sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
-  sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
-  sub->add_option("--format", a.format, "text, json or markdown (docs/counterexamples.md)");
-  sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
-  sub->add_flag("--explain", a.explain, "print every counterexample trace");
-  sub->add_option("--caps", a.caps, "only sources with exactly these capabilities: comma-separated multifd, "
-                                    "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
-  sub->add_option("--transport", a.transport, "only sources on this transport: socket, fd, tls, file, exec");
-}
-
-struct run_result {
-  std::vector<proofs::classifier_result> results;
-  std::vector<proofs::single_result> single;  // beside results, same order
-  std::unique_ptr<parsed_table> parsed;       // check FILE: the table read from C
-  std::string base;                           // and the built-in it was read against
-  unsigned assumed;
-  double seconds;
-  bool restricted = false;  // --caps or --transport
-};
-
-run_result run(const common_args& a) {
+run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c) {
   if (a.format != "text" && a.format != "json" && a.format != "markdown")
     throw usage_error("bad value '" + a.format + "' for --format (one of: text, json, markdown)");
   if (a.max_channels < 1 || a.max_channels > 255) throw usage_error("--max-channels must be 1..255");
   if (!a.assume.empty() && a.assume_none) throw usage_error("--assume and --assume-none exclude each other");
   run_result r;
   r.assumed = parse_assumptions(a.assume);
-  std::vector<const table*> tables;
-  if (!a.file.empty()) {
-    r.base = a.base.empty() ? "qemu-10.1" : a.base;
-    r.parsed = read_table_file(a.file, builtin_named(r.base, "base classifier"));
-    tables.push_back(&r.parsed->view);
-  } else if (!a.classifier.empty()) {
-    tables.push_back(&builtin_named(a.classifier, "classifier"));
-  } else {
-    tables.assign(builtin_tables.begin(), builtin_tables.end());
-  }
+  r.from_c = from_c;
   if (!a.traces.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(a.traces, ec);
@@ -221,7 +175,7 @@ run_result run(const common_args& a) {
   if (!a.caps.empty()) o.z3.caps = parse_cap_set(a.caps);
   if (!a.transport.empty()) o.z3.uri = parse_transport(a.transport);
   r.restricted = o.z3.caps || o.z3.uri;
-  if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.file.empty() && a.format != "json")
+  if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && !from_c && a.format != "json")
     std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
   const auto t0 = std::chrono::steady_clock::now();
   // Each table's sequence properties in a child process of its own, as many
@@ -307,7 +261,7 @@ nlohmann::json to_json(const run_result& r) {
     const auto& cr = r.results[ci];
     nlohmann::json c{{"name", std::string(cr.t->name)}, {"results", nlohmann::json::array()},
                      {"exhaustive", !cr.single.gap}};
-    c["expected"] = r.parsed ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
+    c["expected"] = r.from_c ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
     c["single_arrival"] = single_json(*cr.t, r.single[ci]);
     const auto weaker = weaker_elsewhere(cr, r.restricted);
     for (const auto& pr : cr.results) {
@@ -332,6 +286,8 @@ nlohmann::json to_json(const run_result& r) {
   }
   return out;
 }
+
+namespace {
 
 void print_matrix(const run_result& r, bool explain, std::ostream& os) {
   os << "assuming " << proofs::assumption_list(r.assumed) << "; multifd-channels 1..255; shortest counterexamples\n\n";
@@ -405,107 +361,6 @@ void print_markdown(const run_result& r, std::ostream& os) {
   }
 }
 
-// ---- check FILE ------------------------------------------------------------------
-
-// The rows a trace went through, with where they are in the C: format_text
-// names rows by id only.
-std::string rows_involved(const table& t, property p, const proofs::counterexample& cx) {
-  std::set<int> rows;
-  for (const auto* tr : {&cx.steps, &cx.natural}) {
-    if (tr == &cx.natural && p != property::order_independent) continue;  // printed for that one only
-    for (const auto& st : *tr) {
-      // The row that classified the channel, also when the code after it
-      // (multifd_recv_new_channel(), the setup asserts) decided the outcome.
-      const auto why = static_cast<cause>(st.out.why);
-      if (st.in.present && why != cause::behind && why != cause::listener && why != cause::none)
-        rows.insert(st.out.rule);
-      if (st.out.woke) rows.insert(st.out.woke_rule);
-    }
-  }
-  std::string s;
-  for (int i : rows) {
-    if (i < 0 || i >= static_cast<int>(t.rules.size())) continue;
-    const rule& r = t.rules[static_cast<std::size_t>(i)];
-    s += "    " + proofs::where(r) + (r.implicit_default ? " implicit default" : "") + ": " + std::string(r.c) + "\n";
-  }
-  return s.empty() ? s : "  rows involved:\n" + s;
-}
-
-// Prints the findings; returns the exit code.
-int print_check_file(const run_result& r, std::ostream& os) {
-  const table& t = *r.results.front().t;
-  const auto& s = r.single.front();
-  const auto& cr = r.results.front();
-  const std::string& base = r.base;
-  os << t.name << ": " << (r.parsed->function.empty() ? "statements" : r.parsed->function + "()") << ", "
-     << t.rules.size() << " rows, read against " << base << "\n\n";
-  // What the reader understood, so each finding below can be traced to a row.
-  std::size_t wid = 0, wori = 0, wdec = 0;
-  for (const auto& row : t.rules) {
-    wid = std::max(wid, row.id.size());
-    wori = std::max(wori, row.origin.size());
-    wdec = std::max(wdec, name(row.then).size() + (row.implicit_default ? 11 : 0));
-  }
-  os << "rows (first match wins):\n";
-  for (const auto& row : t.rules) {
-    std::string id(row.id), ori(row.origin), dec(name(row.then));
-    if (row.implicit_default) dec += " (implicit)";
-    id.resize(wid, ' ');
-    ori.resize(wori, ' ');
-    dec.resize(wdec, ' ');
-    os << "  " << id << "  " << ori << "  " << dec << "  " << describe(row.when) << "\n";
-  }
-  os << "\n";
-  os << "single arrival (one channel, every observation " << base << " accepts):\n";
-  const auto verdict_line = [&](const char* what, bool ok) {
-    std::string n = what;
-    n.resize(20, ' ');
-    os << "  " << n << " " << (ok ? "holds" : "FAILS") << "\n";
-  };
-  verdict_line("exhaustive", !s.gap);
-  if (s.gap) os << "    no row matches " << describe(*s.gap) << "\n";
-  verdict_line("no-dead-rule", s.dead.empty());
-  for (const auto& d : s.dead) {
-    os << "    " << proofs::where(t, d.row) << " never fires: " << blockers_text(t, d) << "\n"
-       << "      " << t.rules[d.row].c << "\n";
-  }
-  verdict_line("no-implicit-default", s.implicit_defaults.empty());
-  for (const auto& h : s.implicit_defaults) {
-    const rule& row = t.rules[h.row];
-    os << "    " << proofs::where(row) << " decides " << name(row.then)
-       << ": nothing on this path assigns the channel, the initializer does\n"
-       << "      path:    " << row.c << "\n      witness: " << describe(h.witness) << "\n";
-  }
-  if (!s.unknown.empty()) os << "  Z3 gave up: " << s.unknown << "\n";
-  if (s.overlaps_skipped) os << "  overlaps: not looked for, more than 128 rows\n";
-  if (!s.overlaps.empty()) {
-    os << "  overlaps (information: rows with different decisions that match one observation; the first decides)\n";
-    for (const auto& o : s.overlaps)
-      os << "    " << proofs::where(t, o.first) << " " << name(t.rules[o.first].then) << " / "
-         << proofs::where(t, o.second) << " " << name(t.rules[o.second].then) << "\n      witness: "
-         << describe(o.witness) << "\n";
-  }
-  os << "\nsequence properties (assuming " << proofs::assumption_list(r.assumed) << "):\n";
-  bool all_hold = s.holds();
-  for (const auto& pr : cr.results) {
-    std::string n(name(pr.prop));
-    n.resize(18, ' ');
-    os << "  " << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
-       << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")") << "\n";
-    all_hold = all_hold && !pr.refuted;
-  }
-  for (const auto& pr : cr.results)
-    if (pr.trace)
-      os << "\n" << proofs::format_text(t, pr.prop, r.assumed, *pr.trace) << rows_involved(t, pr.prop, *pr.trace);
-  std::size_t failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
-  for (const auto& pr : cr.results) failed += pr.refuted ? 1 : 0;
-  const std::size_t total = 3 + cr.results.size();
-  os << "\n" << t.name << ": " << (total - failed) << " of " << total << " properties hold ("
-     << r.seconds << " s)\n";
-  if (all_hold) return 0;
-  return failed == 0 ? 3 : 1;  // only a Z3 "unknown" stands in the way
-}
-
 }  // namespace
 
 action add_verify(CLI::App& app) {
@@ -514,71 +369,16 @@ action add_verify(CLI::App& app) {
   add_common(sub, *a);
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
   return [=] {
-    const auto r = run(*a);
+    std::vector<const table*> tables;
+    if (!a->classifier.empty()) tables.push_back(&builtin_named(a->classifier, "classifier"));
+    else tables.assign(builtin_tables.begin(), builtin_tables.end());
+    const auto r = run(*a, tables, false);
     bool expected = true;
     for (const auto& cr : r.results) expected = expected && expectation_gap(*cr.t, cr).empty();
     if (a->format == "json") std::cout << to_json(r).dump(2) << "\n";
     else if (a->format == "markdown") print_markdown(r, std::cout);
     else print_matrix(r, a->explain, std::cout);
     return expected ? 0 : 1;
-  };
-}
-
-action add_check(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "check", "exit 0 only if every property of a classifier holds: a built-in one (--classifier) or one written "
-               "in C (FILE: a function, its statements, a diff hunk or a mail-quoted patch; - reads stdin)");
-  auto a = std::make_shared<common_args>();
-  add_common(sub, *a);
-  sub->add_option("file", a->file, "the classifier in C");
-  sub->add_option("--base", a->base, "for FILE: the built-in classifier whose QEMU version it is read against "
-                                     "(refused configurations, setup and start semantics; default qemu-10.1)");
-  return [=] {
-    if (a->file.empty() && a->classifier.empty())
-      throw usage_error("check needs a FILE or --classifier C: one of them is required");
-    if (!a->file.empty() && !a->classifier.empty())
-      throw usage_error("check takes a FILE or --classifier C, not both");
-    if (!a->base.empty() && a->file.empty()) throw usage_error("--base applies to FILE only");
-    if (!a->file.empty()) {
-      if (a->format == "markdown") throw usage_error("bad value 'markdown' for --format (one of: text, json)");
-      run_result r;
-      try {
-        r = run(*a);
-      } catch (const c_reader_error& e) {
-        std::cerr << e.what() << "\n";  // FILE:LINE:COL: ..., as compilers print it
-        return 2;
-      }
-      if (a->format == "json") {
-        auto j = to_json(r);
-        const auto& s = r.single.front();
-        bool all_hold = s.holds();
-        for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
-        j["file"] = a->file;
-        j["base"] = r.base;
-        j["function"] = r.parsed->function;
-        j["holds"] = all_hold;
-        std::cout << j.dump(2) << "\n";
-        return all_hold ? 0 : 1;
-      }
-      return print_check_file(r, std::cout);
-    }
-    const auto r = run(*a);
-    bool all_hold = true;
-    for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
-    if (a->format == "json") {
-      std::cout << to_json(r).dump(2) << "\n";
-      return all_hold ? 0 : 1;
-    }
-    const auto& cr = r.results.front();
-    for (const auto& pr : cr.results) {
-      std::string n(name(pr.prop));
-      n.resize(18, ' ');
-      std::cout << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
-                << "\n";
-    }
-    for (const auto& pr : cr.results)
-      if (pr.trace) std::cout << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
-    return all_hold ? 0 : 1;
   };
 }
 

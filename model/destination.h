@@ -101,7 +101,9 @@ constexpr typename D::boolean has_all_channels(all_channels_rule r, const dest_c
   return s.has_main && (!c.multifd || all_multifd) && (!c.postcopy_preempt || s.has_preempt);
 }
 
-template <class D> constexpr bool table_defers(const table& t) {
+constexpr bool table_defers(const table& t) {
+  if (!std::is_constant_evaluated() && t.compiled && t.compiled->from.data() == t.rules.data())
+    return t.compiled->defers;
   for (const auto& r : t.rules)
     if (r.then == verdict::defer) return true;
   return false;
@@ -233,6 +235,9 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
   // A parked channel is looked at again once main and all multifd are in.
   if (defers) {
     const B ready = n.parked && !n.stalled && !n.aborted && !n.exited && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
+    // Concretely, nothing is parked most of the time: no second look then.
+    if constexpr (std::is_same_v<D, concrete_domain>)
+      if (!ready) return r;
     const auto o2 = observe<D>(c, n, en<D>(transport::socket), en<D>(first_bytes::silent));
     const basic_decision<D> d2 = decide(o2);
     const B decided = ready && !is(d2.then, verdict::defer);
@@ -248,7 +253,7 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
 
 template <class D>
 constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
-  return step_deciding<D>(t, table_defers<D>(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); },
+  return step_deciding<D>(t, table_defers(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); },
                           c, s, a);
 }
 

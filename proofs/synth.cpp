@@ -226,7 +226,10 @@ struct synthesizer::impl {
         if (known[j] && !(j == magic_at && magic_unseen(k))) ok = v[j] == *known[j];
       if (ok) cand.push_back(k);
     }
-    if (cand.empty()) throw std::logic_error("synth: an observation the exploration did not reach");
+    // None: no state the exploration reached asks this, e.g. the look at a
+    // parked channel, which concrete steps skip while nothing is parked; what
+    // is decided then goes nowhere.
+    if (cand.empty()) return {num(0), num(static_cast<int>(verdict::reject)), num(0)};
     const auto dvar = [&](key k) {
       const auto it = alias.find(k);
       return it != alias.end() ? it->second : var_for(k);

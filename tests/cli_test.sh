@@ -29,8 +29,13 @@ expect 1 'holds under {main-connects-first}' -- check --classifier qemu-7.2 --ca
 expect 2 "unknown capability 'turbo'" -- check --classifier qemu-7.2 --caps turbo
 expect 2 'required' -- check
 expect 2 '--max-channels must be 1..255' -- verify --max-channels 300
-# check FILE and diff (issue 6): the C samples are tests/traces/c/*.c
+# check and diff on C: migchan writes the forms (show --format c); the error samples are tests/traces/c/*_error.c
 c=$(dirname "$0")/traces/c
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for t in qemu-7.2 qemu-8.0 qemu-10.0 qemu-10.1 qemu-11.1 io-watch patch-v6; do
+  "$m" show "$t" --format c > "$tmp/$(echo "$t" | tr .- __).c" || { echo "FAIL: show $t --format c"; fail=1; }
+done
 one_line() {  # one_line CODE PATTERN -- ARGS...: exit code, and stdout+stderr is that one line
   code=$1 pat=$2; shift 3
   out=$("$m" "$@" 2>&1); got=$?
@@ -38,22 +43,23 @@ one_line() {  # one_line CODE PATTERN -- ARGS...: exit code, and stdout+stderr i
     echo "FAIL: migchan $* -> exit $got (want $code and one line), output: $out"; fail=1
   fi
 }
-expect 1 'nopeek.implicit_main (.*patch_v6.c:21) decides main' -- check "$c/patch_v6.c"
-expect 1 'rows involved' -- check "$c/patch_v6.c"
-expect 1 'after_mm.implicit_main (.*patch_v6.c:21) never fires' -- check "$c/patch_v6.c" --base patch-v6
-expect 1 'nopeek.non_peekable_channel (.*qemu_10_1.c:55) never fires: blocked by nopeek.after_main_multifd' -- check "$c/qemu_10_1.c"
-expect 1 'no-implicit-default  holds' -- check "$c/patch_v6_fixed.c"
-expect 1 '"holds": false' -- check "$c/patch_v6_hunk.c" --format json
+expect 1 'nopeek.implicit_main (.*patch_v6.c:[0-9]*) decides main' -- check "$tmp/patch_v6.c"
+expect 1 'rows involved' -- check "$tmp/patch_v6.c"
+expect 1 'after_mm.implicit_main (.*patch_v6.c:[0-9]*) never fires' -- check "$tmp/patch_v6.c" --base patch-v6
+expect 1 'nopeek.non_peekable_channel (.*qemu_10_1.c:[0-9]*) never fires: blocked by nopeek.after_main_multifd' -- check "$tmp/qemu_10_1.c"
+expect 1 '"holds": false' -- check "$tmp/patch_v6.c" --format json
 expect 0 'proved' -- check --classifier reference --transport socket
+expect 2 "reference: row .* cannot be written in C" -- show reference --format c
 one_line 2 "while_error.c:3:5: unsupported construct 'while'" -- check "$c/while_error.c"
 # A log that cannot be written ends serve with one line, not silently.
 one_line 2 "cannot write log '/dev/full': No space left on device" -- serve --classifier reference \
   --listen "unix:${TMPDIR:-/tmp}/migchan-cli-$$.sock" --log /dev/full --timeout 300
 one_line 2 "empty_error.c:1:1: expected a classifier" -- diff qemu-10.1 "$c/empty_error.c"
 one_line 2 "cannot open 'no/such.c': No such file or directory" -- check no/such.c
-one_line 2 "cannot read '$c': Is a directory" -- check "$c"
-one_line 2 "unknown base classifier 'qemu-1.0'" -- check "$c/patch_v6.c" --base qemu-1.0
-one_line 2 'not both' -- check "$c/patch_v6.c" --classifier qemu-10.1
+mkdir "$tmp/empty"
+one_line 2 "holds no migration/\*.c (nor \*.c): not a QEMU tree" -- check "$tmp/empty"
+one_line 2 "unknown base classifier 'qemu-1.0'" -- check "$tmp/patch_v6.c" --base qemu-1.0
+one_line 2 'not both' -- check "$tmp/patch_v6.c" --classifier qemu-10.1
 one_line 2 "cannot open 'nope'" -- diff qemu-10.1 nope
 one_line 2 "bad value 'yaml' for --format" -- diff qemu-10.1 qemu-9.0 --format yaml
 # synth: found (0), impossible with its witness (1), bad input (2)
@@ -63,12 +69,44 @@ one_line 2 "unknown property 'bogus'" -- synth --properties bogus
 one_line 2 "unknown base classifier 'qemu-1.0'" -- synth --base qemu-1.0
 one_line 2 'whole docs/limits.md page' -- synth --format markdown --transport tls
 one_line 2 'magic=silent it decides reject, but in C the peek waits' -- synth --transport socket --properties complete \
-  --c "${TMPDIR:-/tmp}/migchan-cli-$$.c"
-expect 0 '^equivalent$' -- diff patch-v6 "$c/patch_v6.c"
-expect 0 '^equivalent$' -- diff "$c/qemu_2026.c" qemu-10.1
-expect 0 '^equivalent$' -- diff "$c/patch_v6.c" "$c/patch_v6_fixed.c"
-expect 0 '"equivalent": true' -- diff qemu-8.0 "$c/qemu_8_0.c" --format json
-expect 1 '^differ: 4 regions, ' -- diff qemu-10.1 "$c/patch_v6.c"
-expect 1 'after_mm.after_main (.*patch_v6.c:59) -> preempt' -- diff qemu-10.1 "$c/patch_v6.c"
+  --c "$tmp/synth.c"
+one_line 2 "bad value 'mail' for --format" -- check --classifier qemu-7.2 --format mail
+expect 0 '^equivalent$' -- diff patch-v6 "$tmp/patch_v6.c"
+expect 0 '^equivalent$' -- diff "$tmp/qemu_11_1.c" qemu-11.1
+expect 0 '^equivalent$' -- diff io-watch "$tmp/io_watch.c"
+expect 0 '"equivalent": true' -- diff qemu-8.0 "$tmp/qemu_8_0.c" --format json
+expect 1 '^differ: 4 regions, ' -- diff qemu-10.1 "$tmp/patch_v6.c"
+expect 1 'after_mm.after_main (.*patch_v6.c:[0-9]*) -> preempt' -- diff qemu-10.1 "$tmp/patch_v6.c"
 expect 1 '"summary": "differ: ' -- diff qemu-9.0 qemu-10.1 --format json
+
+# A tree (its VERSION names the base table), a patch against it, and a git history of trees.
+tree() {  # tree DIR FORM VERSION
+  mkdir -p "$1/migration" && cp "$tmp/$2.c" "$1/migration/channel.c" && echo "$3" > "$1/VERSION"
+}
+tree "$tmp/q10" qemu_10_1 10.2.2
+expect 1 'read against qemu-10.1 (QEMU 10.2.2, ' -- check "$tmp/q10"
+expect 0 '^equivalent$' -- diff qemu-10.1 "$tmp/q10"
+cp -r "$tmp/q10" "$tmp/q10-drop"
+sed -i 's/error_setg(errp, "unknown channel magic: %u", channel_magic);/error_report("unknown channel magic: %u", channel_magic);\n                return channel;/' \
+  "$tmp/q10-drop/migration/channel.c"
+(cd "$tmp" && diff -u q10/migration/channel.c q10-drop/migration/channel.c) > "$tmp/drop.diff"
+{ printf 'From 1 Mon Sep 17 00:00:00 2001\nSubject: [PATCH] migration: only report an unknown magic\n\n---\n'
+  cat "$tmp/drop.diff"; printf -- '-- \n2.39.5\n'; } > "$tmp/drop.mbox"
+expect 1 'peek.unknown_channel_magic (migration/channel.c:[0-9]*) + -> drop' -- check --base "$tmp/q10" "$tmp/drop.mbox"
+expect 1 'migchan check of \[PATCH\] migration: only report an unknown magic' -- check --base "$tmp/q10" "$tmp/drop.mbox" --format mail
+expect 1 'decisions: 2 regions decide differently' -- check --base "$tmp/q10" "$tmp/drop.mbox" --format mail
+expect 1 '"against_base"' -- check --base "$tmp/q10" "$tmp/drop.mbox" --format json
+sed '/^@@/{n;s/^ \(.*\)$/ \1 \/\* changed \*\//}' "$tmp/drop.diff" > "$tmp/stale.diff"  # a context line the tree does not have
+one_line 2 "stale.diff:3: hunk @@ -.* of .*channel.c does not apply to $tmp/q10/migration/channel.c" -- \
+  check --base "$tmp/q10" "$tmp/stale.diff"
+one_line 2 "not a patch: no hunk" -- check --base "$tmp/q10" "$tmp/qemu_10_1.c"
+git init -q "$tmp/repo"
+for v in "qemu_7_2 7.2.0" "qemu_10_0 10.0.0" "qemu_10_1 10.2.0"; do
+  set -- $v
+  rm -rf "$tmp/repo/migration" && tree "$tmp/repo" "$1" "$2"
+  git -C "$tmp/repo" add -A && git -C "$tmp/repo" -c user.name=t -c user.email=t@example.org commit -qm "QEMU $2"
+done
+expect 0 'complete  *[0-9a-f]* .* refuted -> proved: QEMU 10.0.0' -- history "$tmp/repo" --assume main-connects-first
+expect 0 '"first_changes"' -- history "$tmp/repo" HEAD~1..HEAD --format json
+one_line 2 "not a git repository\|rev-parse" -- history "$tmp/empty"
 exit $fail

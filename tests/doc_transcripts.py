@@ -8,12 +8,19 @@ expected text a line "[...]" or "[... anything ...]" stands for any run of lines
 duration "(0.34 s)" matches any duration. Blocks without a "$ " first line are excerpts and
 are not checked.
 
-usage: doc_transcripts.py MIGCHAN DOC.md...
+With --trees, the commands run instead in a scratch directory that holds the QEMU trees
+.ci/qemu-sources fetches, linked as qemu-7.2.0, qemu-10.0.13 and qemu-10.2.2, beside links to
+this repository's docs/ and tests/ (docs/checking-a-patch.md says so); when the trees cannot be
+had, the test says why and is skipped (exit 77).
+
+usage: doc_transcripts.py MIGCHAN [--trees] DOC.md...
 """
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 WILDCARD = re.compile(r"^\[\.\.\..*\]$")
 DURATION = re.compile(r"\(\d+(\.\d+)? s\)")
@@ -66,30 +73,62 @@ def run(steps, root, env):
     script = f"exec 2>&1\necho '{MARK}'\n" + "".join(
         f"{cmd}\ns=$?; echo '{MARK}'; (exit $s)\n" for cmd, _ in steps)
     p = subprocess.run(["bash", "-c", script], cwd=root, env=env, capture_output=True,
-                       text=True, timeout=120)
+                       text=True, timeout=300)
     parts = p.stdout.split(MARK + "\n")[1:len(steps) + 1]
     return [part.splitlines() for part in parts] + [[]] * (len(steps) - len(parts))
 
 
+def trees_dir(root):
+    """A scratch directory with the QEMU trees and docs/, tests/; None when the trees are missing."""
+    p = subprocess.run([os.path.join(root, ".ci", "qemu-sources")], capture_output=True, text=True)
+    trees = p.stdout.split()
+    if p.returncode != 0 or len(trees) != 3:
+        print("SKIP: .ci/qemu-sources could not fetch the QEMU trees:\n" + p.stderr, file=sys.stderr)
+        return None
+    work = tempfile.mkdtemp(prefix="migchan-docs-")
+    for t in trees:
+        os.symlink(t, os.path.join(work, os.path.basename(t)))
+    for d in ("docs", "tests"):
+        os.symlink(os.path.join(root, d), os.path.join(work, d))
+    return work
+
+
 def main():
-    if len(sys.argv) < 3:
-        print("usage: doc_transcripts.py MIGCHAN DOC.md...", file=sys.stderr)
+    args = sys.argv[1:]
+    with_trees = "--trees" in args
+    args = [a for a in args if a != "--trees"]
+    if len(args) < 2:
+        print("usage: doc_transcripts.py MIGCHAN [--trees] DOC.md...", file=sys.stderr)
         return 2
-    migchan = os.path.abspath(sys.argv[1])
+    migchan = os.path.abspath(args[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PATH=os.path.dirname(migchan) + os.pathsep + os.environ["PATH"])
+    cwd = root
+    if with_trees:
+        cwd = trees_dir(root)
+        if cwd is None:
+            return 77
+    try:
+        checked, stale = check(args[1:], cwd, env)
+    finally:
+        if with_trees:
+            shutil.rmtree(cwd)
+    print(f"{checked} commands checked, {stale} stale")
+    return 1 if stale or not checked else 0
+
+
+def check(docs, cwd, env):
     checked = stale = 0
-    for doc in sys.argv[2:]:
+    for doc in docs:
         for start, lines in blocks(doc):
             steps = split(lines)
-            for (cmd, want), got in zip(steps, run(steps, root, env)):
+            for (cmd, want), got in zip(steps, run(steps, cwd, env)):
                 checked += 1
                 if not matches(want, got):
                     stale += 1
                     print(f"{doc}:{start}: '$ {cmd}' prints something else now:", file=sys.stderr)
                     print("\n".join("  | " + g for g in got), file=sys.stderr)
-    print(f"{checked} commands checked, {stale} stale")
-    return 1 if stale or not checked else 0
+    return checked, stale
 
 
 if __name__ == "__main__":
