@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   add(add_diff);
   add(add_history);
   add(add_conform);
+  add(add_synth);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -2,12 +2,15 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <array>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace migchan {
+enum class transport : std::uint8_t;
 struct table;
 }  // namespace migchan
 
@@ -37,10 +40,13 @@ action add_check(CLI::App& app);    // cmd_check.cpp
 action add_diff(CLI::App& app);     // cmd_diff.cpp
 action add_history(CLI::App& app);  // cmd_history.cpp
 action add_conform(CLI::App& app);  // cmd_conform.cpp
+action add_synth(CLI::App& app);    // cmd_synth.cpp
 
 // Shared by verify, check and diff (cmd_verify.cpp). Each throws usage_error on
 // bad input.
 unsigned parse_assumptions(const std::string& comma_separated);
+std::array<bool, 4> parse_cap_set(const std::string& comma_separated);  // multifd, postcopy-ram, postcopy-preempt, mapped-ram
+transport parse_transport(const std::string& name);
 const table& builtin_named(const std::string& name, const char* what);  // what: "classifier", ...
 
 }  // namespace migchan::cli

@@ -18,9 +18,11 @@
 #include "impl/verify_run.h"
 #include "model/builtin.h"
 #include "model/expectations.h"
+#include "model/optimal.h"
 #include "model/render.h"
 #include "proofs/c_reader.h"
 #include "proofs/single.h"
+#include "proofs/synth_limits.h"
 #include "proofs/trace.h"
 #include "proofs/verify.h"
 
@@ -37,6 +39,26 @@ unsigned parse_assumptions(const std::string& list) {
     m |= 1u << static_cast<unsigned>(*a);
   }
   return m;
+}
+
+std::array<bool, 4> parse_cap_set(const std::string& list) {
+  std::array<bool, 4> c{};
+  std::stringstream ss(list);
+  std::string item;
+  const std::array<std::string_view, 4> known{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
+  while (std::getline(ss, item, ',')) {
+    if (item.empty() || item == "none") continue;
+    const auto it = std::find(known.begin(), known.end(), item);
+    if (it == known.end()) throw usage_error("unknown capability '" + item + "' (one of: " + join(known) + ", none)");
+    c[static_cast<std::size_t>(it - known.begin())] = true;
+  }
+  return c;
+}
+
+transport parse_transport(const std::string& name) {
+  const auto t = parse_enum<transport>(name);
+  if (!t) throw usage_error("bad value '" + name + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
+  return *t;
 }
 
 const table& builtin_named(const std::string& n, const char* what) {
@@ -95,6 +117,45 @@ void add_common(CLI::App* sub, common_args& a) {
   sub->add_option("--transport", a.transport, "only sources on this transport: socket, fd, tls, file, exec");
 }
 
+// Against the best any table does in reference's surroundings (model/optimal.h),
+// each property with complete: the sets other tables reach and this one does
+// not. nullopt: the comparison does not apply (other surroundings, or a run
+// restricted to some capabilities or a transport).
+std::optional<std::vector<std::vector<unsigned>>> weaker_elsewhere(const proofs::classifier_result& r,
+                                                                   bool restricted) {
+  if (restricted || !same_steps(r.t->sem, classifiers::reference.sem) || r.results.size() != property_count)
+    return std::nullopt;
+  const auto& complete = r.results[static_cast<std::size_t>(property::complete)].minimal_sets;
+  std::vector<std::vector<unsigned>> out;
+  for (const auto& pr : r.results) {
+    std::vector<unsigned> best;
+    for (unsigned m : optimal_for(pr.prop).sets)
+      if (m != no_set) best.push_back(m);
+    out.push_back(proofs::missed(proofs::both(pr.minimal_sets, complete), best));
+  }
+  return out;
+}
+
+std::string optimality_text(const proofs::classifier_result& r, bool restricted) {
+  const auto weaker = weaker_elsewhere(r, restricted);
+  if (!weaker) return "";
+  std::string optimal, rest;
+  for (std::size_t i = 0; i < weaker->size(); ++i) {
+    const auto p = r.results[i].prop;
+    if ((*weaker)[i].empty()) {
+      optimal += (optimal.empty() ? "" : ", ") + std::string(name(p));
+      continue;
+    }
+    std::string n(name(p));
+    n.resize(18, ' ');
+    rest += "  " + n + " another table keeps it with complete also " + sets_text((*weaker)[i]) +
+            (optimal_for(p).trade_off ? "; none keeps that and every set this one keeps (docs/reference.md)" : "") +
+            "\n";
+  }
+  return "  optimal            " + (optimal.empty() ? std::string("none") : optimal) +
+         " (each with complete; docs/limits.md)\n" + rest;
+}
+
 run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c) {
   if (a.format != "text" && a.format != "json" && a.format != "markdown")
     throw usage_error("bad value '" + a.format + "' for --format (one of: text, json, markdown)");
@@ -111,24 +172,9 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
   proofs::verify_options o;
   o.assumed = r.assumed;
   o.max_channels = a.max_channels;
-  if (!a.caps.empty()) {
-    std::array<bool, 4> c{};
-    std::stringstream ss(a.caps);
-    std::string item;
-    const std::array<std::string_view, 4> known{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
-    while (std::getline(ss, item, ',')) {
-      if (item.empty() || item == "none") continue;
-      const auto it = std::find(known.begin(), known.end(), item);
-      if (it == known.end()) throw usage_error("unknown capability '" + item + "' (one of: " + join(known) + ", none)");
-      c[static_cast<std::size_t>(it - known.begin())] = true;
-    }
-    o.z3.caps = c;
-  }
-  if (!a.transport.empty()) {
-    const auto t = parse_enum<transport>(a.transport);
-    if (!t) throw usage_error("bad value '" + a.transport + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
-    o.z3.uri = *t;
-  }
+  if (!a.caps.empty()) o.z3.caps = parse_cap_set(a.caps);
+  if (!a.transport.empty()) o.z3.uri = parse_transport(a.transport);
+  r.restricted = o.z3.caps || o.z3.uri;
   if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && !from_c && a.format != "json")
     std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
   const auto t0 = std::chrono::steady_clock::now();
@@ -217,13 +263,21 @@ nlohmann::json to_json(const run_result& r) {
                      {"exhaustive", !cr.single.gap}};
     c["expected"] = r.from_c ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
     c["single_arrival"] = single_json(*cr.t, r.single[ci]);
+    const auto weaker = weaker_elsewhere(cr, r.restricted);
     for (const auto& pr : cr.results) {
       nlohmann::json sets = nlohmann::json::array();
       for (unsigned m : pr.minimal_sets) sets.push_back(names_json(m));
+      nlohmann::json elsewhere = nullptr;
+      if (weaker) {
+        elsewhere = nlohmann::json::array();
+        for (unsigned m : (*weaker)[static_cast<std::size_t>(pr.prop)]) elsewhere.push_back(names_json(m));
+      }
       c["results"].push_back({{"property", std::string(name(pr.prop))},
                               {"verdict", pr.refuted ? "refuted" : "proved"},
                               {"assumptions", names_json(r.assumed)},
                               {"minimal_assumption_sets", sets},
+                              {"optimal", weaker ? nlohmann::json(elsewhere.empty()) : nlohmann::json(nullptr)},
+                              {"weaker_sets_elsewhere", elsewhere},
                               {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace))
                                                  : itf::value(nullptr)},
                               {"seconds", pr.seconds}});
@@ -267,6 +321,7 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
     os << "  single arrival     " << single_summary(*cr.t, r.single[ci]) << "\n";
     const auto gap = expectation_gap(*cr.t, cr);
     os << "  " << (gap.empty() ? "as upstream history says (model/expectations.h)" : "UNEXPECTED:" + gap) << "\n";
+    os << optimality_text(cr, r.restricted);
   }
   if (explain)
     for (const auto& cr : r.results)

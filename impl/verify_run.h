@@ -26,6 +26,7 @@ struct run_result {
   bool from_c = false;                        // tables read from C: no expectation applies
   unsigned assumed = 0;
   double seconds = 0;
+  bool restricted = false;                    // to some capabilities or a transport
 };
 
 // Checks a's options (throws usage_error), then every property of every table.

@@ -109,8 +109,12 @@ constexpr bool table_defers(const table& t) {
   return false;
 }
 
-template <class D>
-constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
+// step() with the table's decision made by `decide(observation)` instead of its
+// rows (proofs/synth searches over decisions); `t` still gives the code around
+// the classifier, and `defers` whether a parked channel is looked at again.
+template <class D, class Decide>
+constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide& decide, const dest_config<D>& c,
+                                       const dest_state<D>& s, const arrival<D>& a) {
   using B = typename D::boolean;
   const auto is = [](const auto& v, auto e) { return v == en<D>(e); };
   const B out_of_service = s.stalled || s.aborted || s.exited;
@@ -118,7 +122,7 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
   const B listener_drops = accepted_by_listener && has_all_channels<D>(t.sem.all_channels, c, s);
 
   const auto o = observe<D>(c, s, a.transport, a.magic);
-  const auto d = classify<D>(t, o);
+  const basic_decision<D> d = decide(o);
   const B v_main = is(d.then, verdict::main), v_multifd = is(d.then, verdict::multifd);
   const B v_preempt = is(d.then, verdict::preempt);
 
@@ -229,13 +233,13 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
                    D::lit(false), D::num(static_cast<int>(t.rules.size())), en<D>(verdict::defer), D::num(0)};
 
   // A parked channel is looked at again once main and all multifd are in.
-  if (table_defers(t)) {
+  if (defers) {
     const B ready = n.parked && !n.stalled && !n.aborted && !n.exited && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
     // Concretely, nothing is parked most of the time: no second look then.
     if constexpr (std::is_same_v<D, concrete_domain>)
       if (!ready) return r;
     const auto o2 = observe<D>(c, n, en<D>(transport::socket), en<D>(first_bytes::silent));
-    const auto d2 = classify<D>(t, o2);
+    const basic_decision<D> d2 = decide(o2);
     const B decided = ready && !is(d2.then, verdict::defer);
     r.woke = decided;
     r.woke_rule = d2.rule;
@@ -245,6 +249,12 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
     r.next.has_preempt = n.has_preempt || (decided && is(d2.then, verdict::preempt));
   }
   return r;
+}
+
+template <class D>
+constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
+  return step_deciding<D>(t, table_defers(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); },
+                          c, s, a);
 }
 
 }  // namespace migchan

@@ -3,19 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
-#include <cerrno>
-#include <cstdio>
+#include <functional>
 #include <cstring>
-#include <poll.h>
 #include <stdexcept>
 #include <string>
-#include <system_error>
 #include <thread>
-#include <sys/wait.h>
 #include <type_traits>
-#include <unistd.h>
 
 #include "proofs/brute.h"
+#include "proofs/children.h"
 
 namespace migchan::proofs {
 
@@ -167,13 +163,6 @@ classifier_result decode(const table& t, std::string_view bytes) {
   return c;
 }
 
-struct worker {
-  pid_t pid = -1;
-  int fd = -1;
-  std::size_t table = 0;
-  std::string bytes;
-};
-
 }  // namespace
 
 std::vector<classifier_result> verify_tables(const std::vector<const table*>& tables, const verify_options& o,
@@ -201,55 +190,11 @@ std::vector<classifier_result> verify_tables(const std::vector<const table*>& ta
     }
     return out;
   }
-  std::vector<worker> running;
-  std::size_t next = 0;
-  const auto start = [&] {
-    const std::size_t i = order[next++];
-    int p[2];
-    if (pipe(p) != 0) throw std::system_error(errno, std::generic_category(), "verify: cannot create a pipe");
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0) throw std::system_error(errno, std::generic_category(), "verify: cannot fork");
-    if (pid == 0) {
-      close(p[0]);
-      int code = 0;
-      try {
-        const auto bytes = encode(verify_table(*tables[i], o));
-        for (std::size_t done = 0; done < bytes.size();) {
-          const auto n = write(p[1], bytes.data() + done, bytes.size() - done);
-          if (n <= 0) { code = 1; break; }
-          done += static_cast<std::size_t>(n);
-        }
-      } catch (...) {
-        code = 1;
-      }
-      _exit(code);
-    }
-    close(p[1]);
-    running.push_back({pid, p[0], i, {}});
-  };
-  while (next < order.size() && running.size() < workers) start();
-  while (!running.empty()) {
-    std::vector<pollfd> fds;
-    for (const auto& w : running) fds.push_back({w.fd, POLLIN, 0});
-    if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
-      throw std::system_error(errno, std::generic_category(), "verify: poll");
-    for (std::size_t k = running.size(); k-- > 0;) {
-      if (!(fds[k].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      auto& w = running[k];
-      char buf[65536];
-      const auto n = read(w.fd, buf, sizeof buf);
-      if (n > 0) { w.bytes.append(buf, static_cast<std::size_t>(n)); continue; }
-      close(w.fd);
-      int status = 0;
-      waitpid(w.pid, &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error("verify: the worker for " + std::string(tables[w.table]->name) + " failed");
-      out[w.table] = decode(*tables[w.table], w.bytes);
-      running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
-      if (next < order.size()) start();
-    }
-  }
+  std::vector<std::function<std::string()>> jobs;
+  for (const std::size_t i : order) jobs.push_back([&, i] { return encode(verify_table(*tables[i], o)); });
+  const auto bytes =
+      run_in_children(jobs, workers, [&](std::size_t j) { return std::string(tables[order[j]]->name); });
+  for (std::size_t j = 0; j < order.size(); ++j) out[order[j]] = decode(*tables[order[j]], bytes[j]);
   return out;
 }
 

@@ -62,6 +62,14 @@ one_line 2 "unknown base classifier 'qemu-1.0'" -- check "$tmp/patch_v6.c" --bas
 one_line 2 'not both' -- check "$tmp/patch_v6.c" --classifier qemu-10.1
 one_line 2 "cannot open 'nope'" -- diff qemu-10.1 nope
 one_line 2 "bad value 'yaml' for --format" -- diff qemu-10.1 qemu-9.0 --format yaml
+# synth: found (0), impossible with its witness (1), bad input (2)
+expect 0 '^found after' -- synth --transport socket --properties complete
+expect 1 'no table exists: the behaviours below reach the same observation' -- synth --transport tls --properties sound,complete
+one_line 2 "unknown property 'bogus'" -- synth --properties bogus
+one_line 2 "unknown base classifier 'qemu-1.0'" -- synth --base qemu-1.0
+one_line 2 'whole docs/limits.md page' -- synth --format markdown --transport tls
+one_line 2 'magic=silent it decides reject, but in C the peek waits' -- synth --transport socket --properties complete \
+  --c "$tmp/synth.c"
 one_line 2 "bad value 'mail' for --format" -- check --classifier qemu-7.2 --format mail
 expect 0 '^equivalent$' -- diff patch-v6 "$tmp/patch_v6.c"
 expect 0 '^equivalent$' -- diff "$tmp/qemu_11_1.c" qemu-11.1
