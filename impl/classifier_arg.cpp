@@ -1,0 +1,31 @@
+#include "impl/classifier_arg.h"
+
+#include <filesystem>
+#include <vector>
+
+#include "impl/cli.h"
+#include "model/builtin.h"
+#include "proofs/c_reader.h"
+
+namespace migchan::cli {
+
+classifier_arg resolve_classifier(const std::string& v) {
+  classifier_arg out;
+  if ((out.t = find_builtin(v))) return out;
+  std::error_code ec;
+  if (v == "-" || std::filesystem::exists(v, ec)) {
+    try {
+      out.parsed = read_table_file(v, builtin_named("qemu-10.1", "base classifier"));
+    } catch (const c_reader_error& e) {
+      throw usage_error(e.what());
+    }
+    out.t = &out.parsed->view;
+    return out;
+  }
+  std::vector<std::string> known;
+  for (const table* t : builtin_tables) known.emplace_back(t->name);
+  if (auto c = closest(v, known)) throw usage_error("unknown classifier '" + v + "'; did you mean '" + *c + "'?");
+  throw usage_error("unknown classifier '" + v + "': neither a built-in (" + join(known) + ") nor a C file");
+}
+
+}  // namespace migchan::cli
