@@ -22,7 +22,7 @@ constexpr exit_meaning exit_meanings[] = {
      "a result is not (UNEXPECTED in the output)"},
     {"serve", "the destination ended neither stalled, aborted nor failed",
      "it ended stalled, aborted or failed (main's stream refused)"},
-    {"replay", "every connection was accepted", "the destination refused a connection after the first"},
+    {"replay", "every connection was accepted", "a connection after the first was refused or not accepted in time"},
     {"proxy", "the run ended (with --order: the trace's order was followed)",
      "with --order: the trace's order could not be followed"},
     {"check", "every property holds", "a property is refuted or a single-arrival check fails"},

@@ -134,6 +134,7 @@ struct receiver::impl {
   std::atomic<bool> stop_requested{false};
   bool done = false, shut_down = false, accept_paused = false, resource_pause = false;
   bool main_eof = false, completed = false;
+  std::optional<std::string> main_error;  // qemu_loadvm_state_header() refused main's stream
   std::unordered_map<std::size_t, std::unique_ptr<conn>> conns;
   std::vector<channel_record> records;
   bool records_truncated = false;
@@ -448,6 +449,8 @@ struct receiver::impl {
     else if (h->magic != qemu_vm_file_magic) j["error"] = "Not a migration stream";
     else if (h->version != qemu_vm_file_version) j["error"] = "Unsupported migration stream version";
     if (auto* r = record_of(c)) r->header = j;
+    // A resumed main has no header: it starts with the recovery commands.
+    if (j.contains("error") && !opt.recovery && !main_error) main_error = j["error"].get<std::string>();
     event(c.n, "main_header", j);
   }
 
@@ -500,7 +503,7 @@ struct receiver::impl {
 
   void check_complete() {
     if (!opt.exit_after_complete || completed || !main_eof || !conns.empty() || dec.undecided_count() > 0) return;
-    completed = true;
+    completed = !main_error;  // a destination that refused main's stream has failed
     done = true;
     loop.stop();
   }
@@ -531,6 +534,7 @@ struct receiver::impl {
     s["stalled"] = dec.state().stalled;
     s["aborted"] = dec.state().aborted;
     s["completed"] = completed;
+    s["main_error"] = main_error ? json_line(*main_error) : json_line(nullptr);
     json_line chans = json_line::array();
     for (const auto& r : records) {
       json_line j;
@@ -548,7 +552,22 @@ struct receiver::impl {
     s["channels"] = chans;
     if (records_truncated) s["channels_truncated"] = true;
     s["multifd_ids"] = multifd_ids;
+    s["log"] = log.summary();
+    const auto [code, result] = outcome();
+    s["result"] = result;
+    s["exit"] = code;
     return s;
+  }
+
+  // The exit code and what it means, as the summary's last words say it.
+  std::pair<int, std::string> outcome() const {
+    const auto& st = dec.state();
+    if (st.aborted) return {1, "the destination aborted"};
+    if (st.exited) return {1, "the destination exited after an error (exit-on-error)"};
+    if (st.stalled) return {1, "the destination is stalled"};
+    if (main_error) return {1, "the migration failed: " + *main_error};
+    if (completed) return {0, "the migration completed"};
+    return {0, "the destination ended neither stalled, aborted nor failed"};
   }
 };
 
@@ -584,9 +603,9 @@ int receiver::run() {
         return p.done || p.stop_requested.load();
       },
       deadline);
-  if (p.log) p.log(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
+  if (p.log) p.log.always(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
   p.log.idle();
-  return p.dec.state().aborted || p.dec.state().stalled ? 1 : 0;
+  return p.outcome().first;
 }
 
 void receiver::stop() noexcept {

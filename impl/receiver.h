@@ -65,7 +65,8 @@ class receiver {
   receiver& operator=(const receiver&) = delete;
 
   const uri& address() const;  // as bound, with the real port
-  // 0 when it ended normally, 1 when the destination aborted or is stalled.
+  // 0 when it ended normally, 1 when the destination aborted, exited, is stalled or
+  // refused main's stream (the summary's "result" says which).
   int run();
   // From any thread or a signal handler: run() returns after this round of events.
   void stop() noexcept;
