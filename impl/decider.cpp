@@ -149,14 +149,18 @@ const rule* decider::fired(const decision& d) const {
                                                                         : nullptr;
 }
 
-text_args decider::text_of(const decision& d) const {
+text_args text_args_of(byte_view prefix, first_bytes magic, int registered, int channels, const uuid_bytes& expected) {
   text_args x;
-  x.registered = d.before.multifd_count;
-  x.channels = config_.channels;
-  x.magic = d.prefix.size() >= 4 ? be32(d.prefix, 0) : representative_magic(d.magic.value_or(first_bytes::silent));
-  x.expected_uuid = format_uuid(uuid_);
-  if (const auto m = init_of(d.prefix)) x.version = m->version, x.uuid = format_uuid(m->uuid), x.id = m->id;
+  x.registered = registered;
+  x.channels = channels;
+  x.magic = prefix.size() >= 4 ? be32(prefix, 0) : representative_magic(magic);
+  x.expected_uuid = format_uuid(expected);
+  if (const auto m = init_of(prefix)) x.version = m->version, x.uuid = format_uuid(m->uuid), x.id = m->id;
   return x;
+}
+
+text_args decider::text_of(const decision& d) const {
+  return text_args_of(d.prefix, d.magic.value_or(first_bytes::silent), d.before.multifd_count, config_.channels, uuid_);
 }
 
 void decider::decide(std::size_t conn, const facts& f, bool known, std::vector<decision>& out) {

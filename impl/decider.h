@@ -116,6 +116,11 @@ class decider {
   mutable std::optional<std::pair<dest_st, bool>> independent_cache_;
 };
 
+// The values QEMU's message prints for a channel whose first bytes are `prefix` (a
+// MultiFDInit_t is read from 64 of them; fewer: the magic class's representative), at a
+// destination with `channels` multifd channels, `registered` of them set up, and uuid `expected`.
+text_args text_args_of(byte_view prefix, first_bytes magic, int registered, int channels, const uuid_bytes& expected);
+
 // QEMU's words for a decision (model/texts.h outcome_text() with the bytes seen):
 // empty for main, multifd, preempt and defer.
 std::string error_text(const decider& d, const decider::decision& x);

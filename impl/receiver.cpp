@@ -61,14 +61,14 @@ std::string caps_string(const dest_cfg& c) {
   return out;
 }
 
-std::optional<std::string> refusal(const table& t, const dest_cfg& c) {
+std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport tr) {
   observation o;
   o.multifd = c.multifd, o.postcopy_ram = c.postcopy_ram, o.postcopy_preempt = c.postcopy_preempt;
-  o.mapped_ram = c.mapped_ram, o.transport = transport::socket;
+  o.mapped_ram = c.mapped_ram, o.transport = tr;
   for (const auto& f : t.forbids)
     if (matches<concrete_domain>(f.when, o.generic()))
       return std::string(t.name) + " refuses this configuration (" + std::string(f.id) + "): " + std::string(f.text);
-  if (!dest_ok<concrete_domain>(t, c, static_cast<int>(transport::socket))) {
+  if (!dest_ok<concrete_domain>(t, c, static_cast<int>(tr))) {
     if (c.postcopy_preempt && !c.postcopy_ram) return std::string("Postcopy preempt requires postcopy-ram");
     return "multifd-channels must be 1..255, not " + std::to_string(c.channels);
   }

@@ -33,9 +33,9 @@ namespace migchan {
 dest_cfg parse_caps(std::string_view list, int channels);
 std::string caps_string(const dest_cfg& c);  // the inverse, "" for none
 
-// Why `t` refuses this configuration on a socket (its config rules and valid()),
+// Why `t` refuses this configuration on transport `tr` (its config rules and valid()),
 // e.g. "qemu-7.2 refuses this configuration (caps.no_mapped_ram): ...", or nullopt.
-std::optional<std::string> refusal(const table& t, const dest_cfg& c);
+std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport tr = transport::socket);
 
 struct serve_options {
   const table* classifier = nullptr;  // required

@@ -65,6 +65,10 @@ enum class verdict : std::uint8_t {
   defer,    // parked without blocking; re-examined when data arrives or state changes
 };
 
+// A row decides what the classifier returns; exiting after an error and an
+// access past an array are the code around it (model/destination.h step()).
+constexpr bool row_verdict(verdict v) { return v != verdict::exit && v != verdict::crash; }
+
 // What deciding cost: nothing, migration_channel_read_peek() of 4 bytes, or 7.2's
 // blocking 64-byte MultiFDInit_t read in multifd_recv_initial_packet().
 enum class reads : std::uint8_t { nothing, peek4, read64 };

@@ -26,6 +26,7 @@ struct analysis {
   std::array<bool, max_rules> fires{};     // fires[i]: rule i fires for some valid observation
   std::size_t duplicate = npos;            // first rule whose id repeats an earlier one
   std::size_t unobservable = npos;         // first rule that fires on a non-peekable channel by its first bytes
+  std::size_t not_a_row_verdict = npos;    // first rule deciding exit or crash, which only step() does
   bool too_large = false;
 };
 
@@ -125,8 +126,10 @@ constexpr analysis analyse(const table& t) {
         a.unobservable = i;
     }
   });
-  for (std::size_t i = 0; i < t.rules.size(); ++i)
+  for (std::size_t i = 0; i < t.rules.size(); ++i) {
     if (!a.fires[i]) { if (a.dead == npos) a.dead = i; ++a.dead_count; }
+    if (!row_verdict(t.rules[i].then) && a.not_a_row_verdict == npos) a.not_a_row_verdict = i;
+  }
   return a;
 }
 
@@ -142,6 +145,7 @@ template <rule_id Id> struct rule_is_dead;
 template <rule_id Id> struct rule_id_is_duplicated;
 template <rule_id Table> struct table_is_not_exhaustive;
 template <rule_id Id> struct rule_reads_first_bytes_of_a_non_peekable_channel;
+template <rule_id Id> struct rule_decides_what_only_the_code_around_it_does;
 
 // static_assert(checked<classifiers::qemu_10_1, "">()): the table is exhaustive,
 // its ids are unique, and no rule is dead except the one named (a dead row that
@@ -155,7 +159,9 @@ template <const table& T, rule_id ExpectedDead = rule_id{""}> consteval bool che
   if constexpr (!expected_dead) (void)sizeof(rule_is_dead<rule_id{T.rules[a.dead].id}>);
   if constexpr (a.unobservable != npos)
     (void)sizeof(rule_reads_first_bytes_of_a_non_peekable_channel<rule_id{T.rules[a.unobservable].id}>);
-  return a.duplicate == npos && !a.gap && expected_dead && a.unobservable == npos;
+  if constexpr (a.not_a_row_verdict != npos)
+    (void)sizeof(rule_decides_what_only_the_code_around_it_does<rule_id{T.rules[a.not_a_row_verdict].id}>);
+  return a.duplicate == npos && !a.gap && expected_dead && a.unobservable == npos && a.not_a_row_verdict == npos;
 }
 
 }  // namespace migchan

@@ -109,7 +109,11 @@ template <std::size_t N> struct compiled_table {
   std::array<std::array<std::uint8_t, raw_values_max>, raw_count> cls{};
   std::array<std::uint32_t, raw_count> stride{};
 
-  constexpr dispatch_view view(std::span<const rule> from) const { return {from, row, cls.data(), stride.data()}; }
+  constexpr dispatch_view view(std::span<const rule> from) const {
+    bool defers = false;
+    for (const auto& r : from) defers = defers || r.then == verdict::defer;
+    return {from, row, cls.data(), stride.data(), defers};
+  }
 };
 
 // The same, built at run time for tables read from C. It lives where
@@ -144,7 +148,9 @@ inline std::unique_ptr<runtime_dispatch> compile_at_run_time(std::span<const rul
   for (std::size_t i = 0; i < out->row.size(); ++i)
     out->row[i] = static_cast<std::uint8_t>(
         classify<concrete_domain>(t, compiled_detail::representative(k, i, out->stride).generic()).rule);
-  out->view = {rules, out->row, out->cls.data(), out->stride.data()};
+  bool defers = false;
+  for (const auto& r : rules) defers = defers || r.then == verdict::defer;
+  out->view = {rules, out->row, out->cls.data(), out->stride.data(), defers};
   return out;
 }
 

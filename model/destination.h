@@ -101,7 +101,9 @@ constexpr typename D::boolean has_all_channels(all_channels_rule r, const dest_c
   return s.has_main && (!c.multifd || all_multifd) && (!c.postcopy_preempt || s.has_preempt);
 }
 
-template <class D> constexpr bool table_defers(const table& t) {
+constexpr bool table_defers(const table& t) {
+  if (!std::is_constant_evaluated() && t.compiled && t.compiled->from.data() == t.rules.data())
+    return t.compiled->defers;
   for (const auto& r : t.rules)
     if (r.then == verdict::defer) return true;
   return false;
@@ -227,8 +229,11 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
                    D::lit(false), D::num(static_cast<int>(t.rules.size())), en<D>(verdict::defer), D::num(0)};
 
   // A parked channel is looked at again once main and all multifd are in.
-  if (table_defers<D>(t)) {
+  if (table_defers(t)) {
     const B ready = n.parked && !n.stalled && !n.aborted && !n.exited && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
+    // Concretely, nothing is parked most of the time: no second look then.
+    if constexpr (std::is_same_v<D, concrete_domain>)
+      if (!ready) return r;
     const auto o2 = observe<D>(c, n, en<D>(transport::socket), en<D>(first_bytes::silent));
     const auto d2 = classify<D>(t, o2);
     const B decided = ready && !is(d2.then, verdict::defer);

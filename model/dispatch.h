@@ -27,6 +27,7 @@ struct dispatch_view {
   std::span<const std::uint8_t> row;  // by packed class index; rules.size() where none fires
   const std::array<std::uint8_t, raw_values_max>* cls = nullptr;  // [raw_count]: value -> class
   const std::uint32_t* stride = nullptr;                           // [raw_count]
+  bool defers = false;                                             // some row parks a channel
 };
 
 // The row (index into rules, or rules.size()) that fires, through the dispatch

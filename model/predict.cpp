@@ -62,8 +62,24 @@ std::vector<arrival<cd>> source_order(const sender_config<cd>& s, const dest_con
   return out;
 }
 
-prediction predict_source(const table& t, const sender_config<cd>& s, const dest_config<cd>& d) {
-  auto in = source_order(s, d);
+std::vector<std::vector<arrival<cd>>> source_orders(const sender_config<cd>& s, const dest_config<cd>& d) {
+  std::vector<std::vector<arrival<cd>>> out{source_order(s, d)};
+  const auto first = out.front();
+  // An early preempt channel sits right after main in source_order(); move it past each
+  // multifd channel in turn.
+  if (first.size() < 3 || first[1].kind != static_cast<int>(channel_kind::preempt)) return out;
+  for (std::size_t at = 2; at < first.size() && first[at].kind == static_cast<int>(channel_kind::multifd); ++at) {
+    auto next = out.back();
+    std::swap(next[at - 1], next[at]);
+    out.push_back(std::move(next));
+  }
+  return out;
+}
+
+namespace {
+
+prediction predict_order(const table& t, const sender_config<cd>& s, const dest_config<cd>& d,
+                         std::vector<arrival<cd>> in) {
   const auto initial = initial_state<cd>(s, d);
   auto p = predict(t, d, initial, in);
   const bool postponed = s.gen == static_cast<int>(sender_gen::postponed_preempt);
@@ -73,6 +89,18 @@ prediction predict_source(const table& t, const sender_config<cd>& s, const dest
     p = predict(t, d, initial, in);
   }
   return p;
+}
+
+}  // namespace
+
+prediction predict_source(const table& t, const sender_config<cd>& s, const dest_config<cd>& d) {
+  return predict_order(t, s, d, source_order(s, d));
+}
+
+std::vector<prediction> predict_sources(const table& t, const sender_config<cd>& s, const dest_config<cd>& d) {
+  std::vector<prediction> out;
+  for (auto& order : source_orders(s, d)) out.push_back(predict_order(t, s, d, std::move(order)));
+  return out;
 }
 
 }  // namespace migchan

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/sender.h"
@@ -48,8 +49,21 @@ prediction predict(const table& t, const dest_config<cd_domain>& d, const dest_s
 // only if postcopy is switched on. Each channel sends what its kind sends first.
 std::vector<arrival<cd_domain>> source_order(const sender_config<cd_domain>& s, const dest_config<cd_domain>& d);
 
+// Every order in which the destination can accept the source's channels. Each
+// connect after main's runs in a thread of its own (socket_send_channel_create(),
+// migration/socket.c:35, and qio_task_run_in_thread(), io/channel-socket.c:209 at
+// v7.2.0), so an early preempt channel, kicked just before the multifd channels, can
+// land at any place among them; seen on 7.2 sources. source_order() is the first.
+// (The multifd channels race too, but they differ only by id, which matters to
+// nothing here while the counts match.)
+std::vector<std::vector<arrival<cd_domain>>> source_orders(const sender_config<cd_domain>& s,
+                                                           const dest_config<cd_domain>& d);
+
 // The source's channels in its own order, with a postponed preempt channel
 // dropped when the destination never started (the source waits for a PONG).
 prediction predict_source(const table& t, const sender_config<cd_domain>& s, const dest_config<cd_domain>& d);
+// The same for every order of source_orders(), in that order.
+std::vector<prediction> predict_sources(const table& t, const sender_config<cd_domain>& s,
+                                        const dest_config<cd_domain>& d);
 
 }  // namespace migchan

@@ -36,6 +36,10 @@ enum class sender_gen : std::uint8_t {
   postponed_preempt,  // 8.0+ (5655aab0): preempt opened after the first PONG, recovery after resume prepare
 };
 inline constexpr std::size_t sender_gen_count = 2;
+template <> struct enum_traits<sender_gen> {
+  static constexpr auto names = make_names("early-preempt", "postponed-preempt");
+  static constexpr std::size_t size = names.size();
+};
 
 // multifd_recv_initial_packet()'s id check: `msg.id > migrate_multifd_channels()`
 // lets id == N through to params[N], one past the array (7.2 to 10.2);

@@ -40,7 +40,7 @@ std::string describe(const sender_config<cd>& s) {
     << yn(s.postcopy_preempt) << " mapped-ram=" << yn(s.mapped_ram);
   if (s.multifd) o << " multifd-channels=" << s.channels;
   o << " transport=" << nm<transport>(s.transport)
-    << (s.gen == int(sender_gen::early_preempt) ? " sender=early-preempt" : " sender=postponed-preempt")
+    << " sender=" << name(static_cast<sender_gen>(s.gen))
     << (s.recovery ? " postcopy-recovery" : " fresh");
   return o.str();
 }

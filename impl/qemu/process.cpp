@@ -185,9 +185,13 @@ int process::kill() {
   if (pid_ <= 0)
     return -1;
   // Until we reap it the pid cannot be reused, so signalling by pid hits our child and only it.
-  if (!status_)
+  const bool known = status_.has_value();
+  if (!known)
     ::kill(pid_, SIGKILL);
   reap(0);
+  // As wait_exit(): output() is complete once this returns.
+  if (!known)
+    wait_for_output_end(millis(1000));
   return *status_;
 }
 
@@ -236,6 +240,13 @@ bool process::wait_for_output(std::string_view needle, millis timeout) const {
   return changed_.wait_for(lock, timeout, [&] {
     return output_.find(needle) != std::string::npos || output_closed_;
   }) && output_.find(needle) != std::string::npos;
+}
+
+bool process::wait_for_output_until(const std::function<bool(std::string_view)> &ready,
+                                    millis timeout) const {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return ready(output_) || output_closed_; }) &&
+         ready(output_);
 }
 
 bool process::wait_for_output_end(millis timeout) const {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -42,7 +43,8 @@ public:
   // Exit code, or -signal when a signal ended it; nullopt if it still runs at the deadline.
   // Once it returns a status, output() holds all the child wrote.
   std::optional<int> wait_exit(millis timeout);
-  // SIGKILL (if still running) and reap; returns the status as wait_exit() does.
+  // SIGKILL (if still running) and reap; returns the status as wait_exit() does, with output()
+  // then complete.
   int kill();
 
   // User plus system CPU time the child has used, from /proc/PID/stat; nullopt once it is reaped.
@@ -54,6 +56,8 @@ public:
   std::string first_output_line() const;
   // Waits until `needle` shows up on stderr; false at the deadline or at EOF without it.
   bool wait_for_output(std::string_view needle, millis timeout) const;
+  // Waits until `ready` holds for stderr so far; false at the deadline or at EOF without it.
+  bool wait_for_output_until(const std::function<bool(std::string_view)> &ready, millis timeout) const;
   // Waits until the child's stderr reached EOF (it exited, or closed it); false at the deadline.
   bool wait_for_output_end(millis timeout) const;
 

@@ -78,14 +78,6 @@ class serve_child {
   std::unique_ptr<process> proc_;
 };
 
-std::vector<json> lines_of(const std::string& log) {
-  std::vector<json> out;
-  std::istringstream in(log);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line.front() == '{') out.push_back(json::parse(line, nullptr, false));
-  return out;
-}
-
 std::vector<std::string> decisions(const std::vector<json>& log) {
   std::vector<std::string> out;
   for (const auto& j : log)
@@ -136,7 +128,7 @@ outcome migrate(const std::string& classifier, const std::string& caps, int chan
   } catch (const std::runtime_error& e) {
     o.source = {{"status", std::string("not completed: ") + e.what()}};
   }
-  o.log = lines_of(serve.finish());
+  o.log = json_lines(serve.finish());
   return o;
 }
 
@@ -225,7 +217,7 @@ TEST_CASE("11.1 postcopy paused and resumed into serve --recovery: bitmaps, RESU
     src.wait_for_status({"postcopy-paused"}, migrate_deadline);
     first_log = first.finish();
   }
-  const auto log_a = lines_of(first_log);
+  const auto log_a = json_lines(first_log);
   const auto blocks = events(log_a, "ram_blocks");
   REQUIRE(blocks.size() == 1);
   const auto path = dir.path() / "first.jsonl";
@@ -240,7 +232,7 @@ TEST_CASE("11.1 postcopy paused and resumed into serve --recovery: bitmaps, RESU
   } catch (const std::runtime_error& e) {
     last = {{"status", e.what()}};
   }
-  const auto log_b = lines_of(second.finish());
+  const auto log_b = json_lines(second.finish());
   INFO("source: " << last.dump());
   INFO("second serve: " << json(log_b).dump());
   CHECK(last["status"] == "completed");

@@ -81,3 +81,29 @@ TEST_CASE("a garbage first connection: 7.2 takes it as main, 11.1 exits, 11.1 wi
   d.exit_on_error = false;
   CHECK(predict(classifiers::qemu_11_1, d, fresh_state<cd>(), garbage).fate == fate::failed);
 }
+
+TEST_CASE("an early preempt channel races the multifd channels: every place after main is an order") {
+  // migration/migration.c:4270 and :4286 at v7.2.0 kick the preempt connect, then the multifd
+  // connects, each through socket_send_channel_create() (migration/socket.c:35) into a thread
+  // of its own (qio_task_run_in_thread(), io/channel-socket.c:209): accepted as M,P,F,F mostly,
+  // M,F,P,F sometimes.
+  const auto s = source(true, true, true, 2, sender_gen::early_preempt, true);
+  const auto orders = source_orders(s, like(s, 2));
+  REQUIRE(orders.size() == 3);
+  CHECK(orders[0].size() == source_order(s, like(s, 2)).size());
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    CAPTURE(i);
+    CHECK(orders[i][0].kind == int(channel_kind::main));
+    CHECK(orders[i][i + 1].kind == int(channel_kind::preempt));
+  }
+  // A 7.2 destination reads the preempt channel as multifd and blocks, unless it comes last:
+  // then every multifd channel is in and the listener turns it away.
+  const auto p = predict_sources(classifiers::qemu_7_2, s, like(s, 2));
+  REQUIRE(p.size() == 3);
+  CHECK(p[0].fate == fate::hung);
+  CHECK(p[1].fate == fate::hung);
+  CHECK(p[2].fate == fate::started);
+  CHECK(p[2].printed.back() == "socket_accept_incoming_migration: Extra incoming migration connection; ignoring");
+  // A postponed channel comes after the PONG, long after the multifd channels: one order.
+  CHECK(source_orders(source(true, true, true, 2, sender_gen::postponed_preempt, true), like(s, 2)).size() == 1);
+}

@@ -55,7 +55,7 @@ std::vector<mutant> single_rule_mutants(const table& t) {
   for (std::size_t i = 0; i < base.size(); ++i)
     for (std::size_t v = 0; v < enum_size<verdict>; ++v) {
       const auto to = static_cast<verdict>(v);
-      if (to == base[i].then) continue;
+      if (to == base[i].then || !row_verdict(to)) continue;
       auto rs = base;
       rs[i].then = to;
       add(op::decision, id(base[i]) + ": then " + std::string(migchan::name(base[i].then)) + " -> " +

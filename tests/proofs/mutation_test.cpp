@@ -121,7 +121,7 @@ reach reachable_observations(const table& t) {
       // The listener's drop does not depend on the table: such a classification is never used.
       if (st.out.why != int(cause::listener))
         seen[index_of(concrete(observe<cd>(d, st.before, st.in.transport, st.in.magic)))] = true;
-      if (!table_defers<cd>(*c.t)) continue;
+      if (!table_defers(*c.t)) continue;
       // step()'s wake-up looks at the state after this arrival, before the wake-up's own effect.
       auto n = st.out.next;
       const bool by_rule = st.out.why == int(cause::rule);
