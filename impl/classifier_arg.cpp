@@ -3,7 +3,9 @@
 #include <filesystem>
 #include <vector>
 
+#include "impl/c_input.h"
 #include "impl/cli.h"
+#include "impl/patch.h"
 #include "model/builtin.h"
 #include "proofs/c_reader.h"
 
@@ -15,8 +17,11 @@ classifier_arg resolve_classifier(const std::string& v) {
   std::error_code ec;
   if (v == "-" || std::filesystem::exists(v, ec)) {
     try {
-      out.parsed = read_table_file(v, builtin_named("qemu-10.1", "base classifier"));
+      const auto in = load_c(v, "", "qemu-10.1");  // as check reads it: a file or a QEMU tree
+      out.parsed = std::make_shared<parsed_table>(read_classifier(in.files, *in.base));
     } catch (const c_reader_error& e) {
+      throw usage_error(e.what());
+    } catch (const patch::patch_error& e) {
       throw usage_error(e.what());
     }
     out.t = &out.parsed->view;
@@ -25,7 +30,7 @@ classifier_arg resolve_classifier(const std::string& v) {
   std::vector<std::string> known;
   for (const table* t : builtin_tables) known.emplace_back(t->name);
   if (auto c = closest(v, known)) throw usage_error("unknown classifier '" + v + "'; did you mean '" + *c + "'?");
-  throw usage_error("unknown classifier '" + v + "': neither a built-in (" + join(known) + ") nor a C file");
+  throw usage_error("unknown classifier '" + v + "': neither a built-in (" + join(known) + ") nor a C file or tree");
 }
 
 }  // namespace migchan::cli

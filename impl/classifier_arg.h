@@ -1,6 +1,6 @@
-// A classifier named on the command line: a built-in table's name, or a file
-// holding the classifier in C (proofs/c_reader.h), read as `check FILE` reads it.
-// serve, proxy, replay's traces, show and classify take either.
+// A classifier named on the command line: a built-in table's name, or C (a file or
+// a QEMU tree, proofs/c_reader.h) read as `check` reads it (impl/c_input.h). serve,
+// proxy (and the traces they take), show and classify take either.
 #pragma once
 
 #include <memory>

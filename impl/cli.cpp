@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   add(add_proxy);
   add(add_check);
   add(add_diff);
+  add(add_history);
   add(add_conform);
   add_exit_footers(app);
   if (argc >= 2 && std::string_view(argv[1]) == "help") return help(app, argc, argv);

@@ -12,7 +12,6 @@
 
 namespace migchan {
 struct table;
-struct parsed_table;
 }  // namespace migchan
 
 namespace migchan::cli {
@@ -49,14 +48,14 @@ action add_verify(CLI::App& app);
 action add_serve(CLI::App& app);   // cmd_runtime.cpp
 action add_replay(CLI::App& app);
 action add_proxy(CLI::App& app);
-action add_check(CLI::App& app);
-action add_diff(CLI::App& app);  // cmd_diff.cpp
+action add_check(CLI::App& app);    // cmd_check.cpp
+action add_diff(CLI::App& app);     // cmd_diff.cpp
+action add_history(CLI::App& app);  // cmd_history.cpp
 action add_conform(CLI::App& app);  // cmd_conform.cpp
 
 // Shared by verify, check and diff (cmd_verify.cpp). Each throws usage_error on
-// bad input; read_table_file lets the reader's c_reader_error through.
+// bad input.
 unsigned parse_assumptions(const std::string& comma_separated);
 const table& builtin_named(const std::string& name, const char* what);  // what: "classifier", ...
-std::unique_ptr<parsed_table> read_table_file(const std::string& path, const table& base);  // "-": stdin
 
 }  // namespace migchan::cli

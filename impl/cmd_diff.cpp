@@ -4,7 +4,9 @@
 #include <memory>
 #include <sstream>
 
+#include "impl/c_input.h"
 #include "impl/cli.h"
+#include "impl/patch.h"
 #include "model/builtin.h"
 #include "model/render.h"
 #include "proofs/c_reader.h"
@@ -30,8 +32,9 @@ side load(const std::string& arg, const std::string& base) {
     s.t = t;
     return s;
   }
-  s.base = base;
-  s.parsed = read_table_file(arg, builtin_named(base, "base classifier"));
+  const auto in = load_c(arg, base, "qemu-10.1");
+  s.base = std::string(in.base->name);
+  s.parsed = std::make_unique<parsed_table>(read_classifier(in.files, *in.base));
   s.t = &s.parsed->view;
   return s;
 }
@@ -205,11 +208,11 @@ action add_diff(CLI::App& app) {
     int max_channels = 255;
   };
   auto x = std::make_shared<args>();
-  sub->add_option("a", x->a, "a built-in classifier or a C file")->required();
-  sub->add_option("b", x->b, "a built-in classifier or a C file")->required();
-  sub->add_option("--base", x->base, "the built-in classifier a C file is read against (refused configurations, "
+  sub->add_option("a", x->a, "a built-in classifier, a C file or a QEMU tree")->required();
+  sub->add_option("b", x->b, "a built-in classifier, a C file or a QEMU tree")->required();
+  sub->add_option("--base", x->base, "the built-in classifier C is read against (refused configurations, "
                                      "setup and start semantics); default: the built-in on the other side, else "
-                                     "qemu-10.1");
+                                     "the tree's VERSION, else qemu-10.1");
   sub->add_option("--format", x->format, "text or json");
   sub->add_option("--assume", x->assume, "diverging sequences must satisfy these named assumptions");
   sub->add_option("--max-channels", x->max_channels, "largest multifd-channels considered (1..255, default 255)");
@@ -221,13 +224,16 @@ action add_diff(CLI::App& app) {
     o.assumed = parse_assumptions(x->assume);
     o.max_channels = x->max_channels;
     std::string base = x->base;
-    if (base.empty()) base = find_builtin(x->a) ? x->a : find_builtin(x->b) ? x->b : "qemu-10.1";
+    if (base.empty()) base = find_builtin(x->a) ? x->a : find_builtin(x->b) ? x->b : "";
     side a, b;
     try {
       a = load(x->a, base);
       b = load(x->b, base);
     } catch (const c_reader_error& e) {
       std::cerr << e.what() << "\n";  // FILE:LINE:COL: ..., as compilers print it
+      return 2;
+    } catch (const patch::patch_error& e) {
+      std::cerr << e.what() << "\n";
       return 2;
     }
     const auto r = proofs::diff(*a.t, *b.t, o);

@@ -10,6 +10,7 @@
 #include "impl/cli.h"
 #include "model/builtin.h"
 #include "model/render.h"
+#include "proofs/c_writer.h"
 
 namespace migchan::cli {
 
@@ -89,12 +90,13 @@ action add_show(CLI::App& app) {
   auto list = std::make_shared<bool>(false);
   sub->add_option("classifier", *name, "a built-in classifier or a C file");
   sub->add_flag("--list", *list, "name every built-in classifier");
-  sub->add_option("--format", *format, "text, json or markdown");
+  sub->add_option("--format", *format, "text, json, markdown, or c (a migration/channel.c that `check` reads back)");
   return [=] {
-    if (*format != "text" && *format != "json" && *format != "markdown")
-      throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown)");
+    if (*format != "text" && *format != "json" && *format != "markdown" && *format != "c")
+      throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown, c)");
     if (*list) {
       if (!name->empty()) throw usage_error("show takes a classifier or --list, not both");
+      if (*format == "c") throw usage_error("--format c shows one classifier, not --list");
       if (*format == "json") {
         auto j = nlohmann::ordered_json::array();
         for (const table* t : builtin_tables)
@@ -114,7 +116,13 @@ action add_show(CLI::App& app) {
     const table& t = *c.t;
     if (*format == "json") std::cout << to_json(t).dump(2) << "\n";
     else if (*format == "markdown") std::cout << render_markdown(t);
-    else std::cout << render_text(t);
+    else if (*format == "c") {
+      try {
+        std::cout << write_c(t);
+      } catch (const c_writer_error& e) {
+        throw usage_error(e.what());
+      }
+    } else std::cout << render_text(t);
     return exit_ok;
   };
 }

@@ -1,7 +1,7 @@
-// `migchan verify` and `migchan check`: every property of every classifier,
-// proved or refuted under named assumptions, with shortest counterexamples;
-// and the single-arrival checks (proofs/single.h). `check FILE` runs all of it
-// on a classifier read from C (proofs/c_reader.h).
+// `migchan verify`: every property of every classifier, proved or refuted
+// under named assumptions, with shortest counterexamples; and the
+// single-arrival checks (proofs/single.h). The run and its reports are shared
+// with `check` (impl/cmd_check.cpp) through impl/verify_run.h.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -14,7 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
+#include "impl/verify_run.h"
 #include "model/builtin.h"
 #include "model/expectations.h"
 #include "model/render.h"
@@ -24,6 +26,11 @@
 #include "proofs/verify.h"
 
 namespace migchan::cli {
+
+namespace {
+// The capabilities --caps names, in the order of query_options::caps.
+constexpr std::array<std::string_view, 4> cap_words{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
+}  // namespace
 
 unsigned parse_assumptions(const std::string& list) {
   unsigned m = 0;
@@ -44,27 +51,6 @@ const table& builtin_named(const std::string& n, const char* what) {
   for (const table* b : builtin_tables) known.push_back(b->name);
   throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(known) + ")");
 }
-
-std::unique_ptr<parsed_table> read_table_file(const std::string& path, const table& base) {
-  std::string text;
-  if (path == "-") {
-    std::ostringstream s;
-    s << std::cin.rdbuf();
-    text = s.str();
-  } else {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw usage_error("cannot read '" + path + "': " + std::strerror(EISDIR));
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw usage_error("cannot open '" + path + "': " + std::strerror(errno));
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in.bad()) throw usage_error("cannot read '" + path + "': " + std::strerror(errno));
-    text = s.str();
-  }
-  return std::make_unique<parsed_table>(read_classifier(text, path == "-" ? "stdin" : path, base));
-}
-
-namespace {
 
 nlohmann::json names_json(unsigned mask) {
   nlohmann::json a = nlohmann::json::array();
@@ -102,52 +88,29 @@ std::string expectation_gap(const table& t, const proofs::classifier_result& r) 
   return gap;
 }
 
-struct common_args {
-  std::string classifier, assume, format = "text", traces, caps, transport;
-  std::string file, base;  // check FILE [--base B]
-  bool all = false, assume_none = false, explain = false;
-  int max_channels = 255;
-};
-
 void add_common(CLI::App* sub, common_args& a) {
-  sub->add_option("--classifier", a.classifier, "built-in classifier");
+  a.command = sub->get_name();
+  sub->add_option("--classifier", a.classifier, "a built-in classifier or a C file");
   sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
   sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
   sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
   sub->add_option("--format", a.format, "text, json or markdown (docs/counterexamples.md)");
   sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
-  sub->add_flag("--explain", a.explain, "print every counterexample trace");
   sub->add_option("--caps", a.caps, "only sources with exactly these capabilities: comma-separated multifd, "
                                     "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--transport", a.transport, "only sources on this transport: socket, fd, tls, file, exec");
 }
 
-struct run_result {
-  std::vector<proofs::classifier_result> results;
-  std::vector<proofs::single_result> single;  // beside results, same order
-  std::unique_ptr<parsed_table> parsed;       // check FILE: the table read from C
-  std::string base;                           // and the built-in it was read against
-  unsigned assumed;
-  double seconds;
-};
-
-run_result run(const common_args& a) {
+run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c) {
   if (a.format != "text" && a.format != "json" && a.format != "markdown")
     throw usage_error("bad value '" + a.format + "' for --format (one of: text, json, markdown)");
   if (a.max_channels < 1 || a.max_channels > 255) throw usage_error("--max-channels must be 1..255");
   if (!a.assume.empty() && a.assume_none) throw usage_error("--assume and --assume-none exclude each other");
   run_result r;
   r.assumed = parse_assumptions(a.assume);
-  std::vector<const table*> tables;
-  if (!a.file.empty()) {
-    r.base = a.base.empty() ? "qemu-10.1" : a.base;
-    r.parsed = read_table_file(a.file, builtin_named(r.base, "base classifier"));
-    tables.push_back(&r.parsed->view);
-  } else if (!a.classifier.empty()) {
-    tables.push_back(&builtin_named(a.classifier, "classifier"));
-  } else {
-    tables.assign(builtin_tables.begin(), builtin_tables.end());
-  }
+  r.from_c = from_c;
+  r.command = a.command;
+  r.max_channels = a.max_channels;
   if (!a.traces.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(a.traces, ec);
@@ -160,12 +123,12 @@ run_result run(const common_args& a) {
     std::array<bool, 4> c{};
     std::stringstream ss(a.caps);
     std::string item;
-    const std::array<std::string_view, 4> known{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
     while (std::getline(ss, item, ',')) {
       if (item.empty() || item == "none") continue;
-      const auto it = std::find(known.begin(), known.end(), item);
-      if (it == known.end()) throw usage_error("unknown capability '" + item + "' (one of: " + join(known) + ", none)");
-      c[static_cast<std::size_t>(it - known.begin())] = true;
+      const auto it = std::find(cap_words.begin(), cap_words.end(), item);
+      if (it == cap_words.end())
+        throw usage_error("unknown capability '" + item + "' (one of: " + join(cap_words) + ", none)");
+      c[static_cast<std::size_t>(it - cap_words.begin())] = true;
     }
     o.z3.caps = c;
   }
@@ -174,8 +137,7 @@ run_result run(const common_args& a) {
     if (!t) throw usage_error("bad value '" + a.transport + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
     o.z3.uri = *t;
   }
-  if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && a.file.empty() && a.format != "json")
-    std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
+  r.caps = o.z3.caps, r.uri = o.z3.uri;
   const auto t0 = std::chrono::steady_clock::now();
   // Each table's sequence properties in a child process of its own, as many
   // at once as there are cores: two busy Z3 4.8.12 contexts in one process
@@ -190,7 +152,7 @@ run_result run(const common_args& a) {
         if (!pr.trace) continue;
         const auto stem = std::filesystem::path(std::string(cr.t->name)).filename().string();
         const auto base = (std::filesystem::path(a.traces) / (stem + "." + std::string(name(pr.prop)))).string();
-        itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace));
+        itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace, "migchan " + r.command));
         std::ofstream(base + ".replay.json") << proofs::to_replay(*cr.t, pr.prop, *pr.trace).dump(2) << "\n";
         std::ofstream(base + ".txt") << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
       }
@@ -253,14 +215,55 @@ nlohmann::json single_json(const table& t, const proofs::single_result& s) {
           {"seconds", s.seconds}};
 }
 
+std::string parameters_text(const run_result& r) {
+  std::string s = "multifd-channels 1.." + std::to_string(r.max_channels);
+  if (r.caps) {
+    std::string on;
+    for (std::size_t i = 0; i < cap_words.size(); ++i)
+      if ((*r.caps)[i]) on += (on.empty() ? "" : ", ") + std::string(cap_words[i]);
+    s += "; sources with exactly {" + on + "}";
+  }
+  if (r.uri) s += "; transport " + std::string(name(*r.uri));
+  return s;
+}
+
+std::string tally::line(std::string_view name, double seconds) const {
+  std::ostringstream o;
+  o << name << ": " << (total - failed) << " of " << total << " properties hold";
+  if (unknown) o << ", Z3 gave up on some";
+  o << " (" << seconds << " s)";
+  return o.str();
+}
+
+tally tally_of(const run_result& r, std::size_t i) {
+  const auto& s = r.single[i];
+  tally t;
+  t.total = 3 + r.results[i].results.size();
+  t.failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
+  t.unknown = !s.unknown.empty();
+  for (const auto& pr : r.results[i].results) t.failed += pr.refuted ? 1 : 0, t.unknown = t.unknown || !pr.unknown.empty();
+  return t;
+}
+
 nlohmann::json to_json(const run_result& r) {
-  nlohmann::json out{{"assumptions", names_json(r.assumed)}, {"classifiers", nlohmann::json::array()},
+  nlohmann::json caps = nullptr;
+  if (r.caps) {
+    caps = nlohmann::json::array();
+    for (std::size_t i = 0; i < cap_words.size(); ++i)
+      if ((*r.caps)[i]) caps.push_back(std::string(cap_words[i]));
+  }
+  nlohmann::json out{{"assumptions", names_json(r.assumed)},
+                     {"parameters", {{"max_channels", r.max_channels},
+                                     {"caps", caps},
+                                     {"transport", r.uri ? nlohmann::json(std::string(name(*r.uri))) : nullptr}}},
+                     {"classifiers", nlohmann::json::array()},
                      {"seconds", r.seconds}};
   for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
     const auto& cr = r.results[ci];
     nlohmann::json c{{"name", std::string(cr.t->name)}, {"results", nlohmann::json::array()},
                      {"exhaustive", !cr.single.gap}};
-    c["expected"] = r.parsed ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
+    c["expected"] = r.from_c || r.restricted() ? nlohmann::json(nullptr)
+                                               : nlohmann::json(expectation_gap(*cr.t, cr).empty());
     c["single_arrival"] = single_json(*cr.t, r.single[ci]);
     for (const auto& pr : cr.results) {
       nlohmann::json sets = nlohmann::json::array();
@@ -269,7 +272,8 @@ nlohmann::json to_json(const run_result& r) {
                               {"verdict", pr.refuted ? "refuted" : "proved"},
                               {"assumptions", names_json(r.assumed)},
                               {"minimal_assumption_sets", sets},
-                              {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace))
+                              {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace,
+                                                                               "migchan " + r.command))
                                                  : itf::value(nullptr)},
                               {"seconds", pr.seconds}});
     }
@@ -278,8 +282,30 @@ nlohmann::json to_json(const run_result& r) {
   return out;
 }
 
+namespace {
+
+// Whether every classifier is as upstream history says, in words, and the exit code.
+std::pair<int, std::string> verify_outcome(const run_result& r) {
+  bool unknown = false;
+  std::size_t unexpected = 0;
+  for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
+    unknown = unknown || tally_of(r, ci).unknown;
+    unexpected += !r.from_c && !r.restricted() && !expectation_gap(*r.results[ci].t, r.results[ci]).empty();
+  }
+  if (unknown) return {exit_unknown, "Z3 gave up on some question, exit 3"};
+  if (r.from_c) return {exit_ok, "read from C: no upstream history to compare with, exit 0"};
+  if (r.restricted())
+    return {exit_ok, "restricted by --caps, --transport or --max-channels: upstream history is recorded for "
+                     "every source and 1..255 channels, not compared, exit 0"};
+  if (unexpected)
+    return {exit_finding, std::to_string(unexpected) + " of " + std::to_string(r.results.size()) +
+                              " classifiers not as upstream history says (UNEXPECTED above), exit 1"};
+  return {exit_ok, "every classifier as upstream history says, exit 0"};
+}
+
 void print_matrix(const run_result& r, bool explain, std::ostream& os) {
-  os << "assuming " << proofs::assumption_list(r.assumed) << "; multifd-channels 1..255; shortest counterexamples\n\n";
+  os << "assuming " << proofs::assumption_list(r.assumed) << "; " << parameters_text(r)
+     << "; shortest counterexamples\n\n";
   std::string head = "            ";
   for (std::size_t p = 0; p < property_count; ++p) {
     std::string n(name(static_cast<property>(p)));
@@ -308,6 +334,7 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
          << "\n";
     }
     os << "  single arrival     " << single_summary(*cr.t, r.single[ci]) << "\n";
+    if (r.from_c || r.restricted()) continue;
     const auto gap = expectation_gap(*cr.t, cr);
     os << "  " << (gap.empty() ? "as upstream history says (model/expectations.h)" : "UNEXPECTED:" + gap) << "\n";
   }
@@ -315,13 +342,14 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
     for (const auto& cr : r.results)
       for (const auto& pr : cr.results)
         if (pr.trace) os << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
-  os << "\n" << r.seconds << " s\n";
+  os << "\n" << verify_outcome(r).second << " (" << r.seconds << " s)\n";
 }
 
 // docs/counterexamples.md: deterministic (no timings), generated from the rows.
 void print_markdown(const run_result& r, std::ostream& os) {
   os << "# Counterexamples\n\n<!-- Generated by `migchan verify --format markdown`; a test fails when this file is "
-        "stale. -->\n\nEvery property of every built-in classifier, checked for multifd-channels 1..255 with "
+        "stale. -->\n\nEvery property of every built-in classifier, checked for "
+     << parameters_text(r) << " with "
      << (r.assumed ? "the assumptions " + proofs::assumption_list(r.assumed) : std::string("no assumption"))
      << " in force. A refuted property comes with its shortest counterexample (fewest channels) and what it means "
         "in QEMU terms; \"holds under\" lists the minimal sets of named assumptions (docs/assumptions.md) under "
@@ -349,180 +377,37 @@ void print_markdown(const run_result& r, std::ostream& os) {
   }
 }
 
-// ---- check FILE ------------------------------------------------------------------
-
-// The rows a trace went through, with where they are in the C: format_text
-// names rows by id only.
-std::string rows_involved(const table& t, property p, const proofs::counterexample& cx) {
-  std::set<int> rows;
-  for (const auto* tr : {&cx.steps, &cx.natural}) {
-    if (tr == &cx.natural && p != property::order_independent) continue;  // printed for that one only
-    for (const auto& st : *tr) {
-      // The row that classified the channel, also when the code after it
-      // (multifd_recv_new_channel(), the setup asserts) decided the outcome.
-      const auto why = static_cast<cause>(st.out.why);
-      if (st.in.present && why != cause::behind && why != cause::listener && why != cause::none)
-        rows.insert(st.out.rule);
-      if (st.out.woke) rows.insert(st.out.woke_rule);
-    }
-  }
-  std::string s;
-  for (int i : rows) {
-    if (i < 0 || i >= static_cast<int>(t.rules.size())) continue;
-    const rule& r = t.rules[static_cast<std::size_t>(i)];
-    s += "    " + proofs::where(r) + (r.implicit_default ? " implicit default" : "") + ": " + std::string(r.c) + "\n";
-  }
-  return s.empty() ? s : "  rows involved:\n" + s;
-}
-
-// Prints the findings; returns the exit code.
-int print_check_file(const run_result& r, std::ostream& os) {
-  const table& t = *r.results.front().t;
-  const auto& s = r.single.front();
-  const auto& cr = r.results.front();
-  const std::string& base = r.base;
-  os << t.name << ": " << (r.parsed->function.empty() ? "statements" : r.parsed->function + "()") << ", "
-     << t.rules.size() << " rows, read against " << base << "\n\n";
-  // What the reader understood, so each finding below can be traced to a row.
-  std::size_t wid = 0, wori = 0, wdec = 0;
-  for (const auto& row : t.rules) {
-    wid = std::max(wid, row.id.size());
-    wori = std::max(wori, row.origin.size());
-    wdec = std::max(wdec, name(row.then).size() + (row.implicit_default ? 11 : 0));
-  }
-  os << "rows (first match wins):\n";
-  for (const auto& row : t.rules) {
-    std::string id(row.id), ori(row.origin), dec(name(row.then));
-    if (row.implicit_default) dec += " (implicit)";
-    id.resize(wid, ' ');
-    ori.resize(wori, ' ');
-    dec.resize(wdec, ' ');
-    os << "  " << id << "  " << ori << "  " << dec << "  " << describe(row.when) << "\n";
-  }
-  os << "\n";
-  os << "single arrival (one channel, every observation " << base << " accepts):\n";
-  const auto verdict_line = [&](const char* what, bool ok) {
-    std::string n = what;
-    n.resize(20, ' ');
-    os << "  " << n << " " << (ok ? "holds" : "FAILS") << "\n";
-  };
-  verdict_line("exhaustive", !s.gap);
-  if (s.gap) os << "    no row matches " << describe(*s.gap) << "\n";
-  verdict_line("no-dead-rule", s.dead.empty());
-  for (const auto& d : s.dead) {
-    os << "    " << proofs::where(t, d.row) << " never fires: " << blockers_text(t, d) << "\n"
-       << "      " << t.rules[d.row].c << "\n";
-  }
-  verdict_line("no-implicit-default", s.implicit_defaults.empty());
-  for (const auto& h : s.implicit_defaults) {
-    const rule& row = t.rules[h.row];
-    os << "    " << proofs::where(row) << " decides " << name(row.then)
-       << ": nothing on this path assigns the channel, the initializer does\n"
-       << "      path:    " << row.c << "\n      witness: " << describe(h.witness) << "\n";
-  }
-  if (!s.unknown.empty()) os << "  Z3 gave up: " << s.unknown << "\n";
-  if (s.overlaps_skipped) os << "  overlaps: not looked for, more than 128 rows\n";
-  if (!s.overlaps.empty()) {
-    os << "  overlaps (information: rows with different decisions that match one observation; the first decides)\n";
-    for (const auto& o : s.overlaps)
-      os << "    " << proofs::where(t, o.first) << " " << name(t.rules[o.first].then) << " / "
-         << proofs::where(t, o.second) << " " << name(t.rules[o.second].then) << "\n      witness: "
-         << describe(o.witness) << "\n";
-  }
-  os << "\nsequence properties (assuming " << proofs::assumption_list(r.assumed) << "):\n";
-  bool all_hold = s.holds();
-  for (const auto& pr : cr.results) {
-    std::string n(name(pr.prop));
-    n.resize(18, ' ');
-    os << "  " << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
-       << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")") << "\n";
-    all_hold = all_hold && !pr.refuted;
-  }
-  for (const auto& pr : cr.results)
-    if (pr.trace)
-      os << "\n" << proofs::format_text(t, pr.prop, r.assumed, *pr.trace) << rows_involved(t, pr.prop, *pr.trace);
-  std::size_t failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
-  for (const auto& pr : cr.results) failed += pr.refuted ? 1 : 0;
-  const std::size_t total = 3 + cr.results.size();
-  os << "\n" << t.name << ": " << (total - failed) << " of " << total << " properties hold ("
-     << r.seconds << " s)\n";
-  if (all_hold) return 0;
-  return failed == 0 ? 3 : 1;  // only a Z3 "unknown" stands in the way
-}
-
 }  // namespace
 
 action add_verify(CLI::App& app) {
   auto* sub = app.add_subcommand("verify", "prove or refute every property of every classifier");
   auto a = std::make_shared<common_args>();
   add_common(sub, *a);
+  sub->add_flag("--explain", a->explain, "print every counterexample trace");
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
   return [=] {
-    const auto r = run(*a);
-    bool expected = true;
-    for (const auto& cr : r.results) expected = expected && expectation_gap(*cr.t, cr).empty();
-    if (a->format == "json") std::cout << to_json(r).dump(2) << "\n";
-    else if (a->format == "markdown") print_markdown(r, std::cout);
-    else print_matrix(r, a->explain, std::cout);
-    return expected ? 0 : 1;
-  };
-}
-
-action add_check(CLI::App& app) {
-  auto* sub = app.add_subcommand(
-      "check", "exit 0 only if every property of a classifier holds: a built-in one (--classifier) or one written "
-               "in C (FILE: a function, its statements, a diff hunk or a mail-quoted patch; - reads stdin)");
-  auto a = std::make_shared<common_args>();
-  add_common(sub, *a);
-  sub->add_option("file", a->file, "the classifier in C");
-  sub->add_option("--base", a->base, "for FILE: the built-in classifier whose QEMU version it is read against "
-                                     "(refused configurations, setup and start semantics; default qemu-10.1)");
-  return [=] {
-    if (a->file.empty() && a->classifier.empty())
-      throw usage_error("check needs a FILE or --classifier C: one of them is required");
-    if (!a->file.empty() && !a->classifier.empty())
-      throw usage_error("check takes a FILE or --classifier C, not both");
-    if (!a->base.empty() && a->file.empty()) throw usage_error("--base applies to FILE only");
-    if (!a->file.empty()) {
-      if (a->format == "markdown") throw usage_error("bad value 'markdown' for --format (one of: text, json)");
-      run_result r;
-      try {
-        r = run(*a);
-      } catch (const c_reader_error& e) {
-        std::cerr << e.what() << "\n";  // FILE:LINE:COL: ..., as compilers print it
-        return 2;
-      }
-      if (a->format == "json") {
-        auto j = to_json(r);
-        const auto& s = r.single.front();
-        bool all_hold = s.holds();
-        for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
-        j["file"] = a->file;
-        j["base"] = r.base;
-        j["function"] = r.parsed->function;
-        j["holds"] = all_hold;
-        std::cout << j.dump(2) << "\n";
-        return all_hold ? 0 : 1;
-      }
-      return print_check_file(r, std::cout);
+    if (a->all && !a->classifier.empty()) throw usage_error("verify takes --classifier C or --all, not both");
+    std::vector<const table*> tables;
+    classifier_arg c;
+    if (!a->classifier.empty()) {
+      c = resolve_classifier(a->classifier);
+      tables.push_back(c.t);
+    } else {
+      tables.assign(builtin_tables.begin(), builtin_tables.end());
     }
-    const auto r = run(*a);
-    bool all_hold = true;
-    for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
+    const auto r = run(*a, tables, c.from_c());
+    const auto [code, words] = verify_outcome(r);
     if (a->format == "json") {
-      std::cout << to_json(r).dump(2) << "\n";
-      return all_hold ? 0 : 1;
+      auto j = to_json(r);
+      j["result"] = words;
+      j["exit"] = code;
+      std::cout << j.dump(2) << "\n";
+    } else if (a->format == "markdown") {
+      print_markdown(r, std::cout);
+    } else {
+      print_matrix(r, a->explain, std::cout);
     }
-    const auto& cr = r.results.front();
-    for (const auto& pr : cr.results) {
-      std::string n(name(pr.prop));
-      n.resize(18, ' ');
-      std::cout << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
-                << "\n";
-    }
-    for (const auto& pr : cr.results)
-      if (pr.trace) std::cout << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
-    return all_hold ? 0 : 1;
+    return code;
   };
 }
 

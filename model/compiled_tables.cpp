@@ -21,6 +21,7 @@ MIGCHAN_COMPILED(qemu_7_2);
 MIGCHAN_COMPILED(qemu_8_0);
 MIGCHAN_COMPILED(qemu_9_0);
 MIGCHAN_COMPILED(qemu_10_1);
+MIGCHAN_COMPILED(io_watch);
 MIGCHAN_COMPILED(patch_v6);
 MIGCHAN_COMPILED(reference);
 
@@ -42,6 +43,7 @@ static_assert(checked_as_recorded<qemu_9_0>());
 static_assert(checked_as_recorded<qemu_10_0>());
 static_assert(checked_as_recorded<qemu_10_1>());
 static_assert(checked_as_recorded<qemu_11_1>());
+static_assert(checked_as_recorded<io_watch>());
 static_assert(checked_as_recorded<patch_v6>());
 static_assert(checked_as_recorded<reference>());
 

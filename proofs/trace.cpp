@@ -178,14 +178,14 @@ std::string meaning(const table& t, property p, const counterexample& cx) {
   return "A channel is left without its role.";
 }
 
-itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx) {
+itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx, std::string_view source) {
   itf::trace tr;
   nlohmann::json as = nlohmann::json::array();
   for (std::size_t a = 0; a < assumption_count; ++a)
     if ((assumed >> a) & 1u) as.push_back(std::string(name(static_cast<assumption>(a))));
   tr.meta = {{"format", "ITF"},
              {"format-description", "https://apalache-mc.org/docs/adr/015adr-trace.html"},
-             {"source", "migchan verify"},
+             {"source", std::string(source)},
              {"classifier", std::string(t.name)},
              {"property", std::string(name(p))},
              {"assumptions", as},

@@ -30,7 +30,8 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
 // property, the C condition and commit of the rule that fired there.
 std::string meaning(const table& t, property p, const counterexample& cx);
 
-itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx);
+// `source`: the command that found it, "migchan verify" or "migchan check" (#meta.source).
+itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx, std::string_view source);
 
 // {"classifier", "property", "config": {...}, "arrivals": [{"kind", "magic",
 // "count", "expect": {"decision", "rule", "cause"}}]}: `migchan replay`'s input.

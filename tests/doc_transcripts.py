@@ -5,7 +5,7 @@ A transcript is a fenced block whose first line starts with "$ ". Each "$ " line
 bash per block (so "$ echo $?" sees the command before it), with the migchan under test first on
 PATH; stderr is shown as a terminal would, interleaved. Every block of a document runs in one
 scratch directory of its own, in which each entry of the source root is a symbolic link: paths
-such as tests/traces/c/patch_v6.c work, and what the commands write (out/, a socket, a log)
+such as tests/traces/replay/qemu-7.2-natural.json work, and what the commands write (out/, a socket, a log)
 stays out of the tree. A command left running in the background ("&") is killed when its block
 ends.
 
@@ -14,7 +14,12 @@ duration "(0.34 s)" or "after 0.002 s" matches any duration. Blocks without a "$
 excerpts and are not checked; but a code block (fenced or indented) that shows a migchan command
 without being a transcript is an error: every command the docs show is run.
 
-usage: doc_transcripts.py MIGCHAN DOC.md...
+With --trees, the commands run instead in a scratch directory that holds the QEMU trees
+.ci/qemu-sources fetches, linked as qemu-7.2.0, qemu-10.0.13 and qemu-10.2.2, beside links to
+this repository's docs/ and tests/ (docs/checking-a-patch.md says so); when the trees cannot be
+had, the test says why and is skipped (exit 77).
+
+usage: doc_transcripts.py MIGCHAN [--trees] DOC.md...
 """
 import os
 import re
@@ -108,16 +113,50 @@ def run(steps, cwd, env):
     return [part.splitlines() for part in parts] + [[]] * (len(steps) - len(parts))
 
 
+def trees_dir(root):
+    """A scratch directory with the QEMU trees and docs/, tests/; None when the trees are missing."""
+    p = subprocess.run([os.path.join(root, ".ci", "qemu-sources")], capture_output=True, text=True)
+    trees = p.stdout.split()
+    if p.returncode != 0 or len(trees) != 3:
+        print("SKIP: .ci/qemu-sources could not fetch the QEMU trees:\n" + p.stderr, file=sys.stderr)
+        return None
+    work = tempfile.mkdtemp(prefix="migchan-docs-")
+    for t in trees:
+        os.symlink(t, os.path.join(work, os.path.basename(t)))
+    for d in ("docs", "tests"):
+        os.symlink(os.path.join(root, d), os.path.join(work, d))
+    return work
+
+
 def main():
-    if len(sys.argv) < 3:
-        print("usage: doc_transcripts.py MIGCHAN DOC.md...", file=sys.stderr)
+    args = sys.argv[1:]
+    with_trees = "--trees" in args
+    args = [a for a in args if a != "--trees"]
+    if len(args) < 2:
+        print("usage: doc_transcripts.py MIGCHAN [--trees] DOC.md...", file=sys.stderr)
         return 2
-    migchan = os.path.abspath(sys.argv[1])
+    migchan = os.path.abspath(args[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PATH=os.path.dirname(migchan) + os.pathsep + os.environ["PATH"])
+    cwd = None
+    if with_trees:
+        cwd = trees_dir(root)
+        if cwd is None:
+            return 77
+    try:
+        checked, stale, unchecked = check(args[1:], root, cwd, env)
+    finally:
+        if with_trees:
+            shutil.rmtree(cwd)
+    print(f"{checked} commands checked, {stale} stale, {unchecked} shown but not run")
+    return 1 if stale or unchecked or not checked else 0
+
+
+def check(docs, root, cwd, env):
+    """Each doc's blocks in `cwd`, or else in a scratch directory of its own."""
     checked = stale = unchecked = 0
-    for doc in sys.argv[2:]:
-        cwd = scratch(root)
+    for doc in docs:
+        work = cwd or scratch(root)
         try:
             for start, lines, transcript in blocks(doc):
                 if not transcript:
@@ -128,16 +167,16 @@ def main():
                                   file=sys.stderr)
                     continue
                 steps = split(lines)
-                for (cmd, want), got in zip(steps, run(steps, cwd, env)):
+                for (cmd, want), got in zip(steps, run(steps, work, env)):
                     checked += 1
                     if not matches(want, got):
                         stale += 1
                         print(f"{doc}:{start}: '$ {cmd}' prints something else now:", file=sys.stderr)
                         print("\n".join("  | " + g for g in got), file=sys.stderr)
         finally:
-            shutil.rmtree(cwd, ignore_errors=True)
-    print(f"{checked} commands checked, {stale} stale, {unchecked} shown but not run")
-    return 1 if stale or unchecked or not checked else 0
+            if not cwd:
+                shutil.rmtree(work, ignore_errors=True)
+    return checked, stale, unchecked
 
 
 if __name__ == "__main__":

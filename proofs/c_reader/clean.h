@@ -17,8 +17,9 @@ struct cleaned {
   std::string hunk_function;  // from "@@ ... @@ void name(...)"
 };
 
-// Diff markers and mail quoting are replaced by spaces, dropped lines are
-// blanked.
+// Diff markers and mail quoting are replaced by spaces; dropped lines,
+// preprocessor lines and the #if groups a preprocessor would drop are
+// blanked (each condition is taken to hold, except `#if 0`).
 cleaned clean(std::string_view src);
 
 }  // namespace migchan::c_reader_detail

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proofs/c_reader.h"
 
@@ -17,6 +19,10 @@ constexpr std::size_t max_cubes = 1024;   // disjuncts of one path condition
 constexpr std::size_t max_paths = 4096;
 constexpr std::size_t max_steps = std::size_t{1} << 21;
 constexpr std::size_t max_rows = 4096;
+constexpr std::size_t max_vars = 256;        // variables a path tracks
+constexpr std::size_t max_tokens = std::size_t{1} << 18;  // in the functions read (migration.c has ~40k)
+constexpr std::size_t max_functions = 64;    // functions read: the classifier and what it calls
+constexpr std::size_t max_source_bytes = std::size_t{16} << 20;  // per file (migration.c is 0.1 MiB)
 
 constexpr std::string_view supported =
     "supported: if/else, &&, ||, !, ==, !=, (), declarations, channel = CH_*, bool assignments, "
@@ -25,6 +31,7 @@ constexpr std::string_view supported =
 
 struct pos {
   int line = 1, col = 1;
+  std::uint32_t file = 0;  // index into reporter::files
 };
 
 inline std::string sanitize(std::string s) {
@@ -42,10 +49,16 @@ inline std::string clip(std::string_view s) {
 
 // "FILE:LINE:COL: ...", one line whatever the file name and the input hold.
 struct reporter {
-  std::string file;  // sanitized
+  std::vector<std::string> files;  // sanitized; pos::file indexes them
 
+  const std::string& file(pos p) const { return files[p.file < files.size() ? p.file : 0]; }
+  std::string where(pos p) const { return file(p) + ":" + std::to_string(p.line); }
   [[noreturn]] void fail(pos p, const std::string& msg) const {
-    throw c_reader_error(sanitize(file + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": " + msg));
+    throw c_reader_error(sanitize(file(p) + ":" + std::to_string(p.line) + ":" + std::to_string(p.col) + ": " + msg));
+  }
+  // An error about a whole file: "FILE: ...".
+  [[noreturn]] void fail_file(std::uint32_t f, const std::string& msg) const {
+    throw c_reader_error(sanitize(file(pos{1, 1, f}) + ": " + msg));
   }
   [[noreturn]] void unsupported(pos p, std::string_view what) const {
     fail(p, "unsupported construct '" + clip(what) + "'; " + std::string(supported));

@@ -36,7 +36,7 @@ std::optional<mig_status> status_named(std::string_view s) {
 
 // The format string of error_setg()/error_report(), with "%s" filled in where
 // the argument is __func__ (QEMU's idiom for naming the function).
-std::string reader::error_text(int call, std::size_t fmt_arg, std::string& raw) const {
+std::string reader::error_text(int call, std::size_t fmt_arg, std::string& raw, const std::string& function) const {
   const auto& x = tree_.ex[static_cast<std::size_t>(call)];
   const std::size_t fmt = fmt_arg + 1;  // kids[0] is the callee
   if (x.kids.size() <= fmt || tree_.ex[static_cast<std::size_t>(x.kids[fmt])].kind != expr::string)
@@ -55,7 +55,7 @@ std::string reader::error_text(int call, std::size_t fmt_arg, std::string& raw) 
                       tree_.ex[static_cast<std::size_t>(x.kids[arg])].kind == expr::ident &&
                       (tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[arg])].tok].text == "__func__" ||
                        tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[arg])].tok].text == "__FUNCTION__");
-    r += func && !tree_.function.empty() ? tree_.function : spec;
+    r += func && !function.empty() ? function : spec;
     ++arg;
     i = j;
   }
@@ -136,60 +136,14 @@ reader::value reader::eval(int e, const path& p) {
       if (field == "postcopy_qemufile_dst") return truth(fm_.f_atom(column::has_preempt, yes));
       if (field == "state") return mk(value::status_var);
       if (field == "name") return mk(value::ioc_name);
+      if (field == "len" && wake_) {  // the channels a watch left pending: the one the model tracks
+        value v = mk(value::number);
+        v.n = 1;
+        return v;
+      }
       err_.unsupported(t.at, tree_.text_of(e));
     }
-    case expr::call: {
-      const std::string f = tree_.callee(e);
-      const std::size_t nargs = x.kids.size() - 1;
-      const auto at = tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[0])].tok].at;
-      static const std::pair<std::string_view, column> caps[] = {
-          {"migrate_multifd", column::multifd},
-          {"migrate_use_multifd", column::multifd},
-          {"migrate_postcopy_ram", column::postcopy_ram},
-          {"migrate_postcopy_preempt", column::postcopy_preempt},
-          {"migrate_mapped_ram", column::mapped_ram},
-          {"migration_has_main_and_multifd_channels", column::mm_done},
-          {"multifd_recv_all_channels_created", column::all_multifd},
-      };
-      for (const auto& [name, col] : caps)
-        if (f == name) {
-          if (nargs != 0) err_.unsupported(at, f + "() with arguments");
-          return truth(fm_.f_atom(col, yes));
-        }
-      if (f == "migration_needs_multiple_sockets") {
-        if (nargs != 0) err_.unsupported(at, f + "() with arguments");
-        return truth(fm_.f_or(fm_.f_atom(column::multifd, yes), fm_.f_atom(column::postcopy_preempt, yes)));
-      }
-      if (f == "qio_channel_has_feature") {
-        const auto& a = tree_.ex[static_cast<std::size_t>(x.kids.back())];
-        if (nargs != 2 || a.kind != expr::ident || tree_.toks[a.tok].text != "QIO_CHANNEL_FEATURE_READ_MSG_PEEK")
-          err_.unsupported(at, tree_.text_of(e));
-        return truth(fm_.f_atom(column::peekable, yes));
-      }
-      if (f == "strcmp" && nargs == 2) {
-        value a = eval(x.kids[1], p), b = eval(x.kids[2], p);
-        if (a.kind == value::string) std::swap(a, b);
-        if (a.kind != value::ioc_name || b.kind != value::string) err_.unsupported(at, tree_.text_of(e));
-        const auto tr = transport_named(b.s);
-        if (!tr) err_.unsupported(tree_.ex[static_cast<std::size_t>(x.kids[2])].kind == expr::string
-                                      ? tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[2])].tok].at
-                                      : tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[1])].tok].at,
-                                  "\"" + b.s + "\"");
-        value v = mk(value::compare);
-        v.f = fm_.f_atom(column::transport, static_cast<mask>(~of(*tr)));  // non-zero when the names differ
-        return v;
-      }
-      if ((f == "cpu_to_be32" || f == "be32_to_cpu") && nargs == 1) {
-        value v = eval(x.kids[1], p);
-        if (v.kind != value::magic_var && v.kind != value::magic_const) err_.unsupported(at, tree_.text_of(e));
-        v.host = !v.host;
-        return v;
-      }
-      // Setup that the model takes as succeeding: their failure is not a
-      // classification.
-      if (f == "multifd_load_setup" || f == "multifd_recv_setup") return mk(value::number);
-      err_.unsupported(at, f.empty() ? tree_.text_of(e) : f + "()");
-    }
+    case expr::call: return eval_call(e, p);
     case expr::unary: {
       if (t.text == "!") return truth(fm_.f_not(truth_of(eval(x.kids[0], p), x.kids[0])));
       if (t.text == "-" ) {
@@ -204,6 +158,12 @@ reader::value reader::eval(int e, const path& p) {
         const int a = truth_of(eval(x.kids[0], p), x.kids[0]);
         const int b = truth_of(eval(x.kids[1], p), x.kids[1]);
         return truth(op == "&&" ? fm_.f_and(a, b) : fm_.f_or(a, b));
+      }
+      if (op == "<" || op == ">" || op == "<=" || op == ">=") {  // between numbers only
+        const value a = eval(x.kids[0], p), b = eval(x.kids[1], p);
+        if (a.kind != value::number || b.kind != value::number) err_.unsupported(t.at, tree_.text_of(e));
+        const bool r = op == "<" ? a.n < b.n : op == ">" ? a.n > b.n : op == "<=" ? a.n <= b.n : a.n >= b.n;
+        return truth(r ? 0 : 1);
       }
       if (op != "==" && op != "!=") err_.unsupported(t.at, op);
       value a = eval(x.kids[0], p), b = eval(x.kids[1], p);
@@ -236,9 +196,79 @@ reader::value reader::eval(int e, const path& p) {
     case expr::postfix:
     case expr::assign:
     case expr::ternary:
-    case expr::size_of: break;
+    case expr::size_of:
+    case expr::braces: break;
   }
   err_.unsupported(t.at, x.kind == expr::charlit ? std::string(t.text) : std::string(t.text));
+}
+
+bool reader::is_condition_helper(std::string_view f) {
+  const fn_def* d = defined(f);
+  return d && (d->type == "bool" || d->type == "gboolean") && !primitive(f) && !decides(f);
+}
+
+reader::value reader::eval_call(int e, const path& p) {
+  const auto& x = tree_.ex[static_cast<std::size_t>(e)];
+  const std::string f = tree_.callee(e);
+  const std::size_t nargs = x.kids.size() - 1;
+  const auto at = tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[0])].tok].at;
+  auto truth = [](int v) {
+    value r = mk(value::truth);
+    r.f = v;
+    return r;
+  };
+  static const std::pair<std::string_view, column> caps[] = {
+      {"migrate_multifd", column::multifd},
+      {"migrate_use_multifd", column::multifd},
+      {"migrate_postcopy_ram", column::postcopy_ram},
+      {"migrate_postcopy_preempt", column::postcopy_preempt},
+      {"migrate_mapped_ram", column::mapped_ram},
+      {"multifd_recv_all_channels_created", column::all_multifd},
+  };
+  for (const auto& [name, col] : caps)
+    if (f == name) {
+      if (nargs != 0) err_.unsupported(at, f + "() with arguments");
+      return truth(fm_.f_atom(col, yes));
+    }
+  if (f == "qio_channel_has_feature") {
+    const auto& a = tree_.ex[static_cast<std::size_t>(x.kids.back())];
+    if (nargs != 2 || a.kind != expr::ident || tree_.toks[a.tok].text != "QIO_CHANNEL_FEATURE_READ_MSG_PEEK")
+      err_.unsupported(at, tree_.text_of(e));
+    return truth(fm_.f_atom(column::peekable, yes));
+  }
+  if (f == "strcmp" && nargs == 2) {
+    value a = eval(x.kids[1], p), b = eval(x.kids[2], p);
+    if (a.kind == value::string) std::swap(a, b);
+    if (a.kind != value::ioc_name || b.kind != value::string) err_.unsupported(at, tree_.text_of(e));
+    const auto tr = transport_named(b.s);
+    if (!tr) err_.unsupported(tree_.ex[static_cast<std::size_t>(x.kids[2])].kind == expr::string
+                                  ? tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[2])].tok].at
+                                  : tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[1])].tok].at,
+                              "\"" + b.s + "\"");
+    value v = mk(value::compare);
+    v.f = fm_.f_atom(column::transport, static_cast<mask>(~of(*tr)));  // non-zero when the names differ
+    return v;
+  }
+  if ((f == "cpu_to_be32" || f == "be32_to_cpu") && nargs == 1) {
+    value v = eval(x.kids[1], p);
+    if (v.kind != value::magic_var && v.kind != value::magic_const) err_.unsupported(at, tree_.text_of(e));
+    v.host = !v.host;
+    return v;
+  }
+  // Setup that the model takes as succeeding: their failure is not a
+  // classification.
+  if (f == "multifd_load_setup" || f == "multifd_recv_setup") return mk(value::number);
+  // The rows describe a channel after any TLS handshake (step() models the
+  // handshake), so the upgrade is already done.
+  if (f == "migrate_channel_requires_tls_upgrade") return truth(1);
+  // The channel a watch callback was called for is still on the pending list.
+  if (f == "migration_incoming_early_channel_remove") return truth(0);
+  // A condition written as a function among the files: read its body.
+  if (is_condition_helper(f)) return truth(helper_formula(function(f)));
+  if (f == "migration_has_main_and_multifd_channels" && nargs == 0) return truth(fm_.f_atom(column::mm_done, yes));
+  if (f == "migration_needs_multiple_sockets" && nargs == 0)
+    return truth(fm_.f_or(fm_.f_atom(column::multifd, yes), fm_.f_atom(column::postcopy_preempt, yes)));
+  err_.unsupported(at, f.empty() ? tree_.text_of(e) : f + "()");
 }
 
 }  // namespace migchan::c_reader_detail

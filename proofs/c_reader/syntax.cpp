@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 
 #include "proofs/c_reader/clean.h"
 
@@ -28,21 +29,23 @@ bool is_type_keyword(std::string_view s) {
 
 class parser {
  public:
-  parser(std::string_view text, const reporter& err) : text_(text), err_(err) {}
+  parser(tree& t, const reporter& err, bool loops) : toks_(t.toks), ex_(t.ex), st_(t.st), err_(err), loops_(loops) {}
 
-  tree run(const std::string& hunk_function);
+  // Tokens of text[begin, end), positions counted from `from`, then a tk::end token.
+  void lex(std::string_view text, std::size_t begin, std::size_t end, pos from);
+  int parse_body(std::size_t open);  // the block whose '{' is token `open`
+  int parse_list();                  // statements up to the end token, as one block
+  std::size_t mark() const { return toks_.size(); }
+  void start_at(std::size_t k) { at_ = k; }
 
  private:
-  // ------------------------------------------------------------ lexing
-  void lex();
-
   // ------------------------------------------------------------ parsing
   const token& peek(std::size_t k = 0) const { return toks_[std::min(at_ + k, toks_.size() - 1)]; }
   bool is(std::string_view p, std::size_t k = 0) const {
     const auto& t = peek(k);
     return (t.kind == tk::punct || t.kind == tk::ident) && t.text == p;
   }
-  std::size_t take() { return at_ < toks_.size() - 1 ? at_++ : at_; }
+  std::size_t take() { return at_ < toks_.size() - 1 && toks_[at_].kind != tk::end ? at_++ : at_; }
   void expect(std::string_view p, std::string_view context) {
     if (!is(p)) err_.expected(peek().at, "'" + std::string(p) + "' " + std::string(context) + ", got " + shown(peek()));
     take();
@@ -63,6 +66,7 @@ class parser {
   int parse_stmt();
   int parse_block();
   bool at_declaration() const;
+  std::size_t macro_block_brace() const;
   int parse_decl();
   int parse_expr() { return parse_assign(); }
   int parse_assign();
@@ -75,29 +79,26 @@ class parser {
   void skip_type_name();
   int node(expr::kind_t k, std::size_t tok, std::size_t first, std::vector<int> kids);
   int add_stmt(stmt s) {
+    if (st_.size() == st_.capacity()) err_.unsupported(toks_[s.tok].at, "a tree larger than its room");
     st_.push_back(std::move(s));
     return static_cast<int>(st_.size() - 1);
   }
-  void choose_function();
 
-  std::string_view text_;
+  std::vector<token>& toks_;
+  std::vector<expr>& ex_;
+  std::vector<stmt>& st_;
   const reporter& err_;
-  std::vector<token> toks_;
+  bool loops_;
   std::size_t at_ = 0;
   std::size_t nesting_ = 0;
-  std::vector<expr> ex_;
-  std::vector<stmt> st_;
-  int top_ = -1;
-  pos end_at_;
-  std::string function_;
 };
 
 // ================================================================ lexing
 
-void parser::lex() {
-  const std::string_view s = text_;
-  pos p;
-  std::size_t i = 0;
+void parser::lex(std::string_view text, std::size_t begin, std::size_t end, pos from) {
+  const std::string_view s = text.substr(0, end);
+  pos p = from;
+  std::size_t i = begin;
   bool line_start = true;
   auto advance = [&](std::size_t n) {
     for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
@@ -120,6 +121,8 @@ void parser::lex() {
     }
     const pos at = p;
     const std::size_t b = i;
+    if (toks_.size() >= max_tokens || toks_.size() + 1 >= toks_.capacity())
+      err_.unsupported(at, "more than " + std::to_string(max_tokens) + " tokens in the functions read");
     if (c == '#') {
       std::size_t j = i + 1;
       while (j < s.size() && (s[j] == ' ' || s[j] == '\t')) ++j;
@@ -163,7 +166,6 @@ void parser::lex() {
       toks_.push_back({tk::punct, s.substr(b, op.size()), at});
     }
   }
-  end_at_ = toks_.empty() ? pos{} : toks_.back().at;
   toks_.push_back({tk::end, {}, p});
 }
 
@@ -173,6 +175,7 @@ int parser::node(expr::kind_t k, std::size_t tok, std::size_t first, std::vector
   expr e{k, tok, first, at_ > first ? at_ - 1 : first, std::move(kids), 1};
   for (int c : e.kids) e.depth = std::max(e.depth, ex_[static_cast<std::size_t>(c)].depth + 1);
   if (e.depth > max_depth) err_.unsupported(toks_[tok].at, "expression nested more than 256 deep");
+  if (ex_.size() == ex_.capacity()) err_.unsupported(toks_[tok].at, "a tree larger than its room");
   ex_.push_back(std::move(e));
   return static_cast<int>(ex_.size() - 1);
 }
@@ -190,6 +193,19 @@ int parser::parse_block() {
   }
   take();
   return add_stmt(std::move(b));
+}
+
+// The '{' after NAME(...) when the statement is a macro wrapped around a
+// block; 0 otherwise.
+std::size_t parser::macro_block_brace() const {
+  if (peek().kind != tk::ident || !is("(", 1)) return 0;
+  int depth = 0;
+  for (std::size_t k = 1; peek(k).kind != tk::end; ++k) {
+    if (is("(", k)) ++depth;
+    else if (is(")", k) && --depth == 0) return is("{", k + 1) ? at_ + k + 1 : 0;
+    else if (is(";", k) || is("{", k) || is("}", k)) return 0;
+  }
+  return 0;
 }
 
 bool parser::at_declaration() const {
@@ -226,8 +242,19 @@ int parser::parse_decl() {
     int init = -1;
     if (is("=")) {
       take();
-      if (is("{")) err_.unsupported(peek().at, "{ initializer list }");
-      init = parse_assign();
+      if (is("{")) {  // struct iovec iov = { ... }: kept as an opaque value
+        const std::size_t first = at_;
+        int depth = 0;
+        do {
+          if (peek().kind == tk::end) err_.expected(peek().at, "'}' to close the initializer, got end of input");
+          if (is("{")) ++depth;
+          if (is("}")) --depth;
+          take();
+        } while (depth > 0);
+        init = node(expr::braces, first, first, {});
+      } else {
+        init = parse_assign();
+      }
     }
     d.declarators.emplace_back(name, init);
     if (is(",")) { take(); continue; }
@@ -255,6 +282,27 @@ int parser::parse_stmt() {
   if (is("}")) err_.expected(t.at, "a statement, got '}' (unbalanced braces)");
   if (t.kind == tk::ident) {
     const auto w = t.text;
+    if (loops_ && (w == "while" || w == "for")) {
+      take();
+      expect("(", "after '" + std::string(w) + "'");
+      stmt s{stmt::while_, here, -1, -1, {}, {}, {}};
+      if (w == "while") {
+        s.cond = parse_expr();
+      } else if (!is(";") || !is(";", 1)) {  // only for (;;)
+        err_.unsupported(peek().at, "for (...) with clauses");
+      } else {
+        take();
+        take();
+      }
+      expect(")", "to close the loop condition");
+      s.kids.push_back(parse_stmt());
+      return add_stmt(std::move(s));
+    }
+    if (loops_ && (w == "break" || w == "continue")) {
+      take();
+      expect(";", "after '" + std::string(w) + "'");
+      return add_stmt({w == "break" ? stmt::break_ : stmt::continue_, here, -1, -1, {}, {}, {}});
+    }
     if (w == "while" || w == "for" || w == "do" || w == "switch" || w == "case" || w == "default" ||
         w == "break" || w == "continue" || w == "typedef" || w == "asm" || w == "__asm__")
       err_.unsupported(t.at, w);
@@ -291,6 +339,12 @@ int parser::parse_stmt() {
       take();
       take();
       return add_stmt({stmt::label, here, -1, -1, {}, {}, {}});
+    }
+    // WITH_QEMU_LOCK_GUARD(&m) { ... }: a macro around a block runs the block once.
+    if (const std::size_t brace = macro_block_brace(); brace != 0) {
+      if (w.find("FOREACH") != std::string_view::npos) err_.unsupported(t.at, std::string(w) + " (a loop)");
+      while (at_ < brace) take();
+      return parse_block();
     }
     if ((w == "g_autoptr" || w == "g_auto") && is("(", 1) && peek(2).kind == tk::ident && is(")", 3)) {
       for (int k = 0; k < 4; ++k) take();  // g_autoptr(Error) err = NULL;
@@ -475,83 +529,149 @@ int parser::parse_primary() {
   err_.expected(t.at, "an expression, got " + shown(t));
 }
 
-// The classifier: migration_channel_identify() (2026) or
-// migration_ioc_process_incoming(), else the first function that assigns a
-// CH_* value or peeks, else the first function. Without a function
-// definition at the outer level, the whole text is a list of statements.
-void parser::choose_function() {
-  const std::size_t n = toks_.size();
-  auto punct = [&](std::size_t k, std::string_view p) { return toks_[k].kind == tk::punct && toks_[k].text == p; };
-  // One pass: the '(' of each ')', the '}' of each '{', and the brace depth.
-  std::vector<std::size_t> open_of(n, n), close_of(n, n), stack, braces;
-  std::vector<int> depth(n, 0);
-  int d = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    depth[k] = d;
-    if (punct(k, "(")) stack.push_back(k);
-    if (punct(k, ")") && !stack.empty()) { open_of[k] = stack.back(); stack.pop_back(); }
-    if (punct(k, "{")) { braces.push_back(k); ++d; }
-    if (punct(k, "}")) {
-      if (braces.empty()) { if (d == 0) continue; }
-      else { close_of[braces.back()] = k; braces.pop_back(); }
-      --d;
-    }
-  }
-  struct fn {
-    std::string name;
-    std::size_t open, close;
-  };
-  std::vector<fn> fns;
-  for (std::size_t k = 2; k < n; ++k) {  // name ( ... ) { at the outer level
-    if (!punct(k, "{") || depth[k] != 0 || !punct(k - 1, ")")) continue;
-    const std::size_t o = open_of[k - 1];
-    if (o == n || o == 0 || toks_[o - 1].kind != tk::ident || is_keyword(toks_[o - 1].text)) continue;
-    if (close_of[k] == n) {
-      const auto at = toks_[k].at;
-      err_.expected(toks_[n - 1].at, "'}' to close the '{' at " + std::to_string(at.line) + ":" +
-                                    std::to_string(at.col) + " (unbalanced braces), got end of input");
-    }
-    fns.push_back({std::string(toks_[o - 1].text), k, close_of[k]});
-  }
-  if (fns.empty()) return;
-  for (std::size_t k = 0; k < n; ++k)
-    if (punct(k, "}") && depth[k] == 0)
-      err_.expected(toks_[k].at, "a declaration or a function, got '}' (unbalanced braces)");
-  const fn* pick = nullptr;
-  for (std::string_view want : {"migration_channel_identify", "migration_ioc_process_incoming"})
-    for (const auto& f : fns)
-      if (!pick && f.name == want) pick = &f;
-  for (const auto& f : fns) {
-    if (pick) break;
-    for (std::size_t k = f.open; k < f.close && !pick; ++k)
-      if (toks_[k].kind == tk::ident && (starts(toks_[k].text, "CH_") || toks_[k].text == "migration_channel_read_peek"))
-        pick = &f;
-  }
-  if (!pick) pick = &fns.front();
-  function_ = pick->name;
-  at_ = pick->open;
-  top_ = parse_block();
-  end_at_ = toks_[pick->close].at;
+int parser::parse_body(std::size_t open) {
+  at_ = open;
+  return parse_block();
 }
 
-tree parser::run(const std::string& hunk_function) {
-  lex();
-  if (toks_.size() == 1) err_.expected(pos{}, "a classifier, but the input holds no C code");
-  choose_function();
-  if (top_ < 0) {
-    at_ = 0;
-    stmt b{stmt::block, 0, -1, -1, {}, {}, {}};
-    while (peek().kind != tk::end) b.kids.push_back(parse_stmt());
-    top_ = add_stmt(std::move(b));
-  }
-  if (function_.empty()) function_ = hunk_function;
-  return {std::move(toks_), std::move(ex_), std::move(st_), top_, end_at_, std::move(function_)};
+int parser::parse_list() {
+  stmt b{stmt::block, at_, -1, -1, {}, {}, {}};
+  while (peek().kind != tk::end) b.kids.push_back(parse_stmt());
+  return add_stmt(std::move(b));
 }
 
 }  // namespace
 
-tree parse(std::string_view text, const std::string& hunk_function, const reporter& err) {
-  return parser(text, err).run(hunk_function);
+int parse_function(tree& t, std::string_view text, const fn_def& d, const reporter& err, bool loops) {
+  parser p(t, err, loops);
+  const std::size_t open = p.mark();
+  const std::size_t st_begin = t.st.size(), ex_begin = t.ex.size();
+  p.lex(text, d.open, d.close + 1, d.open_at);
+  const int top = p.parse_body(open);
+  t.fns.push_back({d.name, top, d.close_at, st_begin, t.st.size(), ex_begin, t.ex.size(), d.file});
+  return static_cast<int>(t.fns.size() - 1);
+}
+
+int parse_statements(tree& t, std::string_view text, std::uint32_t file, const std::string& name,
+                     const reporter& err) {
+  parser p(t, err, false);
+  const std::size_t first = p.mark();
+  const std::size_t st_begin = t.st.size(), ex_begin = t.ex.size();
+  p.lex(text, 0, text.size(), pos{1, 1, file});
+  if (t.toks.size() == first + 1) err.expected(pos{1, 1, file}, "a classifier, but the input holds no C code");
+  p.start_at(first);
+  const int top = p.parse_list();
+  const pos end_at = t.toks.size() > first + 1 ? t.toks[t.toks.size() - 2].at : pos{1, 1, file};
+  t.fns.push_back({name, top, end_at, st_begin, t.st.size(), ex_begin, t.ex.size(), file});
+  return static_cast<int>(t.fns.size() - 1);
+}
+
+std::vector<fn_def> index_functions(std::string_view s, std::uint32_t file, const reporter& err) {
+  std::vector<fn_def> out;
+  pos p{1, 1, file};
+  std::size_t i = 0;
+  const auto advance = [&](std::size_t n) {
+    for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
+      if (s[i] == '\n') { ++p.line; p.col = 1; }
+      else ++p.col;
+    }
+  };
+  int paren = 0, brace = 0;
+  bool in_fn = false;            // brace > 0 inside a definition (out.back())
+  std::string prev_ident;        // at the outer level: the identifier just before this token
+  std::string prev_type;         // and the one before it, if only '*' stood between
+  std::string name_before;       // the identifier before the '(' that opened the outer parentheses
+  std::string type_before;       // the word before that name
+  std::string candidate;         // after those parentheses closed: a definition if '{' follows
+  std::optional<pos> stray;      // a '}' at the outer level
+  std::string word;              // inside a definition: the last identifier, for NAME(
+  while (i < s.size()) {
+    const char c = s[i];
+    if (is_space(c)) { advance(1); continue; }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      const auto e = s.find("*/", i + 2);
+      advance(e == std::string_view::npos ? s.size() - i : e + 2 - i);
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {
+      while (i < s.size() && s[i] != '\n') advance(1);
+      continue;
+    }
+    if (c == '"' || c == '\'') {
+      advance(1);
+      while (i < s.size() && s[i] != c && s[i] != '\n') advance(s[i] == '\\' && i + 1 < s.size() && s[i + 1] != '\n' ? 2 : 1);
+      advance(1);
+      prev_ident.clear();
+      candidate.clear();
+      word.clear();
+      continue;
+    }
+    if (is_ident_start(c) || (c >= '0' && c <= '9')) {
+      const std::size_t b = i;
+      while (i < s.size() && (is_ident_char(s[i]) || s[i] == '.')) advance(1);
+      const auto w = s.substr(b, i - b);
+      const bool ident = is_ident_start(c) && w.find('.') == std::string_view::npos;
+      if (brace == 0) {
+        prev_type = prev_ident;
+        prev_ident = ident ? std::string(w) : std::string();
+        candidate.clear();
+      } else if (in_fn) {
+        word = ident ? std::string(w) : std::string();
+        if (ident && starts(w, "CH_")) out.back().names_channel = true;
+      }
+      continue;
+    }
+    const pos at = p;
+    advance(1);
+    if (brace > 0) {
+      if (c == '(' && in_fn && !word.empty()) out.back().calls.insert(word);
+      if (c == '{') ++brace;
+      if (c == '}' && --brace == 0 && in_fn) {
+        out.back().close = i - 1;
+        out.back().close_at = at;
+        in_fn = false;
+      }
+      word.clear();
+      continue;
+    }
+    if (c == '(') {
+      if (paren++ == 0) {
+        name_before = prev_ident;
+        type_before = prev_type;
+      }
+    } else if (c == ')') {
+      if (paren > 0 && --paren == 0) candidate = name_before;
+    } else if (c == '{') {
+      brace = 1;
+      static constexpr std::string_view keywords[] = {"if", "while", "for", "switch", "sizeof", "return"};
+      bool keyword = false;
+      for (auto k : keywords) keyword = keyword || candidate == k;
+      if (!candidate.empty() && !keyword && paren == 0) {
+        fn_def d;
+        d.name = candidate;
+        d.type = type_before;
+        d.file = file;
+        d.open = i - 1;
+        d.open_at = at;
+        out.push_back(std::move(d));
+        in_fn = true;
+      }
+    } else if (c == '}') {
+      if (!stray) stray = at;
+    } else if (c == ';') {
+      paren = 0;  // a stray parenthesis ends with its declaration
+    }
+    if (c != ')') candidate.clear();
+    if (c != '*') prev_ident.clear(), prev_type.clear();
+  }
+  if (out.empty()) return out;
+  if (in_fn) {
+    const auto o = out.back().open_at;
+    err.expected(p, "'}' to close the '{' at " + std::to_string(o.line) + ":" + std::to_string(o.col) +
+                        " (unbalanced braces), got end of input");
+  }
+  if (stray) err.expected(*stray, "a declaration or a function, got '}' (unbalanced braces)");
+  return out;
 }
 
 }  // namespace migchan::c_reader_detail

@@ -228,18 +228,20 @@ TEST_CASE("proxy short of descriptors pauses instead of resetting the sources, a
 TEST_CASE("proxy --order takes a trace that check wrote for a classifier in C") {
   namespace fs = std::filesystem;
   const auto dir = (fs::temp_directory_path() / ("migchan-proxy-c-" + std::to_string(::getpid()))).string();
-  const auto c = run_migchan({"check", "tests/traces/c/patch_v6.c", "--traces", dir}, 120000ms);
+  fs::create_directories(dir);
+  const auto file = written_c("patch-v6", dir + "/channel.c");
+  const auto c = run_migchan({"check", file, "--traces", dir + "/out"}, 120000ms);
   REQUIRE(c.rc == 1);
   std::string trace;
-  for (const auto& e : fs::directory_iterator(dir))
+  for (const auto& e : fs::directory_iterator(dir + "/out"))
     if (e.path().string().ends_with(".replay.json")) trace = e.path().string();
   REQUIRE(!trace.empty());
-  CHECK(load_replay_trace(trace).classifier == "tests/traces/c/patch_v6.c");
+  CHECK(load_replay_trace(trace).classifier == file);
   const auto r = run_migchan({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--order", trace,
                               "--timeout", "100"});
   CAPTURE(r.out);
   CHECK(r.rc == 1);  // nobody came: the trace's order was not followed
-  CHECK(r.out.find("\"classifier\":\"tests/traces/c/patch_v6.c\"") != std::string::npos);
+  CHECK(r.out.find("\"classifier\":\"" + file + "\"") != std::string::npos);
   CHECK(r.out.find("\"result\":\"the trace's order was not followed\"") != std::string::npos);
   fs::remove_all(dir);
 }

@@ -724,11 +724,13 @@ TEST_CASE("migchan serve: --trace gives the configuration, C files are classifie
   CAPTURE(r.out);
   CHECK(r.rc == 0);
   CHECK(r.out.find("\"classifier\":\"qemu-7.2\",\"caps\":\"multifd\",\"multifd_channels\":2") != std::string::npos);
-  const auto c = run_migchan({"serve", "--classifier", "tests/traces/c/patch_v6.c", "--listen", "tcp:127.0.0.1:0",
-                              "--timeout", "100"});
+  const auto file = written_c("patch-v6", (std::filesystem::temp_directory_path() /
+                                           ("migchan-serve-" + std::to_string(::getpid()) + ".c")).string());
+  const auto c = run_migchan({"serve", "--classifier", file, "--listen", "tcp:127.0.0.1:0", "--timeout", "100"});
   CAPTURE(c.out);
   CHECK(c.rc == 0);
-  CHECK(c.out.find("\"classifier\":\"tests/traces/c/patch_v6.c\"") != std::string::npos);
+  CHECK(c.out.find("\"classifier\":\"" + file + "\"") != std::string::npos);
+  std::filesystem::remove(file);
   one_line_error({"serve", "--trace", "tests/traces/replay/qemu-7.2-natural.json", "--caps", "multifd", "--listen",
             "tcp:127.0.0.1:0"},
            "--trace gives the configuration: not with --caps");

@@ -303,6 +303,14 @@ inline std::size_t line_count(const std::string& s) {
   return n;
 }
 
+// A classifier as C that `check` reads back (`migchan show NAME --format c`), written to `path`.
+inline std::string written_c(const std::string& name, const std::string& path) {
+  const auto r = run_migchan({"show", name, "--format", "c"});
+  REQUIRE(r.rc == 0);
+  std::ofstream(path) << r.out;
+  return path;
+}
+
 // migchan ARGS exits 2 with one line that holds `want`.
 inline void one_line_error(const std::vector<std::string>& args, const std::string& want) {
   const auto r = run_migchan(args);

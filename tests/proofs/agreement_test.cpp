@@ -24,7 +24,7 @@ using namespace migchan;
 
 namespace {
 
-// N_MAX = 5 as issue 3 §7 asks: the whole test takes about 25 s of CPU on the
+// N_MAX = 5: the whole test takes about 25 s of CPU on the
 // 2-core machine (half of it selecting the N-dependent mutants below).
 constexpr int n_max = 5;
 constexpr unsigned all_masks = 1u << assumption_count;

@@ -7,16 +7,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "model/builtin.h"
 #include "model/check.h"
-#include "proofs/c_reader.h"
+#include "tests/proofs/written.h"
 
 using namespace migchan;
 
@@ -119,14 +116,6 @@ struct owned {
   }
 };
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  REQUIRE_MESSAGE(in, "cannot open " << p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 int line_of(const std::string& text, std::string_view needle) {
   const auto at = text.rfind(needle);
   REQUIRE(at != std::string::npos);
@@ -223,12 +212,11 @@ TEST_CASE("Z3 and the enumeration agree on broken tables") {
 }
 
 TEST_CASE("a table read from C: findings name the row and its file:line") {
-  const std::filesystem::path dir = MIGCHAN_C_TRACES;
-  const std::string text = slurp(dir / "patch_v6.c");
+  const std::string text = write_c(classifiers::patch_v6);
   const auto t = read_classifier(text, "patch_v6.c", classifiers::qemu_10_1);
   const auto z = proofs::check_single(t.view);
   agrees(t.view, z);
-  const std::string init = "patch_v6.c:" + std::to_string(line_of(text, "uint8_t channel = CH_MAIN;"));
+  const std::string init = "patch_v6.c:" + std::to_string(line_of(text, "MigChannelType channel = CH_MAIN;"));
   REQUIRE(z.implicit_defaults.size() == 1);
   const auto& row = t.view.rules[z.implicit_defaults[0].row];
   CHECK(proofs::where(row) == "nopeek.implicit_main (" + init + ")");
@@ -239,15 +227,14 @@ TEST_CASE("a table read from C: findings name the row and its file:line") {
   CHECK(proofs::where(t.view, t.view.rules.size()) == "(no rule)");
   CHECK(proofs::where(classifiers::qemu_10_1.rules[0]) == "peek.wait");  // built-in rows have no origin
 
-  // The other upstream forms: agreement, and a dead row only where the
-  // built-in table records one.
-  for (const auto& [file, base] : {std::pair{"qemu_8_0.c", &classifiers::qemu_8_0},
-                                   std::pair{"qemu_10_1.c", &classifiers::qemu_10_1},
-                                   std::pair{"qemu_2026.c", &classifiers::qemu_10_1}}) {
-    const auto u = read_classifier(slurp(dir / file), file, *base);
+  // The other forms: agreement, and a dead row only where the built-in table records one.
+  for (const table* b : {&classifiers::qemu_8_0, &classifiers::qemu_10_1, &classifiers::qemu_11_1,
+                         &classifiers::io_watch}) {
+    const auto u = testing::written(*b);
     agrees(u.view, proofs::check_single(u.view));
   }
-  const auto fixed = read_classifier(slurp(dir / "patch_v6_fixed.c"), "patch_v6_fixed.c", classifiers::qemu_10_1);
+  const testing::patch_v6_fixed fix;
+  const auto fixed = testing::written(fix.view, classifiers::qemu_10_1);
   const auto f = proofs::check_single(fixed.view);
   agrees(fixed.view, f);
   CHECK(f.holds());

@@ -42,7 +42,8 @@ TEST_CASE("text, ITF and replay name the same row at every step of every counter
       CAPTURE(cr.t->name);
       CAPTURE(name(pr.prop));
       const auto text = text_rules(proofs::format_text(*cr.t, pr.prop, 0, cx));
-      const auto itf = itf::to_json(proofs::to_itf(*cr.t, pr.prop, 0, cx));
+      const auto itf = itf::to_json(proofs::to_itf(*cr.t, pr.prop, 0, cx, "migchan check"));
+      CHECK(itf["#meta"]["source"] == "migchan check");
       const auto replay = proofs::to_replay(*cr.t, pr.prop, cx);
       REQUIRE(text.size() == cx.steps.size());
       REQUIRE(itf["states"].size() == cx.steps.size() + 1);
