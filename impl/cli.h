@@ -6,8 +6,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace migchan {
 enum class transport : std::uint8_t;
@@ -21,6 +24,14 @@ struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Every subcommand's exit code means one of these (`migchan help exit-codes`).
+enum exit_code : int {
+  exit_ok = 0,         // proved, as expected, agree: nothing to report
+  exit_finding = 1,    // refuted, unexpected, mismatch, disagree
+  exit_bad_input = 2,  // bad input or an I/O error: one line on stderr
+  exit_unknown = 3,    // Z3 answered unknown, nothing else
+};
+
 using action = std::function<int()>;  // returns the exit code
 
 // "a, b, c": the names of an enum's values, for "one of: ..." messages.
@@ -29,6 +40,10 @@ template <class Names> std::string join(const Names& names) {
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string(n);
   return out;
 }
+
+// "unknown subcommand 'shwo'; did you mean 'show'?", else "(one of: ...)".
+std::string unknown_word(const std::string& what, const std::string& word, const std::vector<std::string>& known);
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& candidates);
 
 action add_show(CLI::App& app);
 action add_classify(CLI::App& app);

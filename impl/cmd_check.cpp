@@ -4,6 +4,7 @@
 // cite the patched lines and come with what changed against the tree.
 // `--format mail` words it all as a reply to the patch.
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -11,9 +12,11 @@
 #include <sstream>
 
 #include "impl/c_input.h"
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
 #include "impl/patch.h"
 #include "impl/verify_run.h"
+#include "model/builtin.h"
 #include "model/render.h"
 #include "proofs/c_reader.h"
 #include "proofs/diff.h"
@@ -207,13 +210,11 @@ int print_text(const read_c& c, const run_result& r, const patched_lines& patche
          << describe(o.witness) << "\n";
   }
   os << "\nsequence properties (assuming " << proofs::assumption_list(r.assumed) << "):\n";
-  bool all_hold = s.holds();
   for (const auto& pr : cr.results) {
     std::string n(name(pr.prop));
     n.resize(18, ' ');
     os << "  " << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
        << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")") << "\n";
-    all_hold = all_hold && !pr.refuted;
   }
   for (const auto& pr : cr.results)
     if (pr.trace)
@@ -224,13 +225,9 @@ int print_text(const read_c& c, const run_result& r, const patched_lines& patche
     os << "\nagainst " << c.in.what.substr(c.in.what.rfind(" applied to ") + 12) << " before the patch:\n";
     print_changes(c, r, patched, "  ", os);
   }
-  std::size_t failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
-  for (const auto& pr : cr.results) failed += pr.refuted ? 1 : 0;
-  const std::size_t total = 3 + cr.results.size();
-  os << "\n" << t.name << ": " << (total - failed) << " of " << total << " properties hold ("
-     << r.seconds << " s)\n";
-  if (all_hold) return 0;
-  return failed == 0 ? 3 : 1;  // only a Z3 "unknown" stands in the way
+  const auto verdict = tally_of(r, 0);
+  os << "\n" << verdict.line(t.name, r.seconds) << "\n";
+  return verdict.exit();
 }
 
 // Plain text for a reply on the list: what was checked, each finding with
@@ -284,9 +281,7 @@ int print_mail(const read_c& c, const run_result& r, const patched_lines& patche
     print_changes(c, r, patched, "  ", os);
   }
   os << "\n-- \nmigchan check --format mail\n";
-  bool all_hold = s.holds();
-  for (const auto& pr : cr.results) all_hold = all_hold && !pr.refuted;
-  return all_hold ? 0 : findings ? 1 : 3;
+  return tally_of(r, 0).exit();
 }
 
 nlohmann::json changes_json(const read_c& c, const run_result& r) {
@@ -342,42 +337,47 @@ int check_source(const common_args& a, const source_args& src) {
   if (a.format == "json") {
     auto j = to_json(r);
     if (c.before) j["classifiers"].erase(1);
-    const auto& s = r.single.front();
-    bool all_hold = s.holds();
-    for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
+    const auto verdict = tally_of(r, 0);
     j["file"] = src.input;
     j["base"] = std::string(c.in.base->name);
     j["base_from"] = c.in.base_why;
     j["function"] = c.now.function;
     j["functions"] = c.now.functions;
     j["notes"] = c.now.notes;
-    j["holds"] = all_hold;
+    j["holds"] = verdict.failed == 0 && !verdict.unknown;
+    j["exit"] = verdict.exit();
     if (c.in.before) j["against_base"] = changes_json(c, r);
     std::cout << j.dump(2) << "\n";
-    return all_hold ? 0 : 1;
+    return verdict.exit();
   }
   return print_text(c, r, patched, std::cout);
 }
 
 int check_builtin(const common_args& a) {
   if (a.format != "text" && a.format != "json")
-    throw usage_error("bad value '" + a.format + "' for --format (one of: text, json)");
+    throw usage_error("bad value '" + a.format + "' for --format (one of: text, json; mail is for C)");
   const auto r = run(a, {&builtin_named(a.classifier, "classifier")}, false);
-  bool all_hold = true;
-  for (const auto& pr : r.results.front().results) all_hold = all_hold && !pr.refuted;
+  const auto verdict = tally_of(r, 0);
   if (a.format == "json") {
-    std::cout << to_json(r).dump(2) << "\n";
-    return all_hold ? 0 : 1;
+    auto j = to_json(r);
+    j["holds"] = verdict.failed == 0 && !verdict.unknown;
+    j["exit"] = verdict.exit();
+    std::cout << j.dump(2) << "\n";
+    return verdict.exit();
   }
   const auto& cr = r.results.front();
   for (const auto& pr : cr.results) {
     std::string n(name(pr.prop));
     n.resize(18, ' ');
-    std::cout << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets) << "\n";
+    std::cout << n << " " << (pr.refuted ? "refuted" : "proved ") << "  holds " << sets_text(pr.minimal_sets)
+              << (pr.unknown.empty() ? "" : "  (Z3: " + pr.unknown + ")") << "\n";
   }
+  const auto& s = r.single.front();
+  std::cout << "single arrival     " << (s.holds() ? "holds" : "FAILS") << "\n";
   for (const auto& pr : cr.results)
     if (pr.trace) std::cout << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
-  return all_hold ? 0 : 1;
+  std::cout << "\n" << verdict.line(cr.t->name, r.seconds) << "\n";
+  return verdict.exit();
 }
 
 }  // namespace
@@ -397,8 +397,20 @@ action add_check(CLI::App& app) {
                   "a built-in classifier whose QEMU version the C is read against (refused configurations, setup and "
                   "start semantics), or, for a PATCH, the QEMU tree it applies to; default: the tree's VERSION, "
                   "else qemu-10.1");
-  sub->get_option("--format")->description("text, json, or mail (a plain-text reply to the patch)");
+  sub->get_option("--format")->description("text, json, or mail (for C: a plain-text reply to the patch)");
   return [=] {
+    // --classifier FILE.c (or a tree) is the input itself.
+    if (!a->classifier.empty() && !find_builtin(a->classifier) && src->input.empty()) {
+      if (!src->base.empty()) throw usage_error("--base goes with FILE, DIR or PATCH, not --classifier");
+      auto as_input = *src;
+      as_input.input = a->classifier;
+      auto args = *a;
+      args.classifier.clear();
+      std::error_code ec;
+      if (as_input.input != "-" && !std::filesystem::exists(as_input.input, ec))
+        (void)resolve_classifier(as_input.input);  // neither a built-in nor a file: says which was meant
+      return check_source(args, as_input);
+    }
     if (src->input.empty() && a->classifier.empty())
       throw usage_error("check needs a FILE, DIR or PATCH, or --classifier C: one of them is required");
     if (!src->input.empty() && !a->classifier.empty())

@@ -89,6 +89,7 @@ action add_history(CLI::App& app) {
     if (x->format != "text" && x->format != "json")
       throw usage_error("bad value '" + x->format + "' for --format (one of: text, json)");
     common_args a;
+    a.command = "history";
     a.assume = x->assume;
     a.max_channels = x->max_channels;
     a.format = "json";  // run() prints nothing of its own

@@ -1,8 +1,12 @@
 // `migchan show` and `migchan classify`: a table's rows, and one decision.
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <type_traits>
 #include <iostream>
 #include <vector>
 
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
 #include "model/builtin.h"
 #include "model/render.h"
@@ -11,13 +15,6 @@
 namespace migchan::cli {
 
 namespace {
-
-const table& builtin_or_throw(const std::string& n) {
-  if (const table* t = find_builtin(n)) return *t;
-  std::vector<std::string_view> known;
-  for (const table* t : builtin_tables) known.push_back(t->name);
-  throw usage_error("unknown classifier '" + n + "' (built-in: " + join(known) + ")");
-}
 
 template <class E> E enum_arg(const std::string& flag, const std::string& v) {
   if (auto e = parse_enum<E>(v)) return *e;
@@ -28,6 +25,62 @@ void check_format(const std::string& f) {
   if (f != "text" && f != "json") throw usage_error("bad value '" + f + "' for --format (one of: text, json)");
 }
 
+std::string flag_of(field f) {
+  std::string s(info(f).name);
+  for (auto& c : s)
+    if (c == '_') c = '-';
+  return "--" + s;
+}
+
+// The flag at fault in an observation valid() refuses, and what it needs: each set
+// flag alone is tried, and the fewest other flags that make it valid are what it needs.
+std::string inconsistency(const table& t, const observation& o) {
+  using generic = basic_observation<concrete_domain>;
+  std::vector<field> flags;
+  for (std::size_t i = 0; i < field_count; ++i)
+    if (info(static_cast<field>(i)).boolean()) flags.push_back(static_cast<field>(i));
+  const auto with = [](generic g, const std::vector<field>& on) {
+    for_each_field(g, [&](field f, auto& v) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(v)>, bool>)
+        if (std::find(on.begin(), on.end(), f) != on.end()) v = true;
+    });
+    return g;
+  };
+  generic bare = o.generic();
+  for_each_field(bare, [](field, auto& v) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, bool>) v = false;
+  });
+  std::vector<field> set;
+  const auto given = o.generic();
+  for_each_field(given, [&](field f, const auto& v) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, bool>)
+      if (v) set.push_back(f);
+  });
+  for (const field f : set) {
+    if (valid<concrete_domain>(t, with(bare, {f}))) continue;
+    std::vector<field> others;
+    for (const field g : flags)
+      if (g != f) others.push_back(g);
+    std::optional<std::vector<field>> needs;
+    for (unsigned mask = 1; mask < (1u << others.size()); ++mask) {
+      std::vector<field> pick{f};
+      for (std::size_t i = 0; i < others.size(); ++i)
+        if ((mask >> i) & 1u) pick.push_back(others[i]);
+      if (valid<concrete_domain>(t, with(bare, pick)) && (!needs || pick.size() - 1 < needs->size()))
+        needs = std::vector<field>(pick.begin() + 1, pick.end());
+    }
+    if (!needs) return flag_of(f) + " cannot be set with --transport " + std::string(name(o.transport));
+    bool missing = false;
+    std::string list;
+    for (const field n : *needs) {
+      missing = missing || std::find(set.begin(), set.end(), n) == set.end();
+      list += (list.empty() ? "" : " and ") + flag_of(n);
+    }
+    if (missing) return flag_of(f) + " needs " + list;
+  }
+  return describe(o);
+}
+
 }  // namespace
 
 action add_show(CLI::App& app) {
@@ -35,28 +88,42 @@ action add_show(CLI::App& app) {
   auto name = std::make_shared<std::string>();
   auto format = std::make_shared<std::string>("text");
   auto list = std::make_shared<bool>(false);
-  sub->add_option("classifier", *name, "built-in classifier");
+  sub->add_option("classifier", *name, "a built-in classifier or a C file");
   sub->add_flag("--list", *list, "name every built-in classifier");
   sub->add_option("--format", *format, "text, json, markdown, or c (a migration/channel.c that `check` reads back)");
   return [=] {
+    if (*format != "text" && *format != "json" && *format != "markdown" && *format != "c")
+      throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown, c)");
     if (*list) {
-      for (const table* t : builtin_tables)
-        std::printf("%-10s %s\n", std::string(t->name).c_str(), std::string(t->summary).c_str());
-      return 0;
+      if (!name->empty()) throw usage_error("show takes a classifier or --list, not both");
+      if (*format == "c") throw usage_error("--format c shows one classifier, not --list");
+      if (*format == "json") {
+        auto j = nlohmann::ordered_json::array();
+        for (const table* t : builtin_tables)
+          j.push_back({{"name", std::string(t->name)}, {"summary", std::string(t->summary)}});
+        std::cout << j.dump(2) << "\n";
+      } else if (*format == "markdown") {
+        std::cout << "| classifier | summary |\n|---|---|\n";
+        for (const table* t : builtin_tables) std::cout << "| `" << t->name << "` | " << t->summary << " |\n";
+      } else {
+        for (const table* t : builtin_tables)
+          std::printf("%-10s %s\n", std::string(t->name).c_str(), std::string(t->summary).c_str());
+      }
+      return exit_ok;
     }
     if (name->empty()) throw usage_error("show needs a classifier name or --list");
-    const table& t = builtin_or_throw(*name);
+    const auto c = resolve_classifier(*name);
+    const table& t = *c.t;
     if (*format == "json") std::cout << to_json(t).dump(2) << "\n";
     else if (*format == "markdown") std::cout << render_markdown(t);
-    else if (*format == "text") std::cout << render_text(t);
     else if (*format == "c") {
       try {
         std::cout << write_c(t);
       } catch (const c_writer_error& e) {
         throw usage_error(e.what());
       }
-    } else throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown, c)");
-    return 0;
+    } else std::cout << render_text(t);
+    return exit_ok;
   };
 }
 
@@ -69,7 +136,7 @@ action add_classify(CLI::App& app) {
     bool has_main = false, all_multifd = false, has_preempt = false;
   };
   auto a = std::make_shared<args>();
-  sub->add_option("--classifier", a->classifier, "built-in classifier (default: reference)");
+  sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
   sub->add_flag("--multifd", a->multifd, "destination has the multifd capability");
   sub->add_flag("--postcopy-ram", a->postcopy_ram, "destination has postcopy-ram");
   sub->add_flag("--postcopy-preempt", a->postcopy_preempt, "destination has postcopy-preempt");
@@ -84,7 +151,8 @@ action add_classify(CLI::App& app) {
   sub->add_option("--format", a->format, "text or json");
   return [=] {
     check_format(a->format);
-    const table& t = builtin_or_throw(a->classifier);
+    const auto c = resolve_classifier(a->classifier);
+    const table& t = *c.t;
     observation o;
     o.multifd = a->multifd, o.postcopy_ram = a->postcopy_ram, o.postcopy_preempt = a->postcopy_preempt;
     o.mapped_ram = a->mapped_ram, o.has_main = a->has_main, o.all_multifd = a->all_multifd;
@@ -97,19 +165,18 @@ action add_classify(CLI::App& app) {
         throw usage_error(std::string(t.name) + " refuses this configuration (" + std::string(f.id) + "): " +
                           std::string(f.text));
     if (!valid<concrete_domain>(t, o.generic()))
-      throw usage_error("inconsistent observation: --postcopy-preempt needs --postcopy-ram, --all-multifd needs "
-                        "--multifd, --has-preempt needs --postcopy-preempt");
+      throw usage_error("inconsistent observation: " + inconsistency(t, o));
     const auto d = classify(t, o);
     if (a->format == "json") {
       nlohmann::json j{{"classifier", std::string(t.name)}, {"observation", to_json(o)},
                        {"decision", std::string(name(d.then))}, {"reads", std::string(name(d.cost))}};
       j["rule"] = d.fired ? to_json(*d.fired) : nlohmann::json(nullptr);
       std::cout << j.dump(2) << "\n";
-      return 0;
+      return d.fired ? exit_ok : exit_finding;
     }
     if (!d.fired) {
       std::printf("no rule matched: %s\n", describe(o).c_str());
-      return 1;
+      return exit_finding;
     }
     const rule& r = *d.fired;
     std::printf("%s%s", std::string(name(d.then)).c_str(), r.implicit_default ? " (implicit default)" : "");
@@ -117,7 +184,7 @@ action add_classify(CLI::App& app) {
     std::printf("\n  rule     %s (reads %s)\n  guard    %s\n  C        %s\n  upstream %s %s\n",
                 std::string(r.id).c_str(), std::string(name(d.cost)).c_str(), describe(r.when).c_str(),
                 std::string(r.c).c_str(), std::string(r.ref.commit).c_str(), std::string(r.ref.where).c_str());
-    return 0;
+    return exit_ok;
   };
 }
 

@@ -1,6 +1,10 @@
 // `migchan serve`, `migchan replay` and `migchan proxy`: the runtime over real
 // sockets. Bad input is a usage_error (one line, exit 2) before any socket opens.
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 #include <cstdio>
@@ -8,6 +12,7 @@
 #include <iostream>
 #include <memory>
 
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
 #include "impl/proxy.h"
 #include "impl/receiver.h"
@@ -19,13 +24,6 @@ namespace migchan::cli {
 
 namespace {
 
-const table& classifier_or_throw(const std::string& n) {
-  if (const table* t = find_builtin(n)) return *t;
-  std::vector<std::string_view> known;
-  for (const table* t : builtin_tables) known.push_back(t->name);
-  throw usage_error("unknown classifier '" + n + "' (built-in: " + join(known) + ")");
-}
-
 uri uri_or_throw(const std::string& flag, const std::string& text) {
   if (text.empty()) throw usage_error(flag + " needs a URI (tcp:HOST:PORT or unix:PATH)");
   try {
@@ -35,14 +33,19 @@ uri uri_or_throw(const std::string& flag, const std::string& text) {
   }
 }
 
-void check_range(const std::string& flag, long long v, long long lo, long long hi) {
-  if (v < lo || v > hi)
-    throw usage_error(flag + " must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", not " +
-                      std::to_string(v));
+// A whole number option, taken as typed so that a value out of range is shown as given.
+long long number(const std::string& flag, const std::string& text, long long lo, long long hi) {
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc::invalid_argument || end != text.data() + text.size())
+    throw usage_error("bad value '" + text + "' for " + flag + " (a whole number)");
+  if (ec == std::errc::result_out_of_range || v < lo || v > hi)
+    throw usage_error(flag + " must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", not " + text);
+  return v;
 }
 
-dest_cfg config_or_throw(const table& t, const std::string& caps, int channels) {
-  check_range("--multifd-channels", channels, 1, 255);
+dest_cfg config_or_throw(const table& t, const std::string& caps, const std::string& channels_text) {
+  const auto channels = static_cast<int>(number("--multifd-channels", channels_text, 1, 255));
   dest_cfg c;
   try {
     c = parse_caps(caps, channels);
@@ -94,7 +97,8 @@ replay_trace trace_or_throw(const std::string& path) {
 // JSON lines, buffered and flushed whenever the server waits, so that whoever
 // follows the log sees each line as soon as the server is idle. A line that
 // cannot be written ends the run: "cannot write log '-': Broken pipe".
-log_sink open_log(const std::string& path) {
+log_sink open_log(const std::string& path, const std::string& max_mib) {
+  const auto cap = static_cast<std::uint64_t>(number("--log-max-mib", max_mib, 0, 1 << 20)) << 20;
   struct file {
     std::FILE* f = nullptr;
     bool owned = false;
@@ -115,17 +119,24 @@ log_sink open_log(const std::string& path) {
     out->owned = true;
     if (!out->f) throw usage_error("cannot open log '" + path + "': " + std::strerror(errno));
   }
-  return {[out](std::string_view line) {
-            std::fwrite(line.data(), 1, line.size(), out->f);
-            std::fputc('\n', out->f);
-          },
-          [out] {
-            if (std::fflush(out->f) != 0) out->check();
-            out->check();
-          }};
+  log_sink sink{[out](std::string_view line) {
+                  std::fwrite(line.data(), 1, line.size(), out->f);
+                  std::fputc('\n', out->f);
+                },
+                [out] {
+                  if (std::fflush(out->f) != 0) out->check();
+                  out->check();
+                }};
+  sink.cap(cap);
+  return sink;
 }
 
-// SIGINT/SIGTERM end the run the ordinary way, with its summary.
+constexpr const char* log_max_help =
+    "MiB of log lines at most (default 64, 0: no cap); past it lines are counted, not written, and the summary "
+    "says how many";
+
+// SIGINT, SIGTERM, SIGHUP and SIGUSR1 end the run the ordinary way, with its summary.
+constexpr int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
 void (*stop_fn)(void*) = nullptr;
 void* stop_arg = nullptr;
 extern "C" void on_signal(int) {
@@ -140,11 +151,19 @@ template <class T> [[nodiscard]] signals_off stop_on_signals(T& server) {
   stop_fn = [](void* s) { static_cast<T*>(s)->stop(); };
   struct sigaction sa{};
   sa.sa_handler = on_signal;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
+  for (const int sig : stop_signals) ::sigaction(sig, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   return {};
 }
+
+// replay's way to stop: the handler writes to an eventfd its loop watches.
+struct replay_stop {
+  unique_fd fd{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+  void stop() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(fd.get(), &one, sizeof one);
+  }
+};
 
 std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v); }
 
@@ -153,51 +172,65 @@ std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v);
 action add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "a reference destination: accept, classify with a table, act on it");
   struct args {
-    std::string classifier = "reference", listen, caps, log, order = "accept", uuid, ram_blocks;
-    int channels = 2;
-    long long peek_timeout = 1000, timeout = 0, max_connections = 1024;
+    std::string classifier = "reference", listen, caps, log, order = "accept", uuid, ram_blocks, trace;
+    std::string channels = "2", peek_timeout = "1000", timeout = "0", max_connections = "1024", log_max = "64";
     bool exit_after_complete = false, return_path = false, recovery = false;
   };
   auto a = std::make_shared<args>();
-  sub->add_option("--classifier", a->classifier, "built-in classifier (default: reference)");
+  auto* classifier = sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
   sub->add_option("--listen", a->listen, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
-  sub->add_option("--caps", a->caps, "multifd, postcopy-ram, postcopy-preempt, mapped-ram (comma-separated)");
-  sub->add_option("--multifd-channels", a->channels, "multifd-channels (default 2)");
+  auto* caps = sub->add_option("--caps", a->caps, "multifd, postcopy-ram, postcopy-preempt, mapped-ram (comma-separated)");
+  auto* channels = sub->add_option("--multifd-channels", a->channels, "multifd-channels (default 2)");
+  sub->add_option("--trace", a->trace, "take classifier, capabilities, multifd-channels and recovery from this "
+                                       "replay-form trace, as replaying it needs");
   sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
+  sub->add_option("--log-max-mib", a->log_max, log_max_help);
   sub->add_option("--order", a->order, "accept (QEMU's, the default) or data");
   sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");
   sub->add_option("--uuid", a->uuid, "the destination's uuid for MultiFDInit_t (default all zero)");
   sub->add_flag("--exit-after-complete", a->exit_after_complete, "exit once main has ended and all are closed");
   sub->add_option("--max-connections", a->max_connections, "connections open at once (default 1024)");
   sub->add_flag("--return-path", a->return_path, "send MIG_RP_MSG_SHUT even if the stream opens no return path");
-  sub->add_flag("--recovery", a->recovery, "start postcopy-paused, waiting for a recovering source");
+  auto* recovery = sub->add_flag("--recovery", a->recovery, "start postcopy-paused, waiting for a recovering source");
   sub->add_option("--ram-blocks", a->ram_blocks,
                   "with --recovery: the log of the serve run that received the original stream (RAMBlock sizes)");
   sub->add_option("--timeout", a->timeout, "ms to serve, then exit with the summary (default: no limit)");
   return [=] {
     serve_options o;
-    o.classifier = &classifier_or_throw(a->classifier);
+    classifier_arg c;
+    if (!a->trace.empty()) {
+      for (const auto* given : {classifier, caps, channels, recovery})
+        if (given->count()) throw usage_error("--trace gives the configuration: not with " + given->get_name());
+      const auto t = trace_or_throw(a->trace);
+      if (t.transport != transport::socket)
+        throw usage_error("trace '" + a->trace + "': transport '" + std::string(name(t.transport)) +
+                          "' cannot be served over sockets");
+      c = resolve_classifier(t.classifier);
+      o.config = t.config;
+      o.recovery = t.recovery;
+      if (auto why = refusal(*c.t, o.config)) throw usage_error("trace '" + a->trace + "': " + *why);
+    } else {
+      c = resolve_classifier(a->classifier);
+      o.config = config_or_throw(*c.t, a->caps, a->channels);
+      o.recovery = a->recovery;
+    }
+    o.classifier = c.t;
     o.listen = uri_or_throw("--listen", a->listen);
-    o.config = config_or_throw(*o.classifier, a->caps, a->channels);
     auto order = parse_order(a->order);
     if (!order) throw usage_error("bad value '" + a->order + "' for --order (one of: accept, data)");
     o.order = *order;
-    check_range("--peek-timeout", a->peek_timeout, 1, 3600000);
-    check_range("--max-connections", a->max_connections, 1, 1000000);
-    check_range("--timeout", a->timeout, 0, 1LL << 40);
-    o.peek_timeout = ms(a->peek_timeout);
-    o.timeout = ms(a->timeout);
-    o.max_connections = static_cast<std::size_t>(a->max_connections);
+    o.peek_timeout = ms(number("--peek-timeout", a->peek_timeout, 1, 3600000));
+    o.max_connections = static_cast<std::size_t>(number("--max-connections", a->max_connections, 1, 1000000));
+    o.timeout = ms(number("--timeout", a->timeout, 0, 1LL << 40));
     o.uuid = uuid_or_throw(a->uuid);
     o.exit_after_complete = a->exit_after_complete;
     o.return_path = a->return_path;
-    o.recovery = a->recovery;
     if (o.recovery && !o.config.postcopy_ram) throw usage_error("--recovery needs postcopy-ram in --caps");
     if (!a->ram_blocks.empty()) {
       if (!o.recovery) throw usage_error("--ram-blocks needs --recovery");
       o.ram = ram_layout_or_throw(a->ram_blocks);
     }
-    auto log = open_log(a->log);
+    auto log = open_log(a->log, a->log_max);
     receiver r(std::move(o), log);
     const auto guard = stop_on_signals(r);
     return r.run();
@@ -208,13 +241,15 @@ action add_replay(CLI::App& app) {
   auto* sub = app.add_subcommand("replay", "open a trace's channels over real sockets and report what the peer did");
   struct args {
     std::string trace, to, uuid, machine, format = "text";
-    long long gap = 10, wait = 1000;
+    std::string gap = "10", wait = "1000", connect_timeout = "2000";
   };
   auto a = std::make_shared<args>();
   sub->add_option("trace", a->trace, "replay-form JSON file")->required();
   sub->add_option("--to", a->to, "the destination: tcp:HOST:PORT or unix:PATH");
   sub->add_option("--gap", a->gap, "ms between connections, unless the trace says (default 10)");
   sub->add_option("--wait", a->wait, "ms to watch the connections after the last one opens (default 1000)");
+  sub->add_option("--connect-timeout", a->connect_timeout,
+                  "ms a connection may take to be accepted (default 2000): a full accept queue never does");
   sub->add_option("--uuid", a->uuid, "the source's uuid in MultiFDInit_t (default all zero)");
   sub->add_option("--machine", a->machine,
                   "machine type in main's configuration section, the destination's own (default " +
@@ -224,9 +259,9 @@ action add_replay(CLI::App& app) {
     const auto t = trace_or_throw(a->trace);
     replay_options o;
     o.to = uri_or_throw("--to", a->to);
-    check_range("--gap", a->gap, 0, 600000);
-    check_range("--wait", a->wait, 0, 3600000);
-    o.gap = ms(a->gap), o.wait = ms(a->wait);
+    o.gap = ms(number("--gap", a->gap, 0, 600000));
+    o.wait = ms(number("--wait", a->wait, 0, 3600000));
+    o.connect_timeout = ms(number("--connect-timeout", a->connect_timeout, 1, 3600000));
     o.uuid = uuid_or_throw(a->uuid);
     if (!a->machine.empty()) o.machine = machine_or_throw(a->machine);
     if (a->format != "text" && a->format != "json")
@@ -237,10 +272,20 @@ action add_replay(CLI::App& app) {
       throw usage_error("trace '" + a->trace + "': " + e.what());
     }
     std::signal(SIGPIPE, SIG_IGN);
-    const auto out = run_replay(t, o);
-    bool refused = false;
+    static replay_stop stopper;
+    stop_arg = &stopper;
+    stop_fn = [](void* s) { static_cast<replay_stop*>(s)->stop(); };
+    struct sigaction sa{};
+    sa.sa_handler = on_signal;
+    for (const int sig : stop_signals) ::sigaction(sig, &sa, nullptr);
+    const signals_off guard;
+    o.stop_fd = stopper.fd.get();
+    bool interrupted = false;
+    const auto out = run_replay(t, o, &interrupted);
+    const auto sum = summarize(out, interrupted);
+    if (sum.unreachable) throw usage_error(*sum.unreachable);  // nothing listens there: one line, exit 2
     for (const auto& r : out) {
-      refused = refused || r.did == peer_did::refused;
+      if (!r.tried) continue;
       const auto& expect = t.arrivals[r.ch.arrival].expect;
       if (a->format == "json") {
         auto j = to_json(r);
@@ -252,34 +297,40 @@ action add_replay(CLI::App& app) {
         continue;
       }
       std::string id = r.ch.multifd_id ? " id " + std::to_string(*r.ch.multifd_id) : "";
-      std::printf("%zu. %s%s (%s) sent %zu B: peer %s", r.ch.arrival + 1, std::string(name(r.ch.kind)).c_str(),
-                  id.c_str(), std::string(name(r.ch.magic)).c_str(), r.ch.first.size(),
-                  std::string(name(r.did)).c_str());
+      std::printf("%zu. %s%s (%s) ", r.ch.arrival + 1, std::string(name(r.ch.kind)).c_str(), id.c_str(),
+                  std::string(name(r.ch.magic)).c_str());
+      const bool connected = r.did != peer_did::refused && r.did != peer_did::connect_timeout;
+      if (connected) std::printf("sent %zu B: peer %s", r.sent, std::string(name(r.did)).c_str());
+      else std::printf("not connected: %s", std::string(name(r.did)).c_str());
       if (r.did != peer_did::open) std::printf(" after %.3f s", r.ended - r.opened);
       if (r.received) std::printf(", received %zu B (%s)", r.received, hex(r.received_head).c_str());
       if (!r.error.empty()) std::printf(" [%s]", r.error.c_str());
       if (expect) std::printf("; expected %s", std::string(name(expect->decision)).c_str());
       std::printf("\n");
     }
-    return refused ? 1 : 0;
+    if (a->format == "json") std::cout << json_line{{"summary", to_json(sum)}}.dump() << "\n";
+    else std::cout << summary_text(sum) << "\n";
+    return sum.exit;
   };
 }
 
 action add_proxy(CLI::App& app) {
   auto* sub = app.add_subcommand("proxy", "relay a source to a destination, classifying and optionally reordering");
   struct args {
-    std::string listen, to, order = "natural", classifier, caps, log;
-    int channels = 2;
-    long long peek_timeout = 1000, hold_timeout = 5000, gap = 0, timeout = 0, max_connections = 1024;
+    std::string listen, to, order = "natural", classifier, caps, log, log_max = "64";
+    std::string channels = "2", peek_timeout = "1000", hold_timeout = "5000", gap = "0", timeout = "0",
+                max_connections = "1024";
   };
   auto a = std::make_shared<args>();
   sub->add_option("--listen", a->listen, "where the source connects: tcp:HOST:PORT or unix:PATH");
   sub->add_option("--to", a->to, "the destination: tcp:HOST:PORT or unix:PATH");
   sub->add_option("--order", a->order, "natural, or a replay-form TRACE whose arrival order to reproduce");
-  sub->add_option("--classifier", a->classifier, "classify on the way with this table (default: the trace's)");
+  sub->add_option("--classifier", a->classifier,
+                  "classify on the way with this built-in classifier or C file (default: the trace's)");
   sub->add_option("--caps", a->caps, "the destination's capabilities, for --classifier");
   sub->add_option("--multifd-channels", a->channels, "multifd-channels, for --classifier (default 2)");
   sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
+  sub->add_option("--log-max-mib", a->log_max, log_max_help);
   sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");
   sub->add_option("--hold-timeout", a->hold_timeout, "ms without trace progress before relaying the rest as is");
   sub->add_option("--gap", a->gap, "ms between dials in trace order (default 0)");
@@ -290,26 +341,29 @@ action add_proxy(CLI::App& app) {
     o.listen = uri_or_throw("--listen", a->listen);
     o.to = uri_or_throw("--to", a->to);
     if (a->order != "natural") o.order = trace_or_throw(a->order);
+    classifier_arg c;
     if (!a->classifier.empty()) {
-      o.classifier = &classifier_or_throw(a->classifier);
-      o.config = config_or_throw(*o.classifier, a->caps, a->channels);
+      c = resolve_classifier(a->classifier);
+      o.config = config_or_throw(*c.t, a->caps, a->channels);
     } else if (o.order) {
-      o.classifier = &classifier_or_throw(o.order->classifier);
+      try {
+        c = resolve_classifier(o.order->classifier);
+      } catch (const usage_error& e) {
+        throw usage_error("trace '" + a->order + "': " + e.what());
+      }
       o.config = o.order->config;
       o.recovery = o.order->recovery;
-      if (auto why = refusal(*o.classifier, o.config)) throw usage_error("trace '" + a->order + "': " + *why);
+      if (auto why = refusal(*c.t, o.config)) throw usage_error("trace '" + a->order + "': " + *why);
     } else if (!a->caps.empty()) {
       throw usage_error("--caps needs --classifier");
     }
-    check_range("--peek-timeout", a->peek_timeout, 1, 3600000);
-    check_range("--hold-timeout", a->hold_timeout, 1, 3600000);
-    check_range("--gap", a->gap, 0, 600000);
-    check_range("--timeout", a->timeout, 0, 1LL << 40);
-    check_range("--max-connections", a->max_connections, 1, 1000000);
-    o.peek_timeout = ms(a->peek_timeout), o.hold_timeout = ms(a->hold_timeout), o.gap = ms(a->gap);
-    o.timeout = ms(a->timeout);
-    o.max_connections = static_cast<std::size_t>(a->max_connections);
-    auto log = open_log(a->log);
+    o.classifier = c.t;
+    o.peek_timeout = ms(number("--peek-timeout", a->peek_timeout, 1, 3600000));
+    o.hold_timeout = ms(number("--hold-timeout", a->hold_timeout, 1, 3600000));
+    o.gap = ms(number("--gap", a->gap, 0, 600000));
+    o.timeout = ms(number("--timeout", a->timeout, 0, 1LL << 40));
+    o.max_connections = static_cast<std::size_t>(number("--max-connections", a->max_connections, 1, 1000000));
+    auto log = open_log(a->log, a->log_max);
     proxy p(std::move(o), log);
     const auto guard = stop_on_signals(p);
     return p.run();

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
 #include "impl/verify_run.h"
 #include "model/builtin.h"
@@ -25,6 +26,7 @@
 #include "proofs/synth_limits.h"
 #include "proofs/trace.h"
 #include "proofs/verify.h"
+#include "impl/caps.h"
 
 namespace migchan::cli {
 
@@ -42,17 +44,11 @@ unsigned parse_assumptions(const std::string& list) {
 }
 
 std::array<bool, 4> parse_cap_set(const std::string& list) {
-  std::array<bool, 4> c{};
-  std::stringstream ss(list);
-  std::string item;
-  const std::array<std::string_view, 4> known{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
-  while (std::getline(ss, item, ',')) {
-    if (item.empty() || item == "none") continue;
-    const auto it = std::find(known.begin(), known.end(), item);
-    if (it == known.end()) throw usage_error("unknown capability '" + item + "' (one of: " + join(known) + ", none)");
-    c[static_cast<std::size_t>(it - known.begin())] = true;
+  try {
+    return parse_capabilities(list);
+  } catch (const std::invalid_argument& e) {
+    throw usage_error(e.what());
   }
-  return c;
 }
 
 transport parse_transport(const std::string& name) {
@@ -105,13 +101,13 @@ std::string expectation_gap(const table& t, const proofs::classifier_result& r) 
 }
 
 void add_common(CLI::App* sub, common_args& a) {
-  sub->add_option("--classifier", a.classifier, "built-in classifier");
+  a.command = sub->get_name();
+  sub->add_option("--classifier", a.classifier, "a built-in classifier or a C file");
   sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
   sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
   sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
   sub->add_option("--format", a.format, "text, json or markdown (docs/counterexamples.md)");
   sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
-  sub->add_flag("--explain", a.explain, "print every counterexample trace");
   sub->add_option("--caps", a.caps, "only sources with exactly these capabilities: comma-separated multifd, "
                                     "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--transport", a.transport, "only sources on this transport: socket, fd, tls, file, exec");
@@ -164,6 +160,8 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
   run_result r;
   r.assumed = parse_assumptions(a.assume);
   r.from_c = from_c;
+  r.command = a.command;
+  r.max_channels = a.max_channels;
   if (!a.traces.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(a.traces, ec);
@@ -174,9 +172,7 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
   o.max_channels = a.max_channels;
   if (!a.caps.empty()) o.z3.caps = parse_cap_set(a.caps);
   if (!a.transport.empty()) o.z3.uri = parse_transport(a.transport);
-  r.restricted = o.z3.caps || o.z3.uri;
-  if ((o.z3.caps || o.z3.uri) && a.classifier.empty() && !from_c && a.format != "json")
-    std::cerr << "migchan: restricted to --caps/--transport: expectations do not apply\n";
+  r.caps = o.z3.caps, r.uri = o.z3.uri;
   const auto t0 = std::chrono::steady_clock::now();
   // Each table's sequence properties in a child process of its own, as many
   // at once as there are cores: two busy Z3 4.8.12 contexts in one process
@@ -191,7 +187,7 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
         if (!pr.trace) continue;
         const auto stem = std::filesystem::path(std::string(cr.t->name)).filename().string();
         const auto base = (std::filesystem::path(a.traces) / (stem + "." + std::string(name(pr.prop)))).string();
-        itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace));
+        itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace, "migchan " + r.command));
         std::ofstream(base + ".replay.json") << proofs::to_replay(*cr.t, pr.prop, *pr.trace).dump(2) << "\n";
         std::ofstream(base + ".txt") << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
       }
@@ -254,16 +250,54 @@ nlohmann::json single_json(const table& t, const proofs::single_result& s) {
           {"seconds", s.seconds}};
 }
 
+std::string parameters_text(const run_result& r) {
+  std::string s = "multifd-channels 1.." + std::to_string(r.max_channels);
+  if (r.caps) {
+    s += "; sources with exactly {" + capabilities_text(*r.caps, ", ") + "}";
+  }
+  if (r.uri) s += "; transport " + std::string(name(*r.uri));
+  return s;
+}
+
+std::string tally::line(std::string_view name, double seconds) const {
+  std::ostringstream o;
+  o << name << ": " << (total - failed) << " of " << total << " properties hold";
+  if (unknown) o << ", Z3 gave up on some";
+  o << " (" << seconds << " s)";
+  return o.str();
+}
+
+tally tally_of(const run_result& r, std::size_t i) {
+  const auto& s = r.single[i];
+  tally t;
+  t.total = 3 + r.results[i].results.size();
+  t.failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
+  t.unknown = !s.unknown.empty();
+  for (const auto& pr : r.results[i].results) t.failed += pr.refuted ? 1 : 0, t.unknown = t.unknown || !pr.unknown.empty();
+  return t;
+}
+
 nlohmann::json to_json(const run_result& r) {
-  nlohmann::json out{{"assumptions", names_json(r.assumed)}, {"classifiers", nlohmann::json::array()},
+  nlohmann::json caps = nullptr;
+  if (r.caps) {
+    caps = nlohmann::json::array();
+    for (std::size_t i = 0; i < capability_names.size(); ++i)
+      if ((*r.caps)[i]) caps.push_back(std::string(capability_names[i]));
+  }
+  nlohmann::json out{{"assumptions", names_json(r.assumed)},
+                     {"parameters", {{"max_channels", r.max_channels},
+                                     {"caps", caps},
+                                     {"transport", r.uri ? nlohmann::json(std::string(name(*r.uri))) : nullptr}}},
+                     {"classifiers", nlohmann::json::array()},
                      {"seconds", r.seconds}};
   for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
     const auto& cr = r.results[ci];
     nlohmann::json c{{"name", std::string(cr.t->name)}, {"results", nlohmann::json::array()},
                      {"exhaustive", !cr.single.gap}};
-    c["expected"] = r.from_c ? nlohmann::json(nullptr) : nlohmann::json(expectation_gap(*cr.t, cr).empty());
+    c["expected"] = r.from_c || r.restricted() ? nlohmann::json(nullptr)
+                                               : nlohmann::json(expectation_gap(*cr.t, cr).empty());
     c["single_arrival"] = single_json(*cr.t, r.single[ci]);
-    const auto weaker = weaker_elsewhere(cr, r.restricted);
+    const auto weaker = weaker_elsewhere(cr, r.restricted());
     for (const auto& pr : cr.results) {
       nlohmann::json sets = nlohmann::json::array();
       for (unsigned m : pr.minimal_sets) sets.push_back(names_json(m));
@@ -278,7 +312,8 @@ nlohmann::json to_json(const run_result& r) {
                               {"minimal_assumption_sets", sets},
                               {"optimal", weaker ? nlohmann::json(elsewhere.empty()) : nlohmann::json(nullptr)},
                               {"weaker_sets_elsewhere", elsewhere},
-                              {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace))
+                              {"trace", pr.trace ? itf::to_json(proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace,
+                                                                               "migchan " + r.command))
                                                  : itf::value(nullptr)},
                               {"seconds", pr.seconds}});
     }
@@ -289,8 +324,28 @@ nlohmann::json to_json(const run_result& r) {
 
 namespace {
 
+// Whether every classifier is as upstream history says, in words, and the exit code.
+std::pair<int, std::string> verify_outcome(const run_result& r) {
+  bool unknown = false;
+  std::size_t unexpected = 0;
+  for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
+    unknown = unknown || tally_of(r, ci).unknown;
+    unexpected += !r.from_c && !r.restricted() && !expectation_gap(*r.results[ci].t, r.results[ci]).empty();
+  }
+  if (unknown) return {exit_unknown, "Z3 gave up on some question, exit 3"};
+  if (r.from_c) return {exit_ok, "read from C: no upstream history to compare with, exit 0"};
+  if (r.restricted())
+    return {exit_ok, "restricted by --caps, --transport or --max-channels: upstream history is recorded for "
+                     "every source and 1..255 channels, not compared, exit 0"};
+  if (unexpected)
+    return {exit_finding, std::to_string(unexpected) + " of " + std::to_string(r.results.size()) +
+                              " classifiers not as upstream history says (UNEXPECTED above), exit 1"};
+  return {exit_ok, "every classifier as upstream history says, exit 0"};
+}
+
 void print_matrix(const run_result& r, bool explain, std::ostream& os) {
-  os << "assuming " << proofs::assumption_list(r.assumed) << "; multifd-channels 1..255; shortest counterexamples\n\n";
+  os << "assuming " << proofs::assumption_list(r.assumed) << "; " << parameters_text(r)
+     << "; shortest counterexamples\n\n";
   std::string head = "            ";
   for (std::size_t p = 0; p < property_count; ++p) {
     std::string n(name(static_cast<property>(p)));
@@ -319,21 +374,23 @@ void print_matrix(const run_result& r, bool explain, std::ostream& os) {
          << "\n";
     }
     os << "  single arrival     " << single_summary(*cr.t, r.single[ci]) << "\n";
+    if (r.from_c || r.restricted()) continue;
     const auto gap = expectation_gap(*cr.t, cr);
     os << "  " << (gap.empty() ? "as upstream history says (model/expectations.h)" : "UNEXPECTED:" + gap) << "\n";
-    os << optimality_text(cr, r.restricted);
+    os << optimality_text(cr, r.restricted());
   }
   if (explain)
     for (const auto& cr : r.results)
       for (const auto& pr : cr.results)
         if (pr.trace) os << "\n" << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
-  os << "\n" << r.seconds << " s\n";
+  os << "\n" << verify_outcome(r).second << " (" << r.seconds << " s)\n";
 }
 
 // docs/counterexamples.md: deterministic (no timings), generated from the rows.
 void print_markdown(const run_result& r, std::ostream& os) {
   os << "# Counterexamples\n\n<!-- Generated by `migchan verify --format markdown`; a test fails when this file is "
-        "stale. -->\n\nEvery property of every built-in classifier, checked for multifd-channels 1..255 with "
+        "stale. -->\n\nEvery property of every built-in classifier, checked for "
+     << parameters_text(r) << " with "
      << (r.assumed ? "the assumptions " + proofs::assumption_list(r.assumed) : std::string("no assumption"))
      << " in force. A refuted property comes with its shortest counterexample (fewest channels) and what it means "
         "in QEMU terms; \"holds under\" lists the minimal sets of named assumptions (docs/assumptions.md) under "
@@ -367,18 +424,31 @@ action add_verify(CLI::App& app) {
   auto* sub = app.add_subcommand("verify", "prove or refute every property of every classifier");
   auto a = std::make_shared<common_args>();
   add_common(sub, *a);
+  sub->add_flag("--explain", a->explain, "print every counterexample trace");
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
   return [=] {
+    if (a->all && !a->classifier.empty()) throw usage_error("verify takes --classifier C or --all, not both");
     std::vector<const table*> tables;
-    if (!a->classifier.empty()) tables.push_back(&builtin_named(a->classifier, "classifier"));
-    else tables.assign(builtin_tables.begin(), builtin_tables.end());
-    const auto r = run(*a, tables, false);
-    bool expected = true;
-    for (const auto& cr : r.results) expected = expected && expectation_gap(*cr.t, cr).empty();
-    if (a->format == "json") std::cout << to_json(r).dump(2) << "\n";
-    else if (a->format == "markdown") print_markdown(r, std::cout);
-    else print_matrix(r, a->explain, std::cout);
-    return expected ? 0 : 1;
+    classifier_arg c;
+    if (!a->classifier.empty()) {
+      c = resolve_classifier(a->classifier);
+      tables.push_back(c.t);
+    } else {
+      tables.assign(builtin_tables.begin(), builtin_tables.end());
+    }
+    const auto r = run(*a, tables, c.from_c());
+    const auto [code, words] = verify_outcome(r);
+    if (a->format == "json") {
+      auto j = to_json(r);
+      j["result"] = words;
+      j["exit"] = code;
+      std::cout << j.dump(2) << "\n";
+    } else if (a->format == "markdown") {
+      print_markdown(r, std::cout);
+    } else {
+      print_matrix(r, a->explain, std::cout);
+    }
+    return code;
   };
 }
 

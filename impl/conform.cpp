@@ -1,3 +1,4 @@
+#include "impl/caps.h"
 #include "impl/conform.h"
 
 #include <chrono>
@@ -50,10 +51,9 @@ std::unique_ptr<qemu::qemu_vm> start_vm(const target& t, const scenario& s, side
 
 void configure(qemu::qemu_vm& vm, const scenario& s, int channels) {
   std::map<std::string, bool> caps;
-  if (s.multifd) caps["multifd"] = true;
-  if (s.postcopy_ram) caps["postcopy-ram"] = true;
-  if (s.postcopy_preempt) caps["postcopy-preempt"] = true;
-  if (s.mapped_ram) caps["mapped-ram"] = true;
+  const capability_set on{s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram};
+  for (std::size_t i = 0; i < capability_names.size(); ++i)
+    if (on[i]) caps[std::string(capability_names[i])] = true;
   if (!caps.empty()) vm.set_capabilities(caps);
   if (s.multifd) vm.set_parameters({{"multifd-channels", channels}});
 }

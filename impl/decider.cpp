@@ -173,6 +173,10 @@ void decider::decide(std::size_t conn, const facts& f, bool known, std::vector<d
   pending_.erase(conn);
   d.before = state_;
   const auto r = step<concrete_domain>(table_, config_, state_, arrival_of(d));
+  // Names no row unless the table decided, or the bytes could have changed the
+  // outcome (docs/runtime.md): a drop by the listener, or anything behind a dead
+  // destination, is the same whatever came.
+  const bool no_row = r.why != static_cast<int>(cause::rule) && (!known || independent(facts{}));
   state_ = r.next;
   d.after = state_;
   d.rule = r.rule;
@@ -180,7 +184,7 @@ void decider::decide(std::size_t conn, const facts& f, bool known, std::vector<d
   d.why = static_cast<cause>(r.why);
   d.cost = static_cast<reads>(r.cost);
   d.started = r.started;
-  if (!known && d.why != cause::rule) d.rule = static_cast<int>(table_.rules.size()), d.cost = reads::nothing;
+  if (no_row) d.rule = static_cast<int>(table_.rules.size()), d.cost = reads::nothing;
   if (d.then == verdict::multifd && d.why == cause::rule)
     if (const auto m = init_of(d.prefix)) registered_.insert(m->id);
   out.push_back(d);

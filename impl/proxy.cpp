@@ -26,36 +26,6 @@ using clock_type = event_loop::clock;
   throw std::system_error(e, std::generic_category(), what);
 }
 
-// The destination's address, resolved once so that dialing never blocks the loop.
-struct target {
-  sockaddr_storage sa{};
-  socklen_t len = 0;
-  int family = AF_UNSPEC;
-};
-
-target resolve_target(const uri& u) {
-  target t;
-  if (u.kind == uri_kind::unix_socket) {
-    auto* sun = reinterpret_cast<sockaddr_un*>(&t.sa);
-    sun->sun_family = AF_UNIX;
-    std::memcpy(sun->sun_path, u.path.data(), u.path.size());  // length checked by parse_uri
-    t.len = sizeof(sockaddr_un), t.family = AF_UNIX;
-    return t;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  const auto host = u.host.empty() ? std::string("127.0.0.1") : u.host;
-  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(u.port).c_str(), &hints, &res); rc != 0)
-    throw std::runtime_error("cannot resolve '" + host + "': " + ::gai_strerror(rc));
-  std::memcpy(&t.sa, res->ai_addr, res->ai_addrlen);
-  t.len = res->ai_addrlen, t.family = res->ai_family;
-  ::freeaddrinfo(res);
-  return t;
-}
-
 // Bytes on their way in one direction; at most `cap` are held.
 struct buffer {
   bytes b;
@@ -74,6 +44,8 @@ struct buffer {
 
 double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
 
+bool is_resource_error(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
+
 void set_linger_reset(int fd) {
   linger l{1, 0};  // close() sends RST: a reset is relayed as a reset
   ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -91,7 +63,8 @@ struct proxy::impl {
     state s = state::identify;
     std::optional<first_bytes> cls;    // trace mode: what it was identified as
     bool rdhup = false;
-    std::optional<event_loop::timer_id> id_timer, peek_timer;
+    std::optional<event_loop::timer_id> id_timer, peek_timer, dial_timer;
+    std::size_t dial_retries = 0;      // short of descriptors: dials tried again
     bytes prefix;                      // the first bytes relayed upstream (a MultiFDInit_t at most), for the table
     buffer d2u, u2d;
     bool down_eof = false, up_eof = false, up_wr_shut = false, down_wr_shut = false;
@@ -113,7 +86,7 @@ struct proxy::impl {
   event_loop loop;
   unique_fd listener, wake;
   uri bound;
-  target dest;
+  socket_address dest;
   std::optional<decider> dec;
   clock_type::time_point t0 = clock_type::now();
   std::atomic<bool> stop_requested{false};
@@ -138,7 +111,7 @@ struct proxy::impl {
     if (opt.order)
       for (const auto& a : opt.order->arrivals)
         for (int k = 0; k < a.count; ++k) slots.push_back(a.magic);
-    dest = resolve_target(opt.to);
+    dest = resolve_address(opt.to);
     bound = opt.listen;
     if (bound.kind == uri_kind::tcp && bound.host.empty()) bound.host = "127.0.0.1";
     listener = listen_on(bound, 1024);
@@ -180,8 +153,7 @@ struct proxy::impl {
       try {
         fd = accept_nonblocking(listener.get());
       } catch (const std::system_error& e) {
-        const int c = e.code().value();
-        if (c != EMFILE && c != ENFILE && c != ENOBUFS && c != ENOMEM) throw;
+        if (!is_resource_error(e.code().value())) throw;
         event(nullptr, "accept_paused", {{"reason", e.what()}});
         return pause_accept(true);
       }
@@ -204,6 +176,8 @@ struct proxy::impl {
   }
   void resume_accept() {
     if (!accept_paused || pairs.size() >= opt.max_connections) return;
+    for (const auto& [n, p] : pairs)
+      if (p->dial_timer) return;  // still short of descriptors for the pairs already accepted
     accept_paused = false;
     loop.modify(listener.get(), EPOLLIN);
   }
@@ -311,12 +285,26 @@ struct proxy::impl {
         pump_decisions();
       });
     }
-    unique_fd up(::socket(dest.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    int err = up ? 0 : errno;
-    if (up && ::connect(up.get(), reinterpret_cast<const sockaddr*>(&dest.sa), dest.len) < 0 &&
-        errno != EINPROGRESS)
-      err = errno;
-    if (err) return fail(p, "cannot connect to " + describe(opt.to) + ": " + std::strerror(err));
+    connect_up(p);
+  }
+
+  // The connection to the destination. Short of descriptors (or of room in a unix
+  // socket's backlog) the source is not reset: accepting pauses, as serve's does,
+  // and the dial is tried again until the source goes away.
+  void connect_up(pair& p) {
+    const auto n = p.n;
+    int err = 0;
+    auto up = connect_nonblocking(dest, err);
+    if (is_resource_error(err) || err == EAGAIN) {
+      if (!p.dial_retries++) event(&p, "dial_paused", {{"reason", std::strerror(err)}});
+      if (is_resource_error(err)) pause_accept(true);
+      p.dial_timer = loop.add_timer(std::chrono::milliseconds(100), [this, n] {
+        if (pair* q = find(n)) q->dial_timer.reset(), connect_up(*q);
+      });
+      watch(p, true, 0);
+      return;
+    }
+    if (!up) return fail(p, "cannot connect to " + describe(opt.to) + ": " + std::strerror(err));
     p.up = std::move(up);
     loop.add(p.up.get(), EPOLLOUT, [this, n](std::uint32_t) {
       if (pair* q = find(n)) on_up(*q);
@@ -449,6 +437,7 @@ struct proxy::impl {
     if (p.s != state::identify && p.s != state::held) facts(p, end == "reset" ? peer_end::reset : peer_end::closed);
     if (p.id_timer) loop.cancel_timer(*p.id_timer);
     if (p.peek_timer) loop.cancel_timer(*p.peek_timer);  // its facts are final now
+    if (p.dial_timer) loop.cancel_timer(*p.dial_timer);
     event(&p, "closed", {{"end", std::string(end)}, {"bytes_up", p.bytes_up}, {"bytes_down", p.bytes_down}});
     if (records.size() < 4096) records.push_back({p.n, p.dn, p.cls, p.bytes_up, p.bytes_down, std::string(end)});
     loop.remove(p.down.get());
@@ -483,10 +472,12 @@ struct proxy::impl {
     }
   }
 
+  bool trace_followed() const { return !abandoned && cursor >= slots.size(); }
+
   json_line summary() const {
     json_line s;
     s["order"] = opt.order ? "trace" : "natural";
-    if (opt.order) s["trace_followed"] = !abandoned && cursor >= slots.size();
+    if (opt.order) s["trace_followed"] = trace_followed();
     s["classifier"] = opt.classifier ? json_line(std::string(opt.classifier->name)) : json_line(nullptr);
     s["connections"] = accepted;
     json_line decisions = json_line::object();
@@ -514,6 +505,10 @@ struct proxy::impl {
       list.push_back(j);
     }
     s["pairs"] = list;
+    s["log"] = log.summary();
+    const bool ok = !opt.order || trace_followed();
+    s["result"] = !opt.order ? "relayed" : ok ? "the trace's order was followed" : "the trace's order was not followed";
+    s["exit"] = ok ? 0 : 1;
     return s;
   }
 };
@@ -544,9 +539,9 @@ int proxy::run() {
         return p.stop_requested.load();
       },
       deadline);
-  if (p.log) p.log(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
+  if (p.log) p.log.always(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
   p.log.idle();
-  return 0;
+  return p.opt.order && !p.trace_followed() ? 1 : 0;  // as the summary's "exit"
 }
 
 void proxy::stop() noexcept {

@@ -42,7 +42,8 @@ class proxy {
   proxy& operator=(const proxy&) = delete;
 
   const uri& address() const;
-  int run();                  // until stop() or the timeout; 0
+  // Until stop() or the timeout: 0, or 1 when a trace order was not followed to its end.
+  int run();
   void stop() noexcept;       // from any thread or a signal handler
   json_line summary() const;  // also logged as {"summary": ...} when run() returns
 

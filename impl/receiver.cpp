@@ -18,48 +18,11 @@
 #include "impl/event_loop.h"
 #include "impl/return_path.h"
 #include "model/sender.h"
+#include "impl/caps.h"
 
 namespace migchan {
 
 // --- configuration ---------------------------------------------------------
-
-namespace {
-
-constexpr std::array<std::string_view, 4> cap_names{"multifd", "postcopy-ram", "postcopy-preempt", "mapped-ram"};
-
-std::string joined(const auto& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string(n);
-  return out;
-}
-
-}  // namespace
-
-dest_cfg parse_caps(std::string_view list, int channels) {
-  dest_cfg c{false, false, false, false, channels};
-  bool* flag[] = {&c.multifd, &c.postcopy_ram, &c.postcopy_preempt, &c.mapped_ram};
-  std::size_t at = 0;
-  while (at <= list.size()) {
-    auto comma = list.find(',', at);
-    auto item = list.substr(at, comma == std::string_view::npos ? std::string_view::npos : comma - at);
-    at = comma == std::string_view::npos ? list.size() + 1 : comma + 1;
-    if (item.empty()) continue;
-    auto it = std::find(cap_names.begin(), cap_names.end(), item);
-    if (it == cap_names.end())
-      throw std::invalid_argument("unknown capability '" + std::string(item) + "' (one of: " + joined(cap_names) +
-                                  ")");
-    *flag[it - cap_names.begin()] = true;
-  }
-  return c;
-}
-
-std::string caps_string(const dest_cfg& c) {
-  const bool on[] = {c.multifd, c.postcopy_ram, c.postcopy_preempt, c.mapped_ram};
-  std::string out;
-  for (std::size_t i = 0; i < cap_names.size(); ++i)
-    if (on[i]) out += (out.empty() ? "" : ",") + std::string(cap_names[i]);
-  return out;
-}
 
 std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport tr) {
   observation o;
@@ -134,6 +97,7 @@ struct receiver::impl {
   std::atomic<bool> stop_requested{false};
   bool done = false, shut_down = false, accept_paused = false, resource_pause = false;
   bool main_eof = false, completed = false;
+  std::optional<std::string> main_error;  // qemu_loadvm_state_header() refused main's stream
   std::unordered_map<std::size_t, std::unique_ptr<conn>> conns;
   std::vector<channel_record> records;
   bool records_truncated = false;
@@ -448,6 +412,8 @@ struct receiver::impl {
     else if (h->magic != qemu_vm_file_magic) j["error"] = "Not a migration stream";
     else if (h->version != qemu_vm_file_version) j["error"] = "Unsupported migration stream version";
     if (auto* r = record_of(c)) r->header = j;
+    // A resumed main has no header: it starts with the recovery commands.
+    if (j.contains("error") && !opt.recovery && !main_error) main_error = j["error"].get<std::string>();
     event(c.n, "main_header", j);
   }
 
@@ -500,7 +466,7 @@ struct receiver::impl {
 
   void check_complete() {
     if (!opt.exit_after_complete || completed || !main_eof || !conns.empty() || dec.undecided_count() > 0) return;
-    completed = true;
+    completed = !main_error;  // a destination that refused main's stream has failed
     done = true;
     loop.stop();
   }
@@ -531,6 +497,7 @@ struct receiver::impl {
     s["stalled"] = dec.state().stalled;
     s["aborted"] = dec.state().aborted;
     s["completed"] = completed;
+    s["main_error"] = main_error ? json_line(*main_error) : json_line(nullptr);
     json_line chans = json_line::array();
     for (const auto& r : records) {
       json_line j;
@@ -548,7 +515,22 @@ struct receiver::impl {
     s["channels"] = chans;
     if (records_truncated) s["channels_truncated"] = true;
     s["multifd_ids"] = multifd_ids;
+    s["log"] = log.summary();
+    const auto [code, result] = outcome();
+    s["result"] = result;
+    s["exit"] = code;
     return s;
+  }
+
+  // The exit code and what it means, as the summary's last words say it.
+  std::pair<int, std::string> outcome() const {
+    const auto& st = dec.state();
+    if (st.aborted) return {1, "the destination aborted"};
+    if (st.exited) return {1, "the destination exited after an error (exit-on-error)"};
+    if (st.stalled) return {1, "the destination is stalled"};
+    if (main_error) return {1, "the migration failed: " + *main_error};
+    if (completed) return {0, "the migration completed"};
+    return {0, "the destination ended neither stalled, aborted nor failed"};
   }
 };
 
@@ -584,9 +566,9 @@ int receiver::run() {
         return p.done || p.stop_requested.load();
       },
       deadline);
-  if (p.log) p.log(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
+  if (p.log) p.log.always(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
   p.log.idle();
-  return p.dec.state().aborted || p.dec.state().stalled ? 1 : 0;
+  return p.outcome().first;
 }
 
 void receiver::stop() noexcept {

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "impl/caps.h"
 #include "impl/decider.h"
 #include "impl/log_sink.h"
 #include "impl/main_stream.h"
@@ -28,10 +29,6 @@ namespace migchan {
 
 
 
-// "multifd,postcopy-ram", QEMU's capability names; throws std::invalid_argument
-// ("unknown capability 'x' (one of: multifd, ...)"). channels is multifd-channels.
-dest_cfg parse_caps(std::string_view list, int channels);
-std::string caps_string(const dest_cfg& c);  // the inverse, "" for none
 
 // Why `t` refuses this configuration on transport `tr` (its config rules and valid()),
 // e.g. "qemu-7.2 refuses this configuration (caps.no_mapped_ram): ...", or nullopt.
@@ -65,7 +62,8 @@ class receiver {
   receiver& operator=(const receiver&) = delete;
 
   const uri& address() const;  // as bound, with the real port
-  // 0 when it ended normally, 1 when the destination aborted or is stalled.
+  // 0 when it ended normally, 1 when the destination aborted, exited, is stalled or
+  // refused main's stream (the summary's "result" says which).
   int run();
   // From any thread or a signal handler: run() returns after this round of events.
   void stop() noexcept;

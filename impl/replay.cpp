@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -38,10 +39,12 @@ int int_field(const json& obj, const char* key, const std::string& where, int fa
   if (!obj.contains(key)) return fallback;
   const auto& v = obj[key];
   if (!v.is_number_integer()) bad(where + "." + key, "expected an integer");
-  const auto x = v.get<long long>();
-  if (x < lo || x > hi)
-    bad(where + "." + key, std::to_string(x) + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
-  return static_cast<int>(x);
+  // As written: 18446744073709551615 is not -1.
+  const bool in = v.is_number_unsigned() ? v.get<std::uint64_t>() <= static_cast<std::uint64_t>(hi) && hi >= lo &&
+                                               v.get<std::uint64_t>() >= static_cast<std::uint64_t>(std::max(lo, 0))
+                                         : v.get<std::int64_t>() >= lo && v.get<std::int64_t>() <= hi;
+  if (!in) bad(where + "." + key, v.dump() + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  return static_cast<int>(v.get<std::int64_t>());
 }
 
 first_bytes default_magic(channel_kind k, bool recovery) {
@@ -106,6 +109,9 @@ replay_trace parse_replay_trace(const json& j) {
 }
 
 replay_trace load_replay_trace(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw trace_error("trace '" + path + "' is a directory, not a replay-form file (*.replay.json)");
   std::ifstream in(path);
   if (!in) throw trace_error("cannot read trace '" + path + "': " + std::strerror(errno));
   std::stringstream ss;
@@ -113,15 +119,22 @@ replay_trace load_replay_trace(const std::string& path) {
   json j;
   try {
     j = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
-    // nlohmann's what() is "[json.exception.parse_error.101] parse error at line 1, ...".
+  } catch (const json::exception& e) {
+    // nlohmann's what() is "[json.exception.parse_error.101] parse error at line 1, ..." or
+    // "[json.exception.out_of_range.406] number overflow parsing '1e999'".
     std::string what = e.what();
     if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
     throw trace_error("trace '" + path + "': not JSON: " + what);
   }
+  // The other form verify and check write beside it: ITF, for trace viewers.
+  if (j.is_object() && j.contains("vars") && j.contains("states"))
+    throw trace_error("trace '" + path + "' is an ITF trace (for trace viewers); replay takes the replay form "
+                      "written beside it (*.replay.json)");
   try {
     return parse_replay_trace(j);
   } catch (const trace_error& e) {
+    throw trace_error("trace '" + path + "': " + e.what());
+  } catch (const json::exception& e) {
     throw trace_error("trace '" + path + "': " + e.what());
   }
 }
@@ -156,6 +169,15 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
   return j;
 }
 
+int multifd_id_sent(init_packet init, int good_id, int channels) {
+  switch (init) {
+    case init_packet::id_at_count: return channels;
+    case init_packet::id_above_count: return channels + 1;
+    case init_packet::id_repeated: return 0;
+    default: return good_id;
+  }
+}
+
 bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels,
                      const std::optional<std::string>& machine) {
   switch (magic) {
@@ -169,11 +191,8 @@ bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid
     }
     case first_bytes::vm_command: return recovery_command_bytes("pc.ram");
     case first_bytes::multifd_magic: {
-      auto id = good_id;
+      const auto id = multifd_id_sent(init, good_id, channels);
       auto who = uuid;
-      if (init == init_packet::id_at_count) id = channels;
-      if (init == init_packet::id_above_count) id = channels + 1;
-      if (init == init_packet::id_repeated) id = 0;
       if (init == init_packet::bad_uuid) who[0] ^= 0xff;
       auto b = encode_multifd_init(who, static_cast<std::uint8_t>(id));
       if (init == init_packet::bad_version) b[7] = 2;  // be32 version: 2
@@ -218,8 +237,15 @@ std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid
       const bool init_sent = a.magic == first_bytes::multifd_magic;
       const bool good = init_sent && (a.init == init_packet::good || a.init == init_packet::bad_version ||
                                       a.init == init_packet::bad_uuid);
+      if (init_sent && a.init != init_packet::truncated && a.init != init_packet::truncated_eof) {
+        // MultiFDInit_t's id is one byte: a channel id past 255 cannot be sent.
+        const int id = multifd_id_sent(a.init, next_id, t.config.channels);
+        if (id > 255)
+          throw trace_error("arrivals[" + std::to_string(i) + "]: multifd channel " + std::to_string(id) +
+                            " cannot be sent, MultiFDInit_t's id is a byte (0..255)");
+        c.multifd_id = id;
+      }
       c.first = first_bytes_of(a.magic, a.init, uuid, next_id, t.config.channels, machine);
-      if (init_sent && c.first.size() >= multifd_init_size) c.multifd_id = c.first[24];
       if (good) ++next_id;
       c.end = a.magic == first_bytes::eof || a.init == init_packet::truncated_eof ? replay_end::close
               : a.magic == first_bytes::reset                                   ? replay_end::reset
@@ -238,6 +264,8 @@ std::string_view name(peer_did p) {
     case peer_did::reset: return "reset";
     case peer_did::refused: return "refused";
     case peer_did::closed_by_us: return "closed_by_us";
+    case peer_did::connect_timeout: return "connect_timeout";
+    case peer_did::not_opened: return "not_opened";
   }
   return "?";
 }
@@ -249,13 +277,28 @@ namespace {
 using clock_type = event_loop::clock;
 
 struct replayer {
-  explicit replayer(const replay_options& o) : opt(o) {}
+  replayer(const replay_options& o) : opt(o), to(resolve_address(o.to)) {
+    if (opt.stop_fd >= 0)
+      loop.add(opt.stop_fd, EPOLLIN, [this](std::uint32_t) {
+        interrupted = true;
+        loop.stop();
+      });
+  }
+  ~replayer() {
+    if (opt.stop_fd >= 0) loop.remove(opt.stop_fd);
+    for (auto& fd : fds)
+      if (fd) loop.remove(fd.get());
+  }
   const replay_options& opt;
+  socket_address to;
   std::vector<replay_outcome> out;
   std::vector<unique_fd> fds;
   event_loop loop;
   clock_type::time_point t0 = clock_type::now();
-  std::size_t next = 0, ended = 0;
+  std::size_t ended = 0;
+  bool interrupted = false;
+  std::optional<std::size_t> connecting;  // the next opens once this one is connected or has failed
+  std::optional<event_loop::timer_id> connect_timer;
 
   double now_t() const { return std::chrono::duration<double>(clock_type::now() - t0).count(); }
 
@@ -263,9 +306,15 @@ struct replayer {
     out[i].did = did;
     out[i].ended = now_t();
     out[i].error = std::move(error);
-    loop.remove(fds[i].get());
+    if (fds[i]) loop.remove(fds[i].get());
     fds[i].reset();
     ++ended;
+    if (connecting == i) connected_or_failed();
+  }
+
+  void connected_or_failed() {
+    connecting.reset();
+    if (connect_timer) loop.cancel_timer(*connect_timer), connect_timer.reset();
   }
 
   void on_readable(std::size_t i) {
@@ -286,57 +335,139 @@ struct replayer {
     }
   }
 
+  // connect() without blocking; a destination whose accept queue is full never
+  // completes the handshake (tcp) or says EAGAIN (unix): bounded by connect_timeout.
   void open(std::size_t i) {
-    auto& r = out[i];
-    r.opened = now_t();
-    try {
-      fds[i] = connect_to(opt.to);
-    } catch (const std::system_error& e) {
-      r.did = peer_did::refused, r.error = e.what(), r.ended = r.opened, ++ended;
+    out[i].tried = true;
+    out[i].opened = now_t();
+    connecting = i;
+    connect_timer = loop.add_timer(opt.connect_timeout, [this, i] {
+      connect_timer.reset();
+      if (connecting != i) return;
+      finish(i, peer_did::connect_timeout,
+             "connect() to " + describe(opt.to) + " did not complete in " + std::to_string(opt.connect_timeout.count()) +
+                 " ms: the destination's accept queue is full");
+    });
+    try_connect(i);
+  }
+
+  void try_connect(std::size_t i) {
+    if (connecting != i) return;
+    int err = 0;
+    fds[i] = connect_nonblocking(to, err);
+    if (err == EAGAIN) {  // a unix socket's backlog is full: try again shortly
+      fds[i].reset();
+      loop.add_timer(std::chrono::milliseconds(10), [this, i] { try_connect(i); });
       return;
     }
+    if (!fds[i]) return finish(i, peer_did::refused, "cannot connect to " + describe(opt.to) + ": " + std::strerror(err));
+    if (err == 0) return connected(i);
+    loop.add(fds[i].get(), EPOLLOUT, [this, i](std::uint32_t) {
+      int e = 0;
+      socklen_t len = sizeof e;
+      ::getsockopt(fds[i].get(), SOL_SOCKET, SO_ERROR, &e, &len);
+      if (e == EINPROGRESS) return;
+      loop.remove(fds[i].get());
+      if (e) return finish(i, peer_did::refused, "cannot connect to " + describe(opt.to) + ": " + std::strerror(e));
+      connected(i);
+    });
+  }
+
+  void connected(std::size_t i) {
+    connected_or_failed();
+    auto& r = out[i];
     const auto& first = r.ch.first;
-    if (!first.empty() &&
-        ::send(fds[i].get(), first.data(), first.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(first.size())) {
-      const int e = errno;
-      fds[i].reset();
-      r.did = e == ECONNRESET ? peer_did::reset : peer_did::eof, r.error = std::strerror(e), r.ended = now_t(), ++ended;
-      return;
+    if (!first.empty()) {
+      // A fresh socket's buffer takes these few bytes at once.
+      const auto n = ::send(fds[i].get(), first.data(), first.size(), MSG_NOSIGNAL);
+      if (n > 0) r.sent = static_cast<std::size_t>(n);
+      if (n != static_cast<ssize_t>(first.size())) {
+        const int e = n < 0 ? errno : EAGAIN;
+        return finish(i, e == ECONNRESET ? peer_did::reset : peer_did::eof, std::strerror(e));
+      }
     }
     if (r.ch.end != replay_end::stay) {
       if (r.ch.end == replay_end::reset) {
         const linger hard{1, 0};  // close() then sends RST
         ::setsockopt(fds[i].get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
       }
-      fds[i].reset();
-      r.did = peer_did::closed_by_us, r.ended = now_t(), ++ended;
-      return;
+      return finish(i, peer_did::closed_by_us);
     }
-    set_nonblocking(fds[i].get());
     loop.add(fds[i].get(), EPOLLIN | EPOLLRDHUP, [this, i](std::uint32_t) { on_readable(i); });
   }
 };
 
 }  // namespace
 
-std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o) {
+std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o, bool* interrupted) {
   replayer r(o);
   for (auto& c : expand(t, o.uuid, static_cast<int>(o.gap.count()), o.machine)) {
     replay_outcome x;
     x.ch = std::move(c);
+    x.did = peer_did::not_opened;
     r.out.push_back(std::move(x));
   }
   r.fds.resize(r.out.size());
-  // Connections are opened in order, each after its gap; events of those already
-  // open are served meanwhile, so a reset is seen when it happens.
-  auto when = clock_type::now();
-  for (std::size_t i = 0; i < r.out.size(); ++i) {
-    when += std::chrono::milliseconds(r.out[i].ch.gap_ms);
-    r.loop.run_until(when);
+  // Connections are opened in order, each once the one before it is connected (the
+  // destination accepts them in this order) and its gap has passed; events of those
+  // already open are served meanwhile, so a reset is seen when it happens.
+  const auto stopped = [&] { return r.interrupted; };
+  for (std::size_t i = 0; i < r.out.size() && !r.interrupted; ++i) {
+    r.loop.run_until(stopped, clock_type::now() + std::chrono::milliseconds(r.out[i].ch.gap_ms));
+    if (r.interrupted) break;
+    r.out[i].did = peer_did::open;
     r.open(i);
+    // Bounded by connect_timeout.
+    r.loop.run_until([&] { return r.interrupted || !r.connecting; }, clock_type::now() + std::chrono::hours(24));
   }
-  r.loop.run_until([&] { return r.ended == r.out.size(); }, clock_type::now() + o.wait);
+  std::size_t tried = 0;
+  for (const auto& x : r.out) tried += x.tried;
+  r.loop.run_until([&] { return r.interrupted || r.ended == tried; }, clock_type::now() + o.wait);
+  if (interrupted) *interrupted = r.interrupted;
   return std::move(r.out);
+}
+
+replay_summary summarize(const std::vector<replay_outcome>& out, bool interrupted) {
+  replay_summary s;
+  s.interrupted = interrupted;
+  s.channels = out.size();
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto& r = out[i];
+    if (!r.tried) continue;
+    ++s.opened;
+    ++s.peer[std::string(name(r.did))];
+    const bool failed = r.did == peer_did::refused || r.did == peer_did::connect_timeout;
+    if (failed && s.opened == 1) s.unreachable = r.error;
+    else if (failed) ++s.not_accepted;
+  }
+  if (s.unreachable) {
+    s.exit = 2;
+    s.result = *s.unreachable;
+  } else if (s.not_accepted) {
+    s.exit = 1;
+    s.result = std::to_string(s.not_accepted) + " connection" + (s.not_accepted == 1 ? " was" : "s were") +
+               " not accepted";
+  } else {
+    s.exit = 0;
+    s.result = "every connection was accepted";
+  }
+  return s;
+}
+
+std::string summary_text(const replay_summary& s) {
+  std::string t = "summary: " + std::to_string(s.opened) + " of " + std::to_string(s.channels) + " channels opened";
+  if (s.interrupted) t += " (interrupted)";
+  std::string peer;
+  for (const auto& [k, v] : s.peer) peer += (peer.empty() ? "" : ", ") + std::to_string(v) + " " + k;
+  if (!peer.empty()) t += ": " + peer;
+  return t + "; " + s.result + " (exit " + std::to_string(s.exit) + ")";
+}
+
+nlohmann::ordered_json to_json(const replay_summary& s) {
+  nlohmann::ordered_json peer = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : s.peer) peer[k] = v;
+  return {{"channels", s.channels}, {"opened", s.opened},     {"peer", peer},    {"interrupted", s.interrupted},
+          {"result", s.result},     {"exit", s.exit}};
 }
 
 nlohmann::ordered_json to_json(const replay_outcome& r) {
@@ -346,7 +477,7 @@ nlohmann::ordered_json to_json(const replay_outcome& r) {
   j["magic"] = std::string(name(r.ch.magic));
   if (r.ch.init != init_packet::good) j["init"] = std::string(name(r.ch.init));
   if (r.ch.multifd_id) j["multifd_id"] = *r.ch.multifd_id;
-  j["sent"] = r.ch.first.size();
+  j["sent"] = r.sent;
   j["opened"] = r.opened;
   j["peer"] = std::string(name(r.did));
   if (r.did != peer_did::open) j["ended"] = r.ended;

@@ -209,6 +209,38 @@ unique_fd connect_to(const uri& u) {
   throw_errno(err, "cannot connect to " + describe(u));
 }
 
+socket_address resolve_address(const uri& u) {
+  socket_address a;
+  if (u.kind == uri_kind::unix_socket) {
+    const auto sun = unix_address(u);
+    std::memcpy(&a.sa, &sun, sizeof sun);
+    a.len = sizeof sun, a.family = AF_UNIX;
+    return a;
+  }
+  uri v = u;
+  if (v.host.empty()) v.host = "127.0.0.1";
+  const auto list = resolve(v, false);
+  std::memcpy(&a.sa, list->ai_addr, list->ai_addrlen);
+  a.len = list->ai_addrlen, a.family = list->ai_family, a.tcp = true;
+  return a;
+}
+
+unique_fd connect_nonblocking(const socket_address& a, int& err) {
+  unique_fd fd(::socket(a.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    err = errno;
+    return {};
+  }
+  if (a.tcp) {
+    int one = 1;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  err = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.sa), a.len) == 0 ? 0 : errno;
+  if (err == EINTR) err = EINPROGRESS;  // the handshake goes on in the background
+  if (err != 0 && err != EINPROGRESS && err != EAGAIN) fd.reset();
+  return fd;
+}
+
 unique_fd accept_nonblocking(int listen_fd) {
   for (;;) {
     unique_fd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));

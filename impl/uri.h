@@ -2,6 +2,8 @@
 // and the sockets behind them.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +40,23 @@ unique_fd listen_on(const uri& u, int backlog);
 // A connected, blocking socket (TCP_NODELAY for tcp, so small crafted writes leave
 // at once). Throws std::system_error ("cannot connect to /run/mig.sock: ...").
 unique_fd connect_to(const uri& u);
+
+// A destination resolved once, so that dialing it never blocks on a name lookup.
+struct socket_address {
+  sockaddr_storage sa{};
+  socklen_t len = 0;
+  int family = AF_UNSPEC;
+  bool tcp = false;
+};
+// An empty tcp host is 127.0.0.1. Throws std::runtime_error ("cannot resolve 'x': ...").
+socket_address resolve_address(const uri& u);
+
+// A non-blocking, close-on-exec socket with connect() started (TCP_NODELAY for tcp).
+// `err` is 0 when connected at once, EINPROGRESS while the handshake goes on (wait
+// for EPOLLOUT, then SO_ERROR), EAGAIN when a unix socket's backlog is full (try
+// again later), or the error; the socket is empty when `err` is neither of the
+// first three.
+unique_fd connect_nonblocking(const socket_address& a, int& err);
 
 // accept4() of one pending connection, non-blocking and close-on-exec; an empty
 // unique_fd when none is pending. Throws std::system_error on other errors.

@@ -2,8 +2,11 @@
 // or a table read from C), and the pieces of its reports both commands print.
 #pragma once
 
+#include <array>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "impl/cli.h"
@@ -13,11 +16,13 @@
 namespace migchan::cli {
 
 struct common_args {
+  std::string command;  // "verify", "check", ...: what wrote a trace (its #meta.source)
   std::string classifier, assume, format = "text", traces, caps, transport;
   bool all = false, assume_none = false, explain = false;
   int max_channels = 255;
 };
 
+// --classifier, --assume, --assume-none, --max-channels, --format, --traces, --caps, --transport.
 void add_common(CLI::App* sub, common_args& a);
 
 struct run_result {
@@ -26,8 +31,28 @@ struct run_result {
   bool from_c = false;                        // tables read from C: no expectation applies
   unsigned assumed = 0;
   double seconds = 0;
-  bool restricted = false;                    // to some capabilities or a transport
+  // The run's parameters, for its header and its JSON.
+  std::string command;
+  int max_channels = 255;
+  std::optional<std::array<bool, 4>> caps;  // sources with exactly these (multifd, postcopy-ram, ...)
+  std::optional<transport> uri;             // sources on this transport only
+  // The expectations of model/expectations.h are recorded for every source and 1..255 channels.
+  bool restricted() const { return caps || uri || max_channels != 255; }
 };
+
+// "multifd-channels 1..255", then the filters: "; sources with exactly {multifd}; transport socket".
+std::string parameters_text(const run_result& r);
+
+// What a classifier's run comes to: the single-arrival checks (exhaustive, no dead
+// row, no implicit default) and the sequence properties, and the exit code.
+struct tally {
+  std::size_t total = 0, failed = 0;
+  bool unknown = false;  // Z3 gave up somewhere
+  int exit() const { return failed ? exit_finding : unknown ? exit_unknown : exit_ok; }
+  // "qemu-7.2: 7 of 9 properties hold (0.52 s)"
+  std::string line(std::string_view name, double seconds) const;
+};
+tally tally_of(const run_result& r, std::size_t i);
 
 // Checks a's options (throws usage_error), then every property of every table.
 run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c);

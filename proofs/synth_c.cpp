@@ -232,7 +232,10 @@ std::string write_c(const table& t, const table& base, std::string_view base_nam
   };
 
   std::map<context, verdict> nopeek, whole, file_magic, multifd, other;
-  for (const auto& [c, d] : by_context) {
+  for (const auto& entry : by_context) {
+    // Not a structured binding: clang 14 does not let the lambdas below capture one.
+    const auto& c = entry.first;
+    const auto& d = entry.second;
     const bool constant = std::all_of(d.begin(), d.end(), [&](verdict v) { return v == d[0]; });
     const bool peekable = is_peekable(static_cast<transport>(c[4]));
     if (!peekable && !constant)

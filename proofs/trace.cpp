@@ -60,6 +60,29 @@ std::string assumption_list(unsigned mask) {
   return "{" + s + "}";
 }
 
+std::optional<int> named_rule(const table& t, const trace_step<cd>& st) {
+  switch (static_cast<cause>(st.out.why)) {
+    case cause::listener:
+    case cause::tls_handshake:
+    case cause::behind:
+    case cause::none: return std::nullopt;
+    default: break;
+  }
+  if (!st.in.present || st.out.rule < 0 || st.out.rule >= static_cast<int>(t.rules.size())) return std::nullopt;
+  return st.out.rule;
+}
+
+namespace {
+
+// "rule first.main", "rule later.multifd, multifd_init", "listener": who decided a step.
+std::string decided_by(const table& t, const trace_step<cd>& st) {
+  const auto r = named_rule(t, st);
+  if (!r) return nm<cause>(st.out.why);
+  return "rule " + rule_id(t, *r) + (st.out.why == int(cause::rule) ? "" : ", " + nm<cause>(st.out.why));
+}
+
+}  // namespace
+
 std::string explain(const table& t, const dest_config<cd>& d, const trace_step<cd>& st) {
   return outcome_text(t, st.in, st.out, st.before, representative(st.in, d, st.before));
 }
@@ -77,8 +100,7 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
     if (st.in.count > 1) o << " x" << st.in.count;
     o << " (" << nm<transport>(st.in.transport) << ", " << nm<first_bytes>(st.in.magic) << ")\n"
       << "       before: " << state_text(st.before, cx.dst) << "\n"
-      << "       " << (st.out.why == int(cause::rule) ? "rule " + rule_id(t, st.out.rule) : nm<cause>(st.out.why))
-      << " -> " << nm<verdict>(st.out.then);
+      << "       " << decided_by(t, st) << " -> " << nm<verdict>(st.out.then);
     const auto why = explain(t, cx.dst, st);
     if (!why.empty()) o << ": " << why;
     if (st.out.why == int(cause::rule) &&
@@ -156,14 +178,14 @@ std::string meaning(const table& t, property p, const counterexample& cx) {
   return "A channel is left without its role.";
 }
 
-itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx) {
+itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx, std::string_view source) {
   itf::trace tr;
   nlohmann::json as = nlohmann::json::array();
   for (std::size_t a = 0; a < assumption_count; ++a)
     if ((assumed >> a) & 1u) as.push_back(std::string(name(static_cast<assumption>(a))));
   tr.meta = {{"format", "ITF"},
              {"format-description", "https://apalache-mc.org/docs/adr/015adr-trace.html"},
-             {"source", "migchan verify"},
+             {"source", std::string(source)},
              {"classifier", std::string(t.name)},
              {"property", std::string(name(p))},
              {"assumptions", as},
@@ -185,16 +207,20 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
   init.values = {{"step", itf::bigint(0)}, {"opened_as", ""}, {"count", itf::bigint(0)}, {"transport", ""},
                  {"first_bytes", ""}, {"rule", ""}, {"decision", ""}, {"cause", ""}};
   put_state(init, cx.steps.empty() ? dest_state<cd>{} : cx.steps.front().before);
+  init.meta = {{"index", 0}};
   tr.states.push_back(init);
   int i = 0;
   for (const auto& st : cx.steps) {
     itf::state s;
+    const auto r = named_rule(t, st);
+    const auto rule = r ? rule_id(t, *r) : std::string();  // "": no row decided it
     s.values = {{"step", itf::bigint(++i)}, {"opened_as", nm<channel_kind>(st.in.kind)},
                 {"count", itf::bigint(st.in.count)}, {"transport", nm<transport>(st.in.transport)},
-                {"first_bytes", nm<first_bytes>(st.in.magic)}, {"rule", rule_id(t, st.out.rule)},
+                {"first_bytes", nm<first_bytes>(st.in.magic)}, {"rule", rule},
                 {"decision", nm<verdict>(st.out.then)}, {"cause", nm<cause>(st.out.why)}};
     put_state(s, st.out.next);
-    s.meta = {{"rule", rule_id(t, st.out.rule)}, {"explain", explain(t, cx.dst, st)}};
+    s.meta = {{"index", i}, {"rule", r ? nlohmann::json(rule) : nlohmann::json(nullptr)},
+              {"explain", explain(t, cx.dst, st)}};
     tr.states.push_back(s);
   }
   return tr;
@@ -206,8 +232,8 @@ nlohmann::json to_replay(const table& t, property p, const counterexample& cx) {
     nlohmann::json e{{"kind", nm<channel_kind>(st.in.kind)}, {"magic", nm<first_bytes>(st.in.magic)},
                      {"init", nm<init_packet>(st.in.init)}, {"count", st.in.count},
                      {"expect", {{"decision", nm<verdict>(st.out.then)},
-                                 {"rule", st.out.why == int(cause::rule) ? nlohmann::json(rule_id(t, st.out.rule))
-                                                                          : nlohmann::json(nullptr)},
+                                 {"rule", named_rule(t, st) ? nlohmann::json(rule_id(t, *named_rule(t, st)))
+                                                            : nlohmann::json(nullptr)},
                                  {"cause", nm<cause>(st.out.why)}}}};
     arr.push_back(e);
   }

@@ -3,12 +3,20 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "proofs/encode.h"
 #include "proofs/itf.h"
 
 namespace migchan::proofs {
+
+// The row a step names in every form of a trace (text, ITF, replay): the one the
+// classifier picked, whenever the classifier ran on the channel, also when the
+// code after it decided the outcome (multifd_recv_initial_packet(), the setup
+// asserts); none when the code before it did (the listener's drop, a TLS
+// handshake, a destination already out of service) or no row matched.
+std::optional<int> named_rule(const table& t, const trace_step<cd>& st);
 
 // What happened to one channel, in QEMU's words: the rule's error text or
 // assert, or what the code around the classifier said.
@@ -22,7 +30,8 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
 // property, the C condition and commit of the rule that fired there.
 std::string meaning(const table& t, property p, const counterexample& cx);
 
-itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx);
+// `source`: the command that found it, "migchan verify" or "migchan check" (#meta.source).
+itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx, std::string_view source);
 
 // {"classifier", "property", "config": {...}, "arrivals": [{"kind", "magic",
 // "count", "expect": {"decision", "rule", "cause"}}]}: `migchan replay`'s input.

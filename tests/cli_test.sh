@@ -18,9 +18,8 @@ expect 0 '"decision": "abort"' -- classify --classifier qemu-10.1 --magic multif
 expect 0 'implicit default' -- classify --classifier patch-v6 --multifd --transport tls --magic other
 expect 2 "bad value 'bogus' for --magic" -- classify --magic bogus
 expect 2 "unknown classifier 'nope'" -- show nope
-expect 2 'Postcopy preempt requires postcopy-ram\|inconsistent observation' -- classify --postcopy-preempt
 expect 2 "refuses this configuration" -- classify --classifier qemu-7.2 --transport file
-expect 2 'not expected' -- verify --bogus
+expect 2 "verify: unknown option '--bogus' (one of: --help, --classifier" -- verify --bogus
 expect 2 "unknown assumption 'x'" -- verify --assume x
 expect 2 'bad value' -- show qemu-7.2 --format yaml
 expect 0 'as upstream history says' -- verify --classifier qemu-7.2
@@ -109,4 +108,69 @@ done
 expect 0 'complete  *[0-9a-f]* .* refuted -> proved: QEMU 10.0.0' -- history "$tmp/repo" --assume main-connects-first
 expect 0 '"first_changes"' -- history "$tmp/repo" HEAD~1..HEAD --format json
 one_line 2 "not a git repository\|rev-parse" -- history "$tmp/empty"
+# The flag at fault, and what it needs.
+one_line 2 'inconsistent observation: --postcopy-preempt needs --postcopy-ram$' -- classify --postcopy-preempt
+one_line 2 'inconsistent observation: --has-preempt needs --postcopy-ram and --postcopy-preempt$' -- classify --has-preempt
+one_line 2 'inconsistent observation: --postcopy-preempt needs --postcopy-ram$' -- classify --has-preempt --postcopy-preempt
+one_line 2 'inconsistent observation: --all-multifd needs --multifd$' -- classify --all-multifd --postcopy-ram
+# The CLI itself: version, typos, help per subcommand and topic, exit codes explained.
+one_line 0 '^migchan [0-9][0-9.]*$' -- --version
+one_line 2 "unknown subcommand 'shwo'; did you mean 'show'?" -- shwo
+one_line 2 "unknown subcommand 'frobnicate' (one of: show, classify, verify" -- frobnicate
+one_line 2 "verify: unknown option '--max-chanels'; did you mean '--max-channels'?" -- verify --max-chanels 3
+expect 0 '^Usage: .*replay \[OPTIONS\] trace' -- help replay
+expect 0 'Exit code 0: every connection was accepted' -- help replay
+one_line 2 "unknown subcommand or topic 'shwo'; did you mean 'show'?" -- help shwo
+expect 0 '^2  bad input or an I/O error' -- help exit-codes
+expect 0 '^\.TH MIGCHAN 1' -- help man
+expect 0 '^complete -o filenames -F _migchan migchan$' -- help completion
+# show --list in every format; C files wherever a built-in name is taken.
+if ! "$m" show --list --format json | python3 -c 'import json,sys; l=json.load(sys.stdin); assert {"name","summary"} <= set(l[0])' 2>/dev/null; then
+  echo "FAIL: show --list --format json is not a JSON list of classifiers"; fail=1
+fi
+expect 0 '^| `qemu-7.2` |' -- show --list --format markdown
+one_line 2 "not both" -- show qemu-7.2 --list
+expect 0 'rows from .*patch_v6.c' -- show "$tmp/patch_v6.c"
+expect 0 'rule     peek.vm_file_magic' -- classify --classifier "$tmp/patch_v6.c" --multifd
+one_line 2 "unknown classifier 'qemu-7.3'; did you mean 'qemu-7.2'?" -- show qemu-7.3
+one_line 2 "while_error.c:3:5: unsupported construct 'while'" -- classify --classifier "$c/while_error.c"
+# verify and check: the run's parameters in the header and the JSON, the meaning of the exit code in the
+# last line, C where a built-in name goes, no flag that does nothing.
+expect 0 '^assuming {}; multifd-channels 1..4; shortest counterexamples$' -- verify --classifier qemu-7.2 --max-channels 4
+expect 0 'multifd-channels 1..255; sources with exactly {multifd}; transport socket; shortest' -- \
+  verify --classifier qemu-7.2 --caps multifd --transport socket
+if "$m" verify --classifier qemu-7.2 --max-channels 4 | grep -q 'multifd-channels 1..255'; then
+  echo "FAIL: verify --max-channels 4 still says multifd-channels 1..255"; fail=1
+fi
+if ! "$m" verify --classifier qemu-7.2 --caps multifd --transport socket --max-channels 3 --format json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+assert j["parameters"] == {"max_channels": 3, "caps": ["multifd"], "transport": "socket"}, j["parameters"]
+assert j["exit"] == 0 and j["classifiers"][0]["expected"] is None' 2>&1; then
+  echo "FAIL: verify --format json lacks the run's parameters"; fail=1
+fi
+last_line() {  # last_line CODE PATTERN -- ARGS...: exit code, and the last line of stdout matches
+  code=$1 pat=$2; shift 3
+  out=$("$m" "$@" 2>/dev/null); got=$?
+  if [ "$got" -ne "$code" ] || ! printf '%s\n' "$out" | tail -n 1 | grep -q -- "$pat"; then
+    echo "FAIL: migchan $* -> exit $got (want $code), last line: $(printf '%s\n' "$out" | tail -n 1)"; fail=1
+  fi
+}
+last_line 0 '^every classifier as upstream history says, exit 0 (' -- verify --classifier qemu-7.2
+last_line 0 '^restricted by --caps, --transport or --max-channels: .* not compared, exit 0 (' -- \
+  verify --classifier qemu-7.2 --transport socket
+last_line 0 '^read from C: no upstream history to compare with, exit 0 (' -- verify --classifier "$tmp/patch_v6.c"
+last_line 1 '^qemu-7.2: [0-9] of 9 properties hold (' -- check --classifier qemu-7.2
+last_line 0 '^reference: 9 of 9 properties hold (' -- check --classifier reference --transport socket
+last_line 1 'patch_v6.c: 1 of 9 properties hold (' -- check --classifier "$tmp/patch_v6.c"
+one_line 2 "verify takes --classifier C or --all, not both" -- verify --classifier qemu-7.2 --all
+one_line 2 "check: unknown option '--explain'" -- check --classifier qemu-7.2 --explain
+one_line 2 "bad value 'markdown' for --format (one of: text, json; mail is for C)" -- check --classifier qemu-7.2 --format markdown
+one_line 2 "bad value 'markdown' for --format (one of: text, json, mail)" -- check "$tmp/patch_v6.c" --format markdown
+if "$m" help check | grep -q markdown; then echo "FAIL: check's help offers markdown"; fail=1; fi
+one_line 2 "unknown classifier 'qemu-7.3'; did you mean 'qemu-7.2'?" -- check --classifier qemu-7.3
+one_line 2 "unknown classifier 'qemu-7.3'; did you mean 'qemu-7.2'?" -- verify --classifier qemu-7.3
+# Traces name the command that wrote them.
+"$m" check --classifier qemu-7.2 --caps multifd --transport socket --traces "$tmp/tc" >/dev/null
+grep -q '"source": "migchan check"' "$tmp/tc/qemu-7.2.sound.itf.json" || { echo "FAIL: check's ITF says another source"; fail=1; }
 exit $fail

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "model/builtin.h"
@@ -179,17 +181,67 @@ TEST_CASE("proxy: a destination that refuses is a reset for the source, and the 
 }
 
 TEST_CASE("migchan proxy: exit 2 with one line for bad input") {
-  const auto check = [](const std::vector<std::string>& args, const std::string& want) {
-    const auto r = run_migchan(args);
-    CAPTURE(r.out);
-    CHECK(r.rc == 2);
-    CHECK(line_count(r.out) == 1);
-    CHECK(r.out.find(want) != std::string::npos);
-  };
-  check({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:localhost"}, "bad URI 'tcp:localhost': missing port");
-  check({"proxy", "--listen", "file:/x", "--to", "tcp:127.0.0.1:1"}, "unsupported transport 'file'");
-  check({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--classifier", "qemu-99"},
+  one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:localhost"}, "bad URI 'tcp:localhost': missing port");
+  one_line_error({"proxy", "--listen", "file:/x", "--to", "tcp:127.0.0.1:1"}, "unsupported transport 'file'");
+  one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--classifier", "qemu-99"},
         "unknown classifier 'qemu-99'");
-  check({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--order", "/nonexistent.json"},
+  one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--order", "/nonexistent.json"},
         "cannot read trace '/nonexistent.json': No such file or directory");
+}
+
+TEST_CASE("proxy short of descriptors pauses instead of resetting the sources, and relays them later") {
+  namespace fs = std::filesystem;
+  // 40 and 41 descriptors: with one of them the last free descriptor goes to an
+  // accepted source, and the dial to the destination is what runs short.
+  for (const rlim_t nofile : {40, 41}) {
+    CAPTURE(nofile);
+    log_capture dlog;
+    auto so = serve_opts(classifiers::reference, "", 2, order_mode::data);
+    so.peek_timeout = 20000ms;  // the sources stay undecided and open at the destination
+    background<receiver> srv(so, dlog);
+    const auto dir = fs::temp_directory_path() / ("migchan-proxy-emfile-" + std::to_string(::getpid()) + "-" +
+                                                  std::to_string(nofile));
+    fs::create_directories(dir);
+    const auto sock = (dir / "p").string(), logfile = (dir / "log").string();
+    // The proxy in a child: about 15 pairs fit.
+    migchan_child px({"proxy", "--listen", "unix:" + sock, "--to", to_string(srv.address()), "--timeout", "8000",
+                      "--log", logfile},
+                     nofile);
+    REQUIRE(file_lines_with(logfile, "\"listening\"", 1, 5000ms));
+    std::vector<unique_fd> sources;
+    for (int i = 0; i < 30; ++i) sources.push_back(dial(parse_uri("unix:" + sock)));
+    REQUIRE(file_lines_with(logfile, "Too many open files", 1, 3000ms));
+    CHECK_FALSE(file_lines_with(logfile, "\"event\":\"error\"", 1, 0ms));
+    for (auto& s : sources) {  // none was reset or closed
+      pollfd p{s.get(), POLLIN, 0};
+      CHECK(::poll(&p, 1, 0) == 0);
+    }
+    sources.erase(sources.begin(), sources.begin() + 20);  // room for the rest
+    CHECK(file_lines_with(logfile, "\"event\":\"dialed\"", 30, 5000ms));
+    px.signal(SIGTERM);
+    const auto r = px.wait();
+    CHECK(r.rc == 0);
+    fs::remove_all(dir);
+  }
+}
+
+TEST_CASE("proxy --order takes a trace that check wrote for a classifier in C") {
+  namespace fs = std::filesystem;
+  const auto dir = (fs::temp_directory_path() / ("migchan-proxy-c-" + std::to_string(::getpid()))).string();
+  fs::create_directories(dir);
+  const auto file = written_c("patch-v6", dir + "/channel.c");
+  const auto c = run_migchan({"check", file, "--traces", dir + "/out"}, 120000ms);
+  REQUIRE(c.rc == 1);
+  std::string trace;
+  for (const auto& e : fs::directory_iterator(dir + "/out"))
+    if (e.path().string().ends_with(".replay.json")) trace = e.path().string();
+  REQUIRE(!trace.empty());
+  CHECK(load_replay_trace(trace).classifier == file);
+  const auto r = run_migchan({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--order", trace,
+                              "--timeout", "100"});
+  CAPTURE(r.out);
+  CHECK(r.rc == 1);  // nobody came: the trace's order was not followed
+  CHECK(r.out.find("\"classifier\":\"" + file + "\"") != std::string::npos);
+  CHECK(r.out.find("\"result\":\"the trace's order was not followed\"") != std::string::npos);
+  fs::remove_all(dir);
 }

@@ -97,7 +97,7 @@ TEST_CASE("decider: 1-3 bytes, then the peek timeout, make a channel partial: 10
 TEST_CASE("parse_caps and refusal use the table's own config rules") {
   CHECK(caps_string(parse_caps("postcopy-ram,multifd", 4)) == "multifd,postcopy-ram");
   CHECK_THROWS_WITH_AS(parse_caps("multifd,xbzrle", 2),
-                       "unknown capability 'xbzrle' (one of: multifd, postcopy-ram, postcopy-preempt, mapped-ram)",
+                       "unknown capability 'xbzrle' (one of: multifd, postcopy-ram, postcopy-preempt, mapped-ram, none)",
                        std::invalid_argument);
   CHECK(refusal(classifiers::qemu_7_2, parse_caps("mapped-ram", 2)).value() ==
         "qemu-7.2 refuses this configuration (caps.no_mapped_ram): mapped-ram capability does not exist");
@@ -561,61 +561,49 @@ TEST_CASE("--max-connections pauses accepting instead of failing") {
 }
 
 TEST_CASE("migchan serve: bad input is one line and exit 2") {
-  const auto one_line = [](const std::vector<std::string>& args, const std::string& want) {
-    const auto r = run_migchan(args);
-    CAPTURE(r.out);
-    CHECK(r.rc == 2);
-    CHECK(line_count(r.out) == 1);
-    CHECK(r.out.find(want) != std::string::npos);
-  };
-  one_line({"serve", "--listen", "tcp:127.0.0.1"}, "migchan: bad URI 'tcp:127.0.0.1': missing port");
-  one_line({"serve", "--listen", "udp:1:2"}, "unsupported transport 'udp'");
-  one_line({"serve", "--classifier", "qemu-6.0", "--listen", "tcp:127.0.0.1:0"}, "unknown classifier 'qemu-6.0'");
-  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "multifd,zero-copy"}, "unknown capability 'zero-copy'");
-  one_line({"serve", "--classifier", "qemu-10.1", "--listen", "tcp:127.0.0.1:0", "--caps", "mapped-ram"},
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1"}, "migchan: bad URI 'tcp:127.0.0.1': missing port");
+  one_line_error({"serve", "--listen", "udp:1:2"}, "unsupported transport 'udp'");
+  one_line_error({"serve", "--classifier", "qemu-6.0", "--listen", "tcp:127.0.0.1:0"}, "unknown classifier 'qemu-6.0'");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "multifd,zero-copy"}, "unknown capability 'zero-copy'");
+  one_line_error({"serve", "--classifier", "qemu-10.1", "--listen", "tcp:127.0.0.1:0", "--caps", "mapped-ram"},
            "qemu-10.1 refuses this configuration (caps.mapped_ram_needs_file)");
-  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--order", "fifo"}, "bad value 'fifo' for --order");
-  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--uuid", "xyz"}, "bad value 'xyz' for --uuid");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--order", "fifo"}, "bad value 'fifo' for --order");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--uuid", "xyz"}, "bad value 'xyz' for --uuid");
   const std::vector<std::string> recover{"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "postcopy-ram", "--recovery"};
   auto with = [&](std::vector<std::string> more) {
     auto a = recover;
     a.insert(a.end(), more.begin(), more.end());
     return a;
   };
-  one_line({"serve", "--listen", "tcp:127.0.0.1:0", "--ram-blocks", "x.jsonl"}, "--ram-blocks needs --recovery");
-  one_line(with({"--ram-blocks", "/nonexistent/first.jsonl"}), "cannot open --ram-blocks '/nonexistent/first.jsonl'");
-  one_line(with({"--ram-blocks", "README.md"}), "--ram-blocks 'README.md' has no ram_blocks line");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--ram-blocks", "x.jsonl"}, "--ram-blocks needs --recovery");
+  one_line_error(with({"--ram-blocks", "/nonexistent/first.jsonl"}), "cannot open --ram-blocks '/nonexistent/first.jsonl'");
+  one_line_error(with({"--ram-blocks", "README.md"}), "--ram-blocks 'README.md' has no ram_blocks line");
 }
 
-TEST_CASE("migchan serve as a child: the summary after --timeout, and after SIGTERM") {
+TEST_CASE("migchan serve as a child: the summary after --timeout, and after SIGTERM, SIGHUP or SIGUSR1") {
   const auto r = run_migchan({"serve", "--classifier", "qemu-7.2", "--listen", "tcp:127.0.0.1:0", "--timeout", "300"});
   CHECK(r.rc == 0);
   CHECK(r.out.find("\"listening\":\"tcp:127.0.0.1:") != std::string::npos);
   CHECK(r.out.find("\"summary\"") != std::string::npos);
-  const auto base = (std::filesystem::temp_directory_path() / ("migchan-term-" + std::to_string(::getpid()))).string();
-  const auto sock = base + ".sock", logfile = base + ".log";
-  migchan_child serve({"serve", "--classifier", "qemu-7.2", "--listen", "unix:" + sock, "--log", logfile});
-  const auto log_has = [&](const std::string& what) {
-    const auto until = steady::now() + 5s;
-    for (;;) {
-      std::ifstream in(logfile);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (ss.str().find(what) != std::string::npos) return true;
-      if (steady::now() > until) return false;
-      std::this_thread::sleep_for(5ms);  // polling a file another process writes
-    }
-  };
-  REQUIRE(log_has("\"listening\""));
-  { auto m = dial(parse_uri("unix:" + sock), main_bytes()); }
-  REQUIRE(log_has("\"decision\":\"main\""));
-  serve.signal(SIGTERM);
-  const auto t = serve.wait();
-  CAPTURE(t.out);
-  CHECK(t.rc == 0);
-  CHECK(log_has("\"summary\""));
-  std::filesystem::remove(sock);
-  std::filesystem::remove(logfile);
+  for (const int sig : {SIGTERM, SIGHUP, SIGUSR1}) {
+    CAPTURE(sig);
+    const auto base = (std::filesystem::temp_directory_path() /
+                       ("migchan-term-" + std::to_string(::getpid()) + "-" + std::to_string(sig))).string();
+    const auto sock = base + ".sock", logfile = base + ".log";
+    migchan_child serve(
+        {"serve", "--classifier", "qemu-7.2", "--listen", "unix:" + sock, "--log", logfile, "--log-max-mib", "1"});
+    REQUIRE(file_lines_with(logfile, "\"listening\""));
+    { auto m = dial(parse_uri("unix:" + sock), main_bytes()); }
+    REQUIRE(file_lines_with(logfile, "\"decision\":\"main\""));
+    serve.signal(sig);
+    const auto t = serve.wait();
+    CAPTURE(t.out);
+    CHECK(t.rc == 0);
+    CHECK(file_lines_with(logfile, "\"summary\""));
+    CHECK(file_lines_with(logfile, "\"max_bytes\":1048576"));
+    std::filesystem::remove(sock);
+    std::filesystem::remove(logfile);
+  }
 }
 
 TEST_CASE("descriptor exhaustion: serve pauses accepting, keeps serving, and says why") {
@@ -629,26 +617,15 @@ TEST_CASE("descriptor exhaustion: serve pauses accepting, keeps serving, and say
                         "20000", "--timeout", "4000", "--log", logfile},
                        10000ms, 40);
   });
-  const auto log_has = [&](const std::string& what, std::chrono::milliseconds limit) {
-    const auto until = steady::now() + limit;
-    for (;;) {
-      std::ifstream in(logfile);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      if (ss.str().find(what) != std::string::npos) return true;
-      if (steady::now() > until) return false;
-      std::this_thread::sleep_for(10ms);  // polling a file another process writes
-    }
-  };
-  REQUIRE(log_has("\"listening\"", 5000ms));
+  REQUIRE(file_lines_with(logfile, "\"listening\"", 1, 5000ms));
   const auto addr = parse_uri("unix:" + sock);
   {
     std::vector<unique_fd> idle;
     for (int i = 0; i < 100; ++i) idle.push_back(dial(addr));  // more than it can hold
-    CHECK(log_has("Too many open files", 3000ms));
+    CHECK(file_lines_with(logfile, "Too many open files", 1, 3000ms));
   }
   auto m = dial(addr, main_bytes());
-  CHECK(log_has("\"decision\":\"main\"", 3000ms));
+  CHECK(file_lines_with(logfile, "\"decision\":\"main\"", 1, 3000ms));
   m.reset();
   const auto r = child.get();
   CHECK(r.rc == 0);
@@ -662,4 +639,102 @@ TEST_CASE("descriptor exhaustion: serve pauses accepting, keeps serving, and say
   CHECK(rejects == 100);  // every abandoned one decided, none lost
   CHECK(last.find("\"summary\"") != std::string::npos);
   fs::remove_all(dir);
+}
+
+TEST_CASE("decider: a decision no bytes could change names no row, also when its bytes had come") {
+  // qemu-10.1 with multifd: a silent first channel stalls the destination (the peek
+  // blocks); main's bytes behind it change nothing.
+  decider d(classifiers::qemu_10_1, parse_caps("multifd", 2), order_mode::accept, fresh_state<concrete_domain>());
+  const auto c0 = d.add(), c1 = d.add();
+  d.update(c1, main_bytes(), peer_end::open);
+  d.time_out(c0);
+  const auto out = d.pump();
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].then == verdict::blocked);
+  CHECK(out[1].why == cause::behind);
+  CHECK(out[1].magic == first_bytes::vm_file_magic);  // its bytes were known
+  CHECK(d.fired(out[1]) == nullptr);
+  CHECK(to_json(d, out[1], 0, 0)["rule"].is_null());
+  // A drop by the listener names no row either; a row that read the bytes does.
+  decider l(classifiers::qemu_7_2, parse_caps("", 2), order_mode::accept, fresh_state<concrete_domain>());
+  const auto m = l.add();
+  l.update(m, main_bytes(), peer_end::open);
+  const auto extra = l.add();
+  l.update(extra, main_bytes(), peer_end::open);
+  const auto got = l.pump();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].then == verdict::main);
+  CHECK(to_json(l, got[0], 0, 0)["rule"] == "first.main");
+  CHECK(got[1].why == cause::listener);
+  CHECK(to_json(l, got[1], 0, 0)["rule"].is_null());
+}
+
+TEST_CASE("serve: a main whose stream is refused is no completed migration, and the exit code says so") {
+  log_capture log;
+  auto o = serve_opts(classifiers::qemu_7_2, "");
+  o.exit_after_complete = true;
+  background<receiver> srv(o, log);
+  { auto c = dial(srv.address(), init_bytes(0)); }  // 7.2 takes any first channel as main
+  CHECK(srv.wait_exit() == 1);
+  REQUIRE(log.wait([](const lines& a) { return !a.empty() && a.back().contains("summary"); }));
+  const auto s = log.all().back()["summary"];
+  CHECK(s["completed"] == false);
+  CHECK(s["main_error"] == "Not a migration stream");
+  CHECK(s["result"] == "the migration failed: Not a migration stream");
+  CHECK(s["exit"] == 1);
+}
+
+TEST_CASE("serve: a capped log counts what it did not write, and the summary is written past the cap") {
+  std::vector<std::string> written;
+  std::mutex m;
+  log_sink sink([&](std::string_view l) {
+    std::lock_guard g(m);
+    written.emplace_back(l);
+  });
+  sink.cap(1500);
+  auto o = serve_opts(classifiers::reference, "");
+  o.exit_after_complete = false;
+  o.timeout = 0ms;
+  std::promise<int> rc;
+  auto r = std::make_unique<receiver>(o, sink);
+  std::thread t([&] { rc.set_value(r->run()); });
+  for (int i = 0; i < 40; ++i) {
+    auto c = dial(r->address(), bytes{'G', 'E', 'T', ' '});
+    CHECK(how_peer_ended(c.get()) != "open");  // rejected: decided and closed
+  }
+  r->stop();
+  t.join();
+  std::lock_guard g(m);
+  REQUIRE(!written.empty());
+  const auto last = json_line::parse(written.back());
+  REQUIRE(last.contains("summary"));
+  const auto& l = last["summary"]["log"];
+  CHECK(l["max_bytes"] == 1500);
+  CHECK(l["bytes"].get<std::uint64_t>() <= 1500);
+  CHECK(l["suppressed_lines"].get<std::uint64_t>() >= 20);
+  CHECK(last["summary"]["decisions"]["reject"] == 40);  // counted, though not all logged
+  std::size_t total = 0;
+  for (std::size_t i = 0; i + 1 < written.size(); ++i) total += written[i].size() + 1;
+  CHECK(total == l["bytes"]);
+}
+
+TEST_CASE("migchan serve: --trace gives the configuration, C files are classifiers, numbers are shown as typed") {
+  const auto r = run_migchan({"serve", "--trace", "tests/traces/replay/qemu-7.2-multifd-first.json", "--listen",
+                              "tcp:127.0.0.1:0", "--timeout", "100"});
+  CAPTURE(r.out);
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("\"classifier\":\"qemu-7.2\",\"caps\":\"multifd\",\"multifd_channels\":2") != std::string::npos);
+  const auto file = written_c("patch-v6", (std::filesystem::temp_directory_path() /
+                                           ("migchan-serve-" + std::to_string(::getpid()) + ".c")).string());
+  const auto c = run_migchan({"serve", "--classifier", file, "--listen", "tcp:127.0.0.1:0", "--timeout", "100"});
+  CAPTURE(c.out);
+  CHECK(c.rc == 0);
+  CHECK(c.out.find("\"classifier\":\"" + file + "\"") != std::string::npos);
+  std::filesystem::remove(file);
+  one_line_error({"serve", "--trace", "tests/traces/replay/qemu-7.2-natural.json", "--caps", "multifd", "--listen",
+            "tcp:127.0.0.1:0"},
+           "--trace gives the configuration: not with --caps");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--timeout", "99999999999999999999999"},
+           "--timeout must be 0..1099511627776, not 99999999999999999999999");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--peek-timeout", "1s"}, "bad value '1s' for --peek-timeout");
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "model/builtin.h"
 #include "tests/impl/runtime_util.h"
@@ -195,20 +196,13 @@ TEST_CASE("replay of a postcopy trace receives MIG_RP_MSG_SHUT") {
 }
 
 TEST_CASE("migchan replay: exit 2 with one line for a missing trace, a bad trace or a bad URI") {
-  const auto check = [](const std::vector<std::string>& args, const std::string& want) {
-    const auto r = run_migchan(args);
-    CAPTURE(r.out);
-    CHECK(r.rc == 2);
-    CHECK(line_count(r.out) == 1);
-    CHECK(r.out.find(want) != std::string::npos);
-  };
-  check({"replay", "/nonexistent/trace.json", "--to", "tcp:127.0.0.1:1"},
+  one_line_error({"replay", "/nonexistent/trace.json", "--to", "tcp:127.0.0.1:1"},
         "migchan: cannot read trace '/nonexistent/trace.json': No such file or directory");
-  check({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", "tcp:[::1:5"},
+  one_line_error({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", "tcp:[::1:5"},
         "bad URI 'tcp:[::1:5': missing ']' after IPv6 address");
-  check({"replay", "tests/traces/replay/qemu-7.2-natural.json"}, "--to needs a URI");
+  one_line_error({"replay", "tests/traces/replay/qemu-7.2-natural.json"}, "--to needs a URI");
   const auto bad = write_temp("cli-bad.json", R"({"classifier": "x", "arrivals": [{"kind": "main", "count": -1}]})");
-  check({"replay", bad, "--to", "tcp:127.0.0.1:1"}, "arrivals[0].count: -1 is outside 1..255");
+  one_line_error({"replay", bad, "--to", "tcp:127.0.0.1:1"}, "arrivals[0].count: -1 is outside 1..255");
   std::filesystem::remove(bad);
 }
 
@@ -225,8 +219,9 @@ TEST_CASE("migchan replay against serve, both as children") {
                               "200", "--format", "json"});
   CAPTURE(r.out);
   CHECK(r.rc == 0);
-  CHECK(line_count(r.out) == 3);
+  CHECK(line_count(r.out) == 4);  // three channels, then the summary
   CHECK(r.out.find("\"peer\":\"open\"") != std::string::npos);
+  CHECK(r.out.find("{\"summary\":{\"channels\":3,\"opened\":3,") != std::string::npos);
   const auto s = server.get();  // the replayer closed everything: migration complete
   CAPTURE(s.out);
   CHECK(s.rc == 0);
@@ -295,4 +290,107 @@ TEST_CASE("conformance: every socket counterexample of migchan verify, replayed 
   MESSAGE(replayed << " socket counterexamples replayed, classifiers: " << classifiers_seen.size());
   CHECK(replayed >= 20);
   CHECK(classifiers_seen.size() >= 5);  // reference has no socket counterexample: it proves every property there
+}
+
+TEST_CASE("replay: connect() is bounded when the destination's accept queue is full") {
+  // backlog 0, never accepted: one connection fills the queue, later SYNs are dropped.
+  auto full = listen_on(parse_uri("tcp:127.0.0.1:0"), 0);
+  const auto addr = parse_uri("tcp:127.0.0.1:" + std::to_string(local_port(full.get())));
+  std::vector<unique_fd> fillers;
+  const auto target = resolve_address(addr);
+  for (int i = 0; i < 2; ++i) {
+    int err = 0;
+    fillers.push_back(connect_nonblocking(target, err));
+  }
+  pollfd p{fillers[0].get(), POLLOUT, 0};
+  REQUIRE(::poll(&p, 1, 5000) == 1);  // the first is in the queue
+  const auto path = write_temp("full.json", R"({"classifier": "qemu-7.2", "arrivals": [{"kind": "main"}]})");
+  replay_options ro;
+  ro.to = addr;
+  ro.connect_timeout = 300ms;
+  ro.wait = 100ms;
+  const auto t0 = steady::now();
+  const auto out = run_replay(load_replay_trace(path), ro);
+  CHECK(steady::now() - t0 < 3s);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].did == peer_did::connect_timeout);
+  CHECK(out[0].sent == 0);
+  CHECK(out[0].error.find("did not complete in 300 ms: the destination's accept queue is full") != std::string::npos);
+  // The command: nothing was replayed against it, one line, exit 2.
+  const auto r = run_migchan({"replay", path, "--to", to_string(addr), "--connect-timeout", "300"});
+  CAPTURE(r.out);
+  CHECK(r.rc == 2);
+  CHECK(line_count(r.out) == 1);
+  CHECK(r.out.find("accept queue is full") != std::string::npos);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("replay: a refused connection sent nothing, and the summary says which were not accepted") {
+  auto closed = listen_on(parse_uri("tcp:127.0.0.1:0"), 1);
+  const auto port = local_port(closed.get());
+  closed.reset();
+  replay_options ro;
+  ro.to = parse_uri("tcp:127.0.0.1:" + std::to_string(port));
+  ro.wait = 50ms;
+  const auto out = run_replay(load_replay_trace("tests/traces/replay/qemu-7.2-natural.json"), ro);
+  REQUIRE(out.size() == 3);
+  for (const auto& x : out) {
+    CHECK(x.did == peer_did::refused);
+    CHECK(x.sent == 0);
+    CHECK(to_json(x)["sent"] == 0);
+  }
+  const auto s = summarize(out, false);
+  CHECK(s.exit == 2);  // the first did not connect: nothing listens there
+  // Refused after the first: a finding.
+  auto later = out;
+  later[0].did = peer_did::open;
+  const auto f = summarize(later, false);
+  CHECK(f.exit == 1);
+  CHECK(summary_text(f) == "summary: 3 of 3 channels opened: 1 open, 2 refused; 2 connections were not accepted (exit 1)");
+  const auto r = run_migchan({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", to_string(ro.to)});
+  CAPTURE(r.out);
+  CHECK(r.rc == 2);
+  CHECK(line_count(r.out) == 1);
+  CHECK(r.out.find("sent") == std::string::npos);
+  CHECK(r.out.find("Connection refused") != std::string::npos);
+}
+
+TEST_CASE("replay: an ITF file, a directory, a number past 64 bits, 2^64-1 and ids past 255 are one line each") {
+  const auto itf = write_temp("x.itf.json", R"({"#meta": {"format": "ITF"}, "vars": ["a"], "states": []})");
+  one_line_error({"replay", itf, "--to", "tcp:127.0.0.1:1"}, "is an ITF trace (for trace viewers); replay takes the replay form");
+  one_line_error({"replay", "tests/traces/replay", "--to", "tcp:127.0.0.1:1"},
+        "trace 'tests/traces/replay' is a directory, not a replay-form file");
+  const auto big = write_temp("big.json", R"({"classifier": "x", "arrivals": [{"kind": "main", "count": 1e999}]})");
+  one_line_error({"replay", big, "--to", "tcp:127.0.0.1:1"}, "trace '" + big + "': not JSON: number overflow");
+  const auto max = write_temp("max.json",
+                              R"({"classifier": "x", "arrivals": [{"kind": "main", "count": 18446744073709551615}]})");
+  one_line_error({"replay", max, "--to", "tcp:127.0.0.1:1"}, "arrivals[0].count: 18446744073709551615 is outside 1..255");
+  const auto many = write_temp("many.json", R"({"classifier": "x", "config": {"multifd": true, "channels": 255},
+      "arrivals": [{"kind": "main"}, {"kind": "multifd", "count": 255}, {"kind": "multifd", "count": 2}]})");
+  one_line_error({"replay", many, "--to", "tcp:127.0.0.1:1"},
+        "arrivals[2]: multifd channel 256 cannot be sent, MultiFDInit_t's id is a byte (0..255)");
+  for (const auto& p : {itf, big, max, many}) std::filesystem::remove(p);
+}
+
+TEST_CASE("migchan replay: SIGINT ends it with what it has, and the summary") {
+  const auto sock = (std::filesystem::temp_directory_path() / ("migchan-int-" + std::to_string(::getpid()) + ".sock")).string();
+  const auto logfile = sock + ".log";
+  migchan_child serve({"serve", "--classifier", "qemu-7.2", "--caps", "multifd", "--listen", "unix:" + sock, "--log",
+                       logfile, "--timeout", "20000"});
+  REQUIRE(file_lines_with(logfile, "\"listening\""));
+  // The second channel would come a minute after the first.
+  const auto path = write_temp("slow.json", R"({"classifier": "qemu-7.2", "config": {"multifd": true},
+      "arrivals": [{"kind": "main"}, {"kind": "multifd", "gap_ms": 60000}]})");
+  migchan_child replay({"replay", path, "--to", "unix:" + sock});
+  REQUIRE(file_lines_with(logfile, "\"decision\":\"main\""));
+  replay.signal(SIGINT);
+  const auto r = replay.wait(5000ms);
+  CAPTURE(r.out);
+  CHECK(r.rc == 0);
+  CHECK(r.out.find("1. main (vm_file_magic) sent ") != std::string::npos);
+  CHECK(r.out.find("summary: 1 of 2 channels opened (interrupted): 1 open; every connection was accepted (exit 0)") !=
+        std::string::npos);
+  serve.signal(SIGTERM);
+  serve.wait();
+  for (const auto& p : {path, sock, logfile}) std::filesystem::remove(p);
 }

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -300,6 +301,38 @@ inline std::size_t line_count(const std::string& s) {
   std::size_t n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+// A classifier as C that `check` reads back (`migchan show NAME --format c`), written to `path`.
+inline std::string written_c(const std::string& name, const std::string& path) {
+  const auto r = run_migchan({"show", name, "--format", "c"});
+  REQUIRE(r.rc == 0);
+  std::ofstream(path) << r.out;
+  return path;
+}
+
+// migchan ARGS exits 2 with one line that holds `want`.
+inline void one_line_error(const std::vector<std::string>& args, const std::string& want) {
+  const auto r = run_migchan(args);
+  CAPTURE(r.out);
+  CHECK(r.rc == 2);
+  CHECK(line_count(r.out) == 1);
+  CHECK(r.out.find(want) != std::string::npos);
+}
+
+// Waits until `n` lines of a file another process writes hold `what`; false at the deadline.
+inline bool file_lines_with(const std::string& path, const std::string& what, std::size_t n = 1,
+                            std::chrono::milliseconds limit = 5000ms) {
+  const auto until = steady::now() + limit;
+  for (;;) {
+    std::ifstream in(path);
+    std::string line;
+    std::size_t k = 0;
+    while (std::getline(in, line)) k += line.find(what) != std::string::npos;
+    if (k >= n) return true;
+    if (steady::now() > until) return false;
+    std::this_thread::sleep_for(5ms);  // polling a file another process writes
+  }
 }
 
 }  // namespace migchan::test
