@@ -1,4 +1,4 @@
-// Proof performance (issue 3 §8). Not a test: prints
+// Proof performance. Not a test: prints
 //   (a) the wall time of verifying every built-in classifier (verify_table,
 //       default options, what `migchan verify --all` does); target under 2 s;
 //   (b) each (classifier, property) solve time;

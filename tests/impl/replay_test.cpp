@@ -235,7 +235,7 @@ TEST_CASE("migchan replay against serve, both as children") {
 }
 
 TEST_CASE("conformance: every socket counterexample of migchan verify, replayed against serve, decides as predicted") {
-  // The counterexamples `migchan verify` writes (issue 4 §3), for every built-in
+  // The counterexamples `migchan verify` writes, for every built-in
   // classifier, with and without restricting the sources to sockets.
   const auto base = std::filesystem::temp_directory_path() / ("migchan-conform-" + std::to_string(::getpid()));
   std::vector<std::string> files;

@@ -14,12 +14,12 @@ bytes from_text(std::string_view s) { return bytes(s.begin(), s.end()); }
 
 bytes first(const bytes& b, std::size_t n) { return bytes(b.begin(), b.begin() + n); }
 
-// The first 64 bytes of a real 7.2 main channel (qemu-7.2-peer.md §3).
+// The first 64 bytes of a real 7.2 main channel, as Debian's 7.2.22 sent them.
 const bytes real_main_prefix = from_hex(
     "5145564d00000003070000000d70632d6934343066782d372e3201000000020372616d00000000000000040000"
     "0000040820040670632e72616d000000000400");
 
-// What multifd channel 2 of a source with the default uuid sent (§4).
+// What multifd channel 2 of a 7.2.22 source with the default uuid sent.
 const bytes real_multifd_init_id2 = from_hex(
     "11223344000000010000000000000000000000000000000002000000000000000000000000000000000000000000"
     "000000000000000000000000000000000000");
@@ -34,7 +34,7 @@ constexpr auto closed = peer_end::closed;
 
 }  // namespace
 
-TEST_CASE("the recorded prefixes are the lengths the research says") {
+TEST_CASE("the recorded prefixes are 64 bytes each") {
   CHECK(real_main_prefix.size() == 64);
   CHECK(real_multifd_init_id2.size() == 64);
 }
@@ -76,10 +76,10 @@ TEST_CASE("classify_prefix: QEMU_VM_COMMAND decides on its first byte") {
 }
 
 TEST_CASE("classify_prefix: a be64 RAM page header needs all 8 bytes and plausible flags") {
-  auto zero_page = ram_page_header(0x3fff000, ram_save_flag_zero);  // preempt after REQ_PAGES (§5)
+  auto zero_page = ram_page_header(0x3fff000, ram_save_flag_zero);  // preempt after REQ_PAGES
   CHECK(classify(zero_page) == first_bytes::ram_page);
-  CHECK(classify(from_hex("0000000000000010")) == first_bytes::ram_page);  // EOS at the end (§5)
-  CHECK(classify(from_hex("0000000004082004")) == first_bytes::ram_page);  // MEM_SIZE (§3)
+  CHECK(classify(from_hex("0000000000000010")) == first_bytes::ram_page);  // EOS at the end
+  CHECK(classify(from_hex("0000000004082004")) == first_bytes::ram_page);  // MEM_SIZE
   CHECK(classify(ram_page_header(0x1000, ram_save_flag_page | ram_save_flag_continue)) ==
         first_bytes::ram_page);
 

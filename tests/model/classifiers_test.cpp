@@ -1,5 +1,5 @@
 // Concrete decisions of each built-in classifier, each tied to the fact sheet
-// (../shared/research/qemu-classifier-facts.md) or the 7.2 peer notes.
+// (commit ids and file:line at a release) or what Debian's 7.2.22 did (docs/fidelity.md).
 #include <doctest/doctest.h>
 
 #include "model/builtin.h"
@@ -16,7 +16,7 @@ observation multifd_on(first_bytes magic, bool has_main = false) {
 }
 }  // namespace
 
-TEST_CASE("7.2 takes a multifd-first connection as main (facts §6, peer §7)") {
+TEST_CASE("7.2 takes a multifd-first connection as main (migration/migration.c:739-745 at v7.2.0)") {
   const auto d = classify(classifiers::qemu_7_2, multifd_on(first_bytes::multifd_magic));
   REQUIRE(d.fired);
   CHECK(d.fired->id == "first.main");

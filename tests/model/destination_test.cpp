@@ -23,7 +23,7 @@ std::vector<trace_step<cd>> play(const table& t, const dest_config<cd>& d, dest_
 constexpr dest_config<cd> multifd2{true, false, false, false, 2};
 }  // namespace
 
-TEST_CASE("7.2 multifd-first: F0 taken as main, then main fails the MultiFDInit magic check (peer §7)") {
+TEST_CASE("7.2 multifd-first: F0 taken as main, then main fails the MultiFDInit magic check (migration/multifd.c:205-208 at v7.2.0)") {
   const auto tr = play(classifiers::qemu_7_2, multifd2, fresh_state<cd>(),
                        {arrive(channel_kind::multifd, first_bytes::multifd_magic),
                         arrive(channel_kind::main, first_bytes::vm_file_magic),
@@ -33,7 +33,7 @@ TEST_CASE("7.2 multifd-first: F0 taken as main, then main fails the MultiFDInit 
   CHECK(tr[1].out.why == int(cause::multifd_init));
   CHECK(tr[1].out.cost == int(reads::read64));
   CHECK(tr[2].out.then == int(verdict::multifd));
-  // Only one real multifd channel registered: incoming never starts (the hang of peer §7).
+  // Only one real multifd channel registered: incoming never starts (the 7.2 hang conform shows).
   CHECK(tr[2].out.next.starts == 0);
 }
 
@@ -47,7 +47,7 @@ TEST_CASE("7.2 natural order: main then both multifd, start on the last one") {
   CHECK(tr[2].out.next.status == int(mig_status::active));
 }
 
-TEST_CASE("7.2 reads 64 bytes from a silent preempt channel when multifd is on (facts §6)") {
+TEST_CASE("7.2 reads 64 bytes from a silent preempt channel when multifd is on (migration/migration.c:755-756 at v7.2.0)") {
   const dest_config<cd> d{true, true, true, false, 2};
   const auto tr = play(classifiers::qemu_7_2, d, fresh_state<cd>(),
                        {arrive(channel_kind::main, first_bytes::vm_file_magic),

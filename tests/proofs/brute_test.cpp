@@ -23,7 +23,7 @@ TEST_CASE("7.2 misclassifies when main does not arrive first, and is fixed by th
   CHECK_FALSE(o.refuted(property::sound, set({assumption::main_connects_first})));
 }
 
-TEST_CASE("7.2 blocks reading a silent preempt channel as MultiFDInit when multifd is on (facts §6)") {
+TEST_CASE("7.2 blocks reading a silent preempt channel as MultiFDInit when multifd is on (migration/migration.c:755-756 at v7.2.0)") {
   const auto o = brute::enumerate(classifiers::qemu_7_2, 3);
   CHECK(o.refuted(property::no_silent_peek, 0));
   CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt, assumption::configs_match})));
@@ -56,7 +56,7 @@ TEST_CASE("up to 11.0 a source with more multifd channels indexes params[] one p
                     [](const auto& st) { return st.out.then == int(verdict::crash); }));
 }
 
-TEST_CASE("10.1 can peek a racing preempt channel; Fabiano Rosas' hidden assumption (seed thread)") {
+TEST_CASE("10.1 can peek a racing preempt channel; Fabiano Rosas' hidden assumption (review of patch-v6)") {
   const auto o = brute::enumerate(classifiers::qemu_10_1, 3);
   CHECK(o.refuted(property::no_silent_peek, set({assumption::main_connects_first})));
   CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::main_connects_first,

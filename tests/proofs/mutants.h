@@ -1,5 +1,5 @@
 // Single-rule mutants of a classifier table, for mutation testing of the
-// properties (issue 3 §7): each mutant is the table with one rule's decision
+// properties: each mutant is the table with one rule's decision
 // changed, one rule deleted, two adjacent rules swapped, or one guard column
 // widened to any or narrowed by one value. A mutant owns its rows and is read
 // through a `table` view with the original's forbids and semantics.

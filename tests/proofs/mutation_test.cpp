@@ -1,4 +1,4 @@
-// Mutation testing of the properties (issue 3 §7): every single-rule mutant of
+// Mutation testing of the properties: every single-rule mutant of
 // `reference` that changes behaviour must be caught, either by the
 // single-arrival `exhaustive` check (analyse() finds a gap) or by a sequence
 // property that `reference` satisfies under some assumption set and the mutant
