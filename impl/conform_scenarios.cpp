@@ -141,6 +141,19 @@ std::vector<scenario> build() {
   v.push_back(with(with(make("replay-partial", f::replay, "a first connection sending 2 bytes, then nothing", none),
                         arrivals({first(first_bytes::partial)})),
                    finding(2)));
+  const auto partial_then = [&](replay_end e) {
+    auto a = first(first_bytes::partial);
+    a.end = e;
+    return arrivals({a});
+  };
+  v.push_back(with(with(make("replay-partial-close", f::replay, "a first connection sending 2 bytes, then closed",
+                             none),
+                        partial_then(replay_end::close)),
+                   finding(2)));
+  v.push_back(with(with(make("replay-partial-reset", f::replay, "a first connection sending 2 bytes, then reset",
+                             none),
+                        partial_then(replay_end::reset)),
+                   finding(2)));
   v.push_back(with(with(make("replay-silent", f::replay, "a first connection sending nothing", none),
                         arrivals({first(first_bytes::silent)})),
                    finding(2)));
