@@ -36,8 +36,6 @@ struct shown {
   const char* outcome;
 };
 constexpr shown failures[] = {
-    {"pc72-multifd-postcopy-preempt", "11.1", "QMP dead, blocked"},
-    {"pc72-multifd-postcopy-preempt", "7.2 -> 11.1", "QMP dead, blocked"},
     {"proxy-pc72-preempt-before-multifd", "11.1", "QMP dead, blocked"},
     {"proxy-pc72-preempt-before-multifd", "7.2 -> 11.1", "QMP dead, blocked"},
     {"proxy-pc72-preempt-before-multifd", "7.2", "QMP dead, blocked"},
