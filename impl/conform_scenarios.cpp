@@ -98,6 +98,9 @@ std::vector<scenario> build() {
   v.push_back(with(with(make("multifd-4-into-2", f::real, "source multifd-channels 4, destination 2", multifd),
                         [](auto& s) { s.channels = 2, s.source_channels = 4, s.by_default = false; }),
                    finding(3)));
+  v.push_back(with(with(make("multifd-8-into-4", f::real, "source multifd-channels 8, destination 4", multifd),
+                        [](auto& s) { s.channels = 4, s.source_channels = 8, s.by_default = false; }),
+                   finding(3)));
   const auto pc72 = [](scenario& s) { s.machine = "pc-i440fx-7.2"; };
   v.push_back(with(with(make("pc72-multifd-postcopy-preempt", f::real,
                              "both sides -machine pc-i440fx-7.2: multifd 2, postcopy-ram and postcopy-preempt",
