@@ -12,7 +12,8 @@ its own:
   <!-- conform ARGS -->     run `migchan conform ARGS --format json`, where `--qemu 7.2` and
                             `--qemu 11.1` name the QEMUs given to this script; writes the command
                             (with the paths .ci/build installs) and a table of what each scenario
-                            did: the model's prediction, what the destination did, the verdict.
+                            did: the model's prediction, what the destination did, where a source
+                            ended its status, the verdict.
 
 Everything else is copied as it is. Durations, such as "(2.3 s)", the runnable time of a QEMU
 whose main loop is stuck, the order in which serve saw a real source's channels (and so whether
@@ -47,6 +48,7 @@ DURATION = re.compile(r" ?\(\d+(\.\d+)? s\)")
 RUNNABLE = re.compile(r" \(\d+\.\d+ runnable s/s\)")
 SERVE = "serve decided "
 KINDS = ["main", "multifd", "preempt"]  # the order a page lists serve's decisions in
+ENDED = ("completed", "failed", "cancelled")
 
 
 def skip(why):
@@ -113,14 +115,16 @@ def conform(args, migchan, qemus, env, results):
     if not runs:
         sys.exit(f"gen-findings: {' '.join(shown)} ran no scenario:\n{p.stdout}{p.stderr}")
     results.extend(runs)
-    sources = any(r["family"] in ("real", "proxy") for r in runs)
+    # The source's status is shown where a source ended: while the destination hangs, whether its
+    # source is still active or already in device is timing.
+    sources = any(r["details"].get("source_status") in ENDED for r in runs)
     out = ["`" + " ".join(shown) + "`", "",
            "| scenario | where | the model predicts | the destination did |" + (" the source |" if sources else "")
            + " verdict |",
            "|---|---|---|---|" + ("---|" if sources else "") + "---|"]
     cell = lambda text: text.replace("|", "\\|")
     for r in runs:
-        source = r["details"].get("source_status", "-") if r["family"] in ("real", "proxy") else "-"
+        source = r["details"].get("source_status", "-")
         row = f"| `{r['scenario']}` | {r['target']} | {r['fate']} | {cell(destination_did(r))} |"
         if sources:
             row += f" {cell(source)} |"
