@@ -15,11 +15,12 @@ its own:
                             did: the model's prediction, what the destination did, where a source
                             ended its status, the verdict.
 
-Everything else is copied as it is. Durations, such as "(2.3 s)", the runnable time of a QEMU
-whose main loop is stuck, the order in which serve saw a real source's channels (and so whether
-it deferred the preempt channel) and what a destination that went active as predicted did next vary from run to run and are left out, so
-that the page changes only when a prediction, an outcome or a verdict does. tests/interop/findings_test.cpp runs this and
-fails when the page differs from docs/findings.md.
+Everything else is copied as it is. What varies from run to run is left out, so that the page
+changes only when a prediction, an outcome or a verdict does: durations, such as "(2.3 s)"; the
+runnable time of a QEMU whose main loop is stuck; the order in which serve saw a real source's
+channels (and so whether it deferred the preempt channel); what a destination that went active
+as predicted did next; a source's status while the destination hangs.
+tests/interop/findings_test.cpp runs this and fails when the page differs from docs/findings.md.
 
 usage: gen-findings.py --migchan PATH --qemu PATH --qemu PATH [--results FILE] > docs/findings.md
   --qemu     the QEMU 7.2 and the QEMU 11.1 the page was made with (any order)
