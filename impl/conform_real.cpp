@@ -52,8 +52,8 @@ observed run_real(const options&, const target& t, const scenario& s, const expe
     if (s.transport == transport::file) {
       src->migrate_to_file(file);
     } else {
-      dst->migrate_incoming(dst->unix_uri("mig.sock"), incoming_of(s));
-      src->migrate(dst->unix_uri("mig.sock"));
+      dst->migrate_incoming(s.tcp ? "tcp:127.0.0.1:0" : dst->unix_uri("mig.sock"), incoming_of(s));
+      src->migrate(s.tcp ? listening_at(*dst) : dst->unix_uri("mig.sock"));
     }
   } catch (const std::runtime_error& ex) {
     o.refused = ex.what();
@@ -84,8 +84,8 @@ observed run_real(const options&, const target& t, const scenario& s, const expe
   }
   // A source's channels are all connected within a few ms of `migrate`.
   settle_destination(o, *dst, e, channels_connected);
-  // The source ends on its own once the destination has completed.
-  o.source_status = source_status(*src, o.completed);
+  // The source ends on its own once the destination has completed (or where the scenario says).
+  o.source_status = source_status(*src, o.completed || s.source_ends);
   details["destination_events"] = o.destination ? nlohmann::json(o.destination->events) : nlohmann::json::array();
   return o;
 }

@@ -1,5 +1,6 @@
 // `migchan replay` of the scenario's arrivals into a real destination, and a real source
 // through `migchan proxy --order` into one.
+#include <algorithm>
 #include <fstream>
 
 #include "impl/conform_run.h"
@@ -19,14 +20,6 @@ std::string write_trace(const target& t, const scenario& s, const std::filesyste
   return path.string();
 }
 
-// Where the destination listens, from query-migrate's socket-address (QEMU picked the port).
-std::string listening_at(qemu::qemu_vm& dst) {
-  const auto q = dst.query_migrate();
-  for (const auto& a : q.value("socket-address", nlohmann::json::array()))
-    if (a.value("type", "") == "inet") return "tcp:" + a.value("host", "") + ":" + a.value("port", "");
-  throw std::runtime_error("dst: query-migrate names no inet socket-address: " + q.dump());
-}
-
 // The destination, configured and listening on TCP (a reset before any byte is a TCP RST:
 // a unix socket has none); a refusal goes into `o`, and then there is no destination.
 std::unique_ptr<qemu::qemu_vm> listening_destination(const target& t, const scenario& s, observed& o,
@@ -44,6 +37,13 @@ std::unique_ptr<qemu::qemu_vm> listening_destination(const target& t, const scen
 }
 
 }  // namespace
+
+std::string listening_at(qemu::qemu_vm& dst) {
+  const auto q = dst.query_migrate();
+  for (const auto& a : q.value("socket-address", nlohmann::json::array()))
+    if (a.value("type", "") == "inet") return "tcp:" + a.value("host", "") + ":" + a.value("port", "");
+  throw std::runtime_error("dst: query-migrate names no inet socket-address: " + q.dump());
+}
 
 observed run_replay(const options& opt, const target& t, const scenario& s, const expectation& e,
                     nlohmann::json& details) {
@@ -81,8 +81,13 @@ observed run_proxy(const options& opt, const target& t, const scenario& s, const
   qemu::temp_dir dir("migchan-conform-proxy-");
   const auto trace = write_trace(t, s, dir.path());
   const auto listen = "unix:" + (dir.path() / "proxy.sock").string();
-  auto proxy = start_migchan(opt, {"proxy", "--listen", listen, "--to", uri, "--order", trace,
-                                   "--log", "-", "--timeout", "8000"});
+  // A connection without first bytes is silent once the proxy's peek timeout passes; only then
+  // is it dialed, and the destination's watch starts from there.
+  constexpr int peek_ms = 200;
+  const bool silent = std::any_of(s.arrivals.begin(), s.arrivals.end(),
+                                  [](const auto& a) { return a.magic == first_bytes::silent; });
+  auto proxy = start_migchan(opt, {"proxy", "--listen", listen, "--to", uri, "--order", trace, "--log", "-",
+                                   "--timeout", "8000", "--peek-timeout", std::to_string(peek_ms)});
   if (!proxy->wait_for_output("\"listening\"", millis(3000))) {
     o.failure = "proxy did not start: " + proxy->first_output_line();
     return o;
@@ -92,7 +97,7 @@ observed run_proxy(const options& opt, const target& t, const scenario& s, const
   } catch (const std::runtime_error& ex) {
     o.failure = ex.what();
   }
-  settle_destination(o, *dst, e, millis(0));
+  settle_destination(o, *dst, e, millis(silent ? peek_ms : 0));
   // The source ends on its own once the destination has completed.
   o.source_status = source_status(*src, o.completed);
   proxy->kill();

@@ -46,6 +46,9 @@ std::string source_status(qemu::qemu_vm& src, bool should_end);
 // Whether some expected run starts (and so may end on its own).
 bool may_start(const expectation& e);
 
+// Where a destination given "tcp:127.0.0.1:0" listens, from query-migrate (QEMU picked the port).
+std::string listening_at(qemu::qemu_vm& dst);
+
 // `migchan ARGS...` as a child with stdout captured.
 std::unique_ptr<qemu::process> start_migchan(const options& o, std::vector<std::string> args);
 

@@ -42,6 +42,12 @@ const replay_arrival main_ch = ch(channel_kind::main, first_bytes::vm_file_magic
 const replay_arrival multifd_ch = ch(channel_kind::multifd, first_bytes::multifd_magic);
 const replay_arrival preempt_ch = ch(channel_kind::preempt, first_bytes::silent);
 replay_arrival first(first_bytes m) { return ch(channel_kind::main, m); }
+
+// A scenario that reproduces finding N of docs/findings.md: `conform --list` shows the tag, and
+// the page's generator (docs/gen-findings.py) runs every scenario that carries it.
+auto finding(int n) {
+  return [n](scenario& s) { s.summary += " [finding " + std::to_string(n) + "]"; };
+}
 replay_arrival init(init_packet i) { return ch(channel_kind::multifd, first_bytes::multifd_magic, i); }
 
 std::vector<scenario> build() {
@@ -81,16 +87,26 @@ std::vector<scenario> build() {
   v.push_back(with(make("multifd-cancel", f::real, "multifd 2, migrate_cancel once the destination is active",
                         multifd),
                    [](auto& s) { s.cancel = true; }));
-  v.push_back(with(make("multifd-2-into-4", f::real, "source multifd-channels 2, destination 4", multifd),
-                   [](auto& s) { s.channels = 4, s.source_channels = 2; }));
+  // The source's own end is part of the finding: over TCP its whole stream fits in the socket
+  // buffers and it completes; the destination never starts.
+  v.push_back(with(with(make("multifd-2-into-4", f::real, "source multifd-channels 2, destination 4, over TCP",
+                             multifd),
+                        [](auto& s) { s.channels = 4, s.source_channels = 2, s.source_ends = s.tcp = true; }),
+                   finding(3)));
   // The listen backlog (multifd-channels on 11.1) and the source's random multifd connect order
   // decide this one, and the model has neither (docs/conform.md).
-  v.push_back(with(make("multifd-4-into-2", f::real, "source multifd-channels 4, destination 2", multifd),
-                   [](auto& s) { s.channels = 2, s.source_channels = 4, s.by_default = false; }));
-  v.push_back(with(make("pc72-multifd-postcopy-preempt", f::real,
-                        "both sides -machine pc-i440fx-7.2: multifd 2, postcopy-ram and postcopy-preempt",
-                        multifd_preempt),
-                   [](auto& s) { s.machine = "pc-i440fx-7.2"; }));
+  v.push_back(with(with(make("multifd-4-into-2", f::real, "source multifd-channels 4, destination 2", multifd),
+                        [](auto& s) { s.channels = 2, s.source_channels = 4, s.by_default = false; }),
+                   finding(3)));
+  v.push_back(with(with(make("multifd-8-into-4", f::real, "source multifd-channels 8, destination 4", multifd),
+                        [](auto& s) { s.channels = 4, s.source_channels = 8, s.by_default = false; }),
+                   finding(3)));
+  const auto pc72 = [](scenario& s) { s.machine = "pc-i440fx-7.2"; };
+  v.push_back(with(with(make("pc72-multifd-postcopy-preempt", f::real,
+                             "both sides -machine pc-i440fx-7.2: multifd 2, postcopy-ram and postcopy-preempt",
+                             multifd_preempt),
+                        pc72),
+                   finding(1)));
 
   // A real source into `migchan serve` with the destination's table.
   v.push_back(make("serve-precopy", f::serve, "precopy into serve", none));
@@ -105,6 +121,11 @@ std::vector<scenario> build() {
   v.push_back(with(make("serve-multifd-postcopy-preempt", f::serve,
                         "multifd 2, postcopy-ram and postcopy-preempt, switched, into serve", multifd_preempt),
                    postponed_only));
+  // With --classifier io-watch this shows what that design does with the same real source.
+  v.push_back(with(with(make("serve-pc72-multifd-postcopy-preempt", f::serve,
+                             "as pc72-multifd-postcopy-preempt, into serve", multifd_preempt),
+                        pc72),
+                   finding(1)));
 
   // `migchan replay` into a real destination: orders and channels a source does not make.
   const auto arrivals = [](std::vector<replay_arrival> a) { return [a](scenario& s) { s.arrivals = a; }; };
@@ -120,21 +141,51 @@ std::vector<scenario> build() {
                    [&](auto& s) { arrivals({first(first_bytes::other)})(s), s.exit_on_error = true; }));
   v.push_back(with(make("replay-garbage-no-exit", f::replay, "as replay-garbage, exit-on-error: false", none),
                    [&](auto& s) { arrivals({first(first_bytes::other)})(s), s.exit_on_error = false; }));
-  v.push_back(with(make("replay-partial", f::replay, "a first connection sending 2 bytes, then nothing", none),
-                   arrivals({first(first_bytes::partial)})));
-  v.push_back(with(make("replay-silent", f::replay, "a first connection sending nothing", none),
-                   arrivals({first(first_bytes::silent)})));
+  v.push_back(with(with(make("replay-partial", f::replay, "a first connection sending 2 bytes, then nothing", none),
+                        arrivals({first(first_bytes::partial)})),
+                   finding(2)));
+  const auto partial_then = [&](replay_end e) {
+    auto a = first(first_bytes::partial);
+    a.end = e;
+    return arrivals({a});
+  };
+  v.push_back(with(with(make("replay-partial-close", f::replay, "a first connection sending 2 bytes, then closed",
+                             none),
+                        partial_then(replay_end::close)),
+                   finding(2)));
+  v.push_back(with(with(make("replay-partial-reset", f::replay, "a first connection sending 2 bytes, then reset",
+                             none),
+                        partial_then(replay_end::reset)),
+                   finding(2)));
+  v.push_back(with(with(make("replay-silent", f::replay, "a first connection sending nothing", none),
+                        arrivals({first(first_bytes::silent)})),
+                   finding(2)));
   v.push_back(with(make("replay-eof", f::replay, "a first connection closed before any byte", none),
                    arrivals({first(first_bytes::eof)})));
   v.push_back(with(make("replay-reset", f::replay, "a first connection reset before any byte", none),
                    arrivals({first(first_bytes::reset)})));
-  v.push_back(with(make("replay-second-main", f::replay, "main, then a second QEVM connection (multifd 2)", multifd),
-                   arrivals({main_ch, main_ch})));
-  v.push_back(with(make("replay-multifd-without-multifd", f::replay, "a MultiFDInit_t to a destination without multifd",
-                        none),
-                   arrivals({first(first_bytes::multifd_magic)})));
-  v.push_back(with(make("replay-id-at-count", f::replay, "main, id 0, then id 2 = multifd-channels", multifd),
-                   arrivals({main_ch, multifd_ch, init(init_packet::id_at_count)})));
+  const auto no_exit = [](scenario& s) { s.exit_on_error = false; };
+  v.push_back(with(with(make("replay-second-main", f::replay, "main, then a second QEVM connection (multifd 2)",
+                             multifd),
+                        arrivals({main_ch, main_ch})),
+                   finding(5)));
+  v.push_back(with(with(with(make("replay-second-main-no-exit", f::replay, "as replay-second-main, exit-on-error: false",
+                                  multifd),
+                             arrivals({main_ch, main_ch})),
+                        no_exit),
+                   finding(5)));
+  v.push_back(with(with(make("replay-multifd-without-multifd", f::replay,
+                             "a MultiFDInit_t to a destination without multifd", none),
+                        arrivals({first(first_bytes::multifd_magic)})),
+                   finding(5)));
+  v.push_back(with(with(with(make("replay-multifd-without-multifd-no-exit", f::replay,
+                                  "as replay-multifd-without-multifd, exit-on-error: false", none),
+                             arrivals({first(first_bytes::multifd_magic)})),
+                        no_exit),
+                   finding(5)));
+  v.push_back(with(with(make("replay-id-at-count", f::replay, "main, id 0, then id 2 = multifd-channels", multifd),
+                        arrivals({main_ch, multifd_ch, init(init_packet::id_at_count)})),
+                   finding(4)));
   v.push_back(with(make("replay-id-above-count", f::replay, "main, id 0, then id 3 > multifd-channels", multifd),
                    arrivals({main_ch, multifd_ch, init(init_packet::id_above_count)})));
   v.push_back(with(make("replay-id-repeated", f::replay, "main, id 0, then id 0 again", multifd),
@@ -152,10 +203,11 @@ std::vector<scenario> build() {
   v.push_back(with(make("replay-preempt-first", f::replay, "postcopy-preempt: the silent preempt channel before main",
                         preempt),
                    arrivals({preempt_ch, main_ch})));
-  v.push_back(with(make("replay-preempt-before-multifd", f::replay,
-                        "multifd 2 and postcopy-preempt: main, the silent preempt channel, 2 multifd channels",
-                        multifd_preempt),
-                   arrivals({main_ch, preempt_ch, multifd_ch, multifd_ch})));
+  v.push_back(with(with(make("replay-preempt-before-multifd", f::replay,
+                             "multifd 2 and postcopy-preempt: main, the silent preempt channel, 2 multifd channels",
+                             multifd_preempt),
+                        arrivals({main_ch, preempt_ch, multifd_ch, multifd_ch})),
+                   finding(1)));
 
   // A real source through `migchan proxy --order` into a real destination.
   v.push_back(with(make("proxy-natural", f::proxy, "relayed as accepted (multifd 2)", multifd),
@@ -164,6 +216,12 @@ std::vector<scenario> build() {
                    arrivals({multifd_ch, main_ch, multifd_ch})));
   v.push_back(with(make("proxy-main-last", f::proxy, "both multifd channels dialed before main (multifd 2)", multifd),
                    arrivals({multifd_ch, multifd_ch, main_ch})));
+  // The order a source on pc-i440fx-7.2 opens its channels in, made certain.
+  v.push_back(with(with(make("proxy-pc72-preempt-before-multifd", f::proxy,
+                             "as pc72-multifd-postcopy-preempt, dialed main, preempt, 2 multifd channels",
+                             multifd_preempt),
+                        [&](auto& s) { arrivals({main_ch, preempt_ch, multifd_ch, multifd_ch})(s), pc72(s); }),
+                   finding(1)));
   return v;
 }
 

@@ -90,6 +90,7 @@ replay_trace parse_replay_trace(const json& j) {
     if (a.contains("init")) r.init = enum_field<init_packet>(a["init"], where + ".init");
     r.count = int_field(a, "count", where, 1, 1, 255);
     if (a.contains("gap_ms")) r.gap_ms = int_field(a, "gap_ms", where, 0, 0, 600000);
+    if (a.contains("end")) r.end = enum_field<replay_end>(a["end"], where + ".end");
     if (a.contains("expect") && !a["expect"].is_null()) {
       const auto& e = a["expect"];
       if (!e.is_object()) bad(where + ".expect", "expected an object");
@@ -158,6 +159,7 @@ nlohmann::ordered_json to_json(const replay_trace& t) {
     if (a.init != init_packet::good) x["init"] = std::string(name(a.init));
     x["count"] = a.count;
     if (a.gap_ms) x["gap_ms"] = *a.gap_ms;
+    if (a.end) x["end"] = std::string(name(*a.end));
     if (a.expect) {
       x["expect"] = {{"decision", std::string(name(a.expect->decision))},
                      {"rule", a.expect->rule ? nlohmann::ordered_json(*a.expect->rule) : nullptr},
@@ -247,9 +249,10 @@ std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid
       }
       c.first = first_bytes_of(a.magic, a.init, uuid, next_id, t.config.channels, machine);
       if (good) ++next_id;
-      c.end = a.magic == first_bytes::eof || a.init == init_packet::truncated_eof ? replay_end::close
-              : a.magic == first_bytes::reset                                   ? replay_end::reset
-                                                                                : replay_end::stay;
+      c.end = a.end ? *a.end
+              : a.magic == first_bytes::eof || a.init == init_packet::truncated_eof ? replay_end::close
+              : a.magic == first_bytes::reset                                       ? replay_end::reset
+                                                                                    : replay_end::stay;
       c.gap_ms = out.empty() ? 0 : k == 0 ? a.gap_ms.value_or(default_gap_ms) : default_gap_ms;
       out.push_back(std::move(c));
     }

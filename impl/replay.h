@@ -13,7 +13,9 @@
 //                  "gap_ms": 20, "expect": {"decision": "main", "rule": "first.main", "cause": "rule"}}, ...]}
 // Only "arrivals[].kind" is required per arrival; "magic" defaults to what the kind
 // sends, "init" (what a MultiFDInit_t says: model/channel.h init_packet) to good,
-// "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap.
+// "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap, "end" (stay,
+// close or reset once the first bytes are out) to what "magic" and "init" say: close for eof
+// and a truncated_eof MultiFDInit_t, reset for reset, else stay.
 #pragma once
 
 #include <chrono>
@@ -36,12 +38,20 @@ struct replay_expect {
   migchan::cause why = cause::rule;
 };
 
+// How a replayed channel ends once its first bytes are out.
+enum class replay_end : std::uint8_t { stay, close, reset };
+template <> struct enum_traits<replay_end> {
+  static constexpr auto names = make_names("stay", "close", "reset");
+  static constexpr std::size_t size = names.size();
+};
+
 struct replay_arrival {
   channel_kind kind = channel_kind::main;
   first_bytes magic = first_bytes::vm_file_magic;
   init_packet init = init_packet::good;
   int count = 1;
   std::optional<int> gap_ms;
+  std::optional<replay_end> end;  // nullopt: as magic and init say
   std::optional<replay_expect> expect;
 };
 
@@ -75,9 +85,6 @@ int multifd_id_sent(init_packet init, int good_id, int channels);
 
 bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels,
                      const std::optional<std::string>& machine = std::nullopt);
-
-// How a replayed channel ends once its first bytes are out.
-enum class replay_end : std::uint8_t { stay, close, reset };
 
 // One connection of the replay.
 struct replay_channel {

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -214,6 +215,29 @@ std::optional<double> process::cpu_seconds() const {
       stime = std::stoull(field);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::optional<double> process::runnable_seconds() const {
+  if (status_)
+    return std::nullopt;
+  std::error_code ec;
+  std::filesystem::directory_iterator tasks("/proc/" + std::to_string(pid_) + "/task", ec);
+  if (ec)
+    return std::nullopt;
+  // Each line: nanoseconds on a CPU, nanoseconds waiting on a run queue, timeslices.
+  unsigned long long ns = 0;
+  bool any = false;
+  for (const auto &task : tasks) {
+    std::ifstream in(task.path() / "schedstat");
+    unsigned long long on_cpu = 0, waiting = 0;
+    if (in >> on_cpu >> waiting) {
+      ns += on_cpu + waiting;
+      any = true;
+    }
+  }
+  if (!any)
+    return std::nullopt;
+  return static_cast<double>(ns) / 1e9;
 }
 
 std::string process::output() const {

@@ -49,6 +49,10 @@ public:
 
   // User plus system CPU time the child has used, from /proc/PID/stat; nullopt once it is reaped.
   std::optional<double> cpu_seconds() const;
+  // Time its threads have been runnable: on a CPU or waiting in a run queue for one, summed over
+  // /proc/PID/task/*/schedstat. Unlike CPU time it does not shrink when other processes load the
+  // machine. nullopt once it is reaped, or where the kernel keeps no schedstat.
+  std::optional<double> runnable_seconds() const;
 
   // All of stderr so far.
   std::string output() const;

@@ -123,6 +123,21 @@ TEST_CASE("expand: what each channel sends, multifd ids in order of appearance")
   CHECK_THROWS_WITH_AS(expand(t, uuid, 0), "transport 'tls' cannot be replayed over sockets", trace_error);
 }
 
+TEST_CASE("expand: \"end\" overrides how magic and init end a channel") {
+  const auto t = parse_replay_trace(json::parse(R"({"classifier": "qemu-11.1",
+      "arrivals": [{"kind": "main", "magic": "partial", "end": "close"}, {"kind": "main", "magic": "partial"},
+                   {"kind": "main", "magic": "eof", "end": "stay"}]})"));
+  const auto ch = expand(t, {}, 0);
+  REQUIRE(ch.size() == 3);
+  CHECK(ch[0].end == replay_end::close);
+  CHECK(ch[0].first.size() == 2);
+  CHECK(ch[1].end == replay_end::stay);
+  CHECK(ch[2].end == replay_end::stay);
+  CHECK(to_json(parse_replay_trace(to_json(t))) == to_json(t));
+  CHECK(problem(R"({"classifier": "x", "arrivals": [{"kind": "main", "end": "later"}]})") ==
+        "arrivals[0].end: 'later' is not one of stay, close, reset");
+}
+
 TEST_CASE("expand: main names the machine type given, else minimal_main_stream()'s") {
   const auto t = parse_replay_trace(json::parse(R"({"classifier": "qemu-7.2", "arrivals": [{"kind": "main"}]})"));
   CHECK(expand(t, {}, 0).at(0).first.size() == multifd_init_size + 8);  // padded, as before

@@ -8,7 +8,6 @@
 #include "tests/interop/migchan_exe.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 using namespace migchan;
@@ -17,13 +16,6 @@ using json = nlohmann::json;
 using std::chrono::milliseconds;
 
 namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Waits for `p` to exit 0 and returns its JSON lines.
 std::vector<json> finished(qemu::process& p) {

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,6 +28,14 @@ inline std::vector<nlohmann::json> json_lines(const std::string& text) {
   for (std::string line; std::getline(in, line);)
     if (!line.empty() && line.front() == '{') out.push_back(nlohmann::json::parse(line, nullptr, false));
   return out;
+}
+
+// A file's whole text (a page a test compares with what it regenerated).
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace migchan::interop
