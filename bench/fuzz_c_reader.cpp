@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "impl/patch.h"
+#include "impl/cli/patch.h"
 #include "model/builtin.h"
 #include "model/check.h"
 #include "proofs/c_reader.h"

@@ -1,4 +1,4 @@
-// libFuzzer target for main_stream_reader (impl/main_stream.h), the reader of
+// libFuzzer target for main_stream_reader (impl/runtime/main_stream.h), the reader of
 // main's savevm stream that serve follows to answer on the return path: any bytes,
 // fed in any chunks, end in events, the end or one error, in bounded memory. The
 // same bytes in other chunks give the same events.
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "impl/main_stream.h"
+#include "impl/runtime/main_stream.h"
 
 using namespace migchan;
 

@@ -1,4 +1,4 @@
-// libFuzzer target for the replay form's reader (impl/replay.h), what `migchan
+// libFuzzer target for the replay form's reader (impl/runtime/replay.h), what `migchan
 // replay`, `serve --trace` and `proxy --order` read: any text ends in a trace or a
 // one-line trace_error naming the place; a trace read back from what to_json()
 // writes is the same, and expand() either gives its channels or a one-line error.
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "impl/replay.h"
+#include "impl/runtime/replay.h"
 
 using namespace migchan;
 

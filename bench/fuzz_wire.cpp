@@ -1,5 +1,5 @@
 // libFuzzer target for what serve reads of a connection before it decides
-// (impl/wire.h): the first bytes' class, a MultiFDInit_t decoded and judged, main's
+// (impl/runtime/wire.h): the first bytes' class, a MultiFDInit_t decoded and judged, main's
 // header. Any bytes end in an answer; a crash, a hang, a sanitizer report or an
 // answer that contradicts another is a finding.
 //
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <set>
 
-#include "impl/wire.h"
+#include "impl/runtime/wire.h"
 
 using namespace migchan;
 

@@ -24,8 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "impl/event_loop.h"
-#include "impl/receiver.h"
+#include "impl/runtime/event_loop.h"
+#include "impl/runtime/receiver.h"
 #include "model/builtin.h"
 
 using namespace migchan;

@@ -1,7 +1,7 @@
 // process: one child program whose stderr we capture, killed by pid when we are done with it.
 #pragma once
 
-#include "impl/fd.h"
+#include "impl/runtime/fd.h"
 #include "impl/qemu/deadline.h"
 
 #include <sys/types.h>

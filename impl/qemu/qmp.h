@@ -1,7 +1,7 @@
 // qmp_client: QEMU's JSON monitor over a unix socket, one JSON object per line.
 #pragma once
 
-#include "impl/fd.h"
+#include "impl/runtime/fd.h"
 #include "impl/qemu/deadline.h"
 
 #include <nlohmann/json.hpp>

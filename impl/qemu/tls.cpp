@@ -1,6 +1,6 @@
 #include "impl/qemu/tls.h"
 
-#include "impl/fd.h"
+#include "impl/runtime/fd.h"
 
 #include <fcntl.h>
 #include <unistd.h>

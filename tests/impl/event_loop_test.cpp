@@ -1,4 +1,4 @@
-#include "impl/event_loop.h"
+#include "impl/runtime/event_loop.h"
 
 #include <doctest/doctest.h>
 #include <sys/socket.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "impl/uri.h"
-#include "impl/wire.h"
+#include "impl/runtime/uri.h"
+#include "impl/runtime/wire.h"
 
 using namespace migchan;
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "impl/fd.h"
+#include "impl/runtime/fd.h"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "impl/wire.h"
+#include "impl/runtime/wire.h"
 
 namespace migchan::test {
 

@@ -1,6 +1,6 @@
 // json_text writes what nlohmann reads back equal; the decision log line is the
 // same whether written as text or built as an object.
-#include "impl/json_text.h"
+#include "impl/runtime/json_text.h"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "impl/receiver.h"
+#include "impl/runtime/receiver.h"
 #include "model/builtin.h"
 
 using namespace migchan;

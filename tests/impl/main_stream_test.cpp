@@ -1,5 +1,5 @@
-#include "impl/main_stream.h"
-#include "impl/stream_writer.h"
+#include "impl/runtime/main_stream.h"
+#include "impl/runtime/stream_writer.h"
 #include "tests/impl/hex.h"
 
 #include <doctest/doctest.h>

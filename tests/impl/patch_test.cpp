@@ -1,5 +1,5 @@
-// impl/patch.h: patches as reviewers get them, read and applied in memory.
-#include "impl/patch.h"
+// impl/cli/patch.h: patches as reviewers get them, read and applied in memory.
+#include "impl/cli/patch.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "impl/proxy.h"
+#include "impl/runtime/proxy.h"
 
 #include <doctest/doctest.h>
 

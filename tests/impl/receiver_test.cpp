@@ -1,5 +1,5 @@
-#include "impl/receiver.h"
-#include "impl/stream_writer.h"
+#include "impl/runtime/receiver.h"
+#include "impl/runtime/stream_writer.h"
 
 #include <doctest/doctest.h>
 

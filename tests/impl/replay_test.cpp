@@ -1,4 +1,4 @@
-#include "impl/replay.h"
+#include "impl/runtime/replay.h"
 
 #include <doctest/doctest.h>
 

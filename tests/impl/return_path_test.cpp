@@ -1,5 +1,5 @@
-#include "impl/return_path.h"
-#include "impl/stream_writer.h"
+#include "impl/runtime/return_path.h"
+#include "impl/runtime/stream_writer.h"
 #include "tests/impl/hex.h"
 
 #include <doctest/doctest.h>

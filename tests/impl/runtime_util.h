@@ -26,9 +26,9 @@
 
 #include <doctest/doctest.h>
 
-#include "impl/receiver.h"
-#include "impl/uri.h"
-#include "impl/wire.h"
+#include "impl/runtime/receiver.h"
+#include "impl/runtime/uri.h"
+#include "impl/runtime/wire.h"
 
 namespace migchan::test {
 

@@ -1,4 +1,4 @@
-#include "impl/uri.h"
+#include "impl/runtime/uri.h"
 
 #include <doctest/doctest.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "impl/wire.h"
+#include "impl/runtime/wire.h"
 #include "tests/impl/hex.h"
 
 #include <doctest/doctest.h>

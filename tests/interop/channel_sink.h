@@ -1,7 +1,7 @@
 // channel_sink: a drain-only migration receiver that records accept order and first bytes.
 #pragma once
 
-#include "impl/fd.h"
+#include "impl/runtime/fd.h"
 
 #include <chrono>
 #include <condition_variable>

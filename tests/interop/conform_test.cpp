@@ -1,7 +1,7 @@
 // `migchan conform` (a child, killed by pid) against every installed QEMU and across versions:
 // every scenario agrees, each result is printed as soon as its scenario ends, docs/fidelity.md is
 // what the full run prints, and bad input exits 2.
-#include "impl/conform.h"
+#include "impl/conform/conform.h"
 #include "impl/qemu/process.h"
 #include "impl/qemu/temp_dir.h"
 #include "tests/interop/harness.h"

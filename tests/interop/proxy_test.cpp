@@ -2,7 +2,7 @@
 // conform's proxy scenarios: natural order completes on both sides; a multifd channel dialed
 // before main makes a 7.2 destination print the model's line (the source may still say
 // completed: the proxy's buffers hold the small stream) and is fine for 11.1, which peeks.
-#include "impl/conform.h"
+#include "impl/conform/conform.h"
 #include "tests/interop/harness.h"
 #include "tests/interop/migchan_exe.h"
 

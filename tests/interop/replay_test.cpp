@@ -2,7 +2,7 @@
 // qemu-7.2 --caps multifd --transport socket --traces DIR`) against a real 7.2 destination,
 // through conform: the destination prints the line of the trace's explanation, as the model
 // says; and every installed QEMU completes a replayed main stream naming its machine type.
-#include "impl/conform.h"
+#include "impl/conform/conform.h"
 #include "impl/qemu/outcome.h"
 #include "impl/qemu/temp_dir.h"
 #include "tests/interop/harness.h"

@@ -2,7 +2,7 @@
 // classifier, through conform's serve scenarios: the decisions and whether the source completes
 // come from the model (predict_sources() of the destination's table on the orders the source can
 // produce), never a constant.
-#include "impl/conform.h"
+#include "impl/conform/conform.h"
 #include "model/builtin.h"
 #include "tests/interop/harness.h"
 #include "tests/interop/migchan_exe.h"

@@ -1,0 +1,153 @@
+// `migchan replay`: a trace's arrivals executed over real sockets. Each channel
+// is opened in the trace's order and sends what its kind sends first (a minimal
+// main stream, MultiFDInit_t with the right id and uuid, recovery command bytes,
+// nothing for a silent preempt channel); then the replayer reports what the peer
+// did to each connection.
+//
+// The replay form, one JSON object:
+//   {"classifier": "qemu-7.2",
+//    "config": {"multifd": true, "postcopy_ram": false, "postcopy_preempt": false,
+//               "mapped_ram": false, "channels": 2, "exit_on_error": true, "transport": "socket",
+//               "recovery": false},
+//    "arrivals": [{"kind": "multifd", "magic": "multifd_magic", "init": "good", "count": 1,
+//                  "gap_ms": 20, "expect": {"decision": "main", "rule": "first.main", "cause": "rule"}}, ...]}
+// Only "arrivals[].kind" is required per arrival; "magic" defaults to what the kind
+// sends, "init" (what a MultiFDInit_t says: model/channel.h init_packet) to good,
+// "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap, "end" (stay,
+// close or reset once the first bytes are out) to what "magic" and "init" say: close for eof
+// and a truncated_eof MultiFDInit_t, reset for reset, else stay.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "impl/runtime/receiver.h"
+
+namespace migchan {
+
+struct replay_expect {
+  verdict decision = verdict::main;
+  std::optional<std::string> rule;  // nullopt: no rule (cause other than rule, or no match)
+  migchan::cause why = cause::rule;
+};
+
+// How a replayed channel ends once its first bytes are out.
+enum class replay_end : std::uint8_t { stay, close, reset };
+template <> struct enum_traits<replay_end> {
+  static constexpr auto names = make_names("stay", "close", "reset");
+  static constexpr std::size_t size = names.size();
+};
+
+struct replay_arrival {
+  channel_kind kind = channel_kind::main;
+  first_bytes magic = first_bytes::vm_file_magic;
+  init_packet init = init_packet::good;
+  int count = 1;
+  std::optional<int> gap_ms;
+  std::optional<replay_end> end;  // nullopt: as magic and init say
+  std::optional<replay_expect> expect;
+};
+
+struct replay_trace {
+  std::string classifier;
+  dest_cfg config{false, false, false, false, 2};
+  migchan::transport transport = transport::socket;
+  bool recovery = false;
+  std::vector<replay_arrival> arrivals;
+};
+
+// One line naming the problem; load_replay_trace() puts the file in front:
+// "trace 'x.json': arrivals[1].kind: 'foo' is not one of main, multifd, preempt".
+struct trace_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+replay_trace parse_replay_trace(const nlohmann::json& j);
+replay_trace load_replay_trace(const std::string& path);  // also "cannot read trace 'x': No such file ..."
+nlohmann::ordered_json to_json(const replay_trace& t);
+
+// The first bytes a channel sends: main a minimal stream (recovery: RECV_BITMAP for
+// "pc.ram"), multifd its MultiFDInit_t as `init` says (`good_id` for a good one,
+// judged against `channels`), preempt a zero page of "pc.ram" for ram_page;
+// `other` is garbage, `partial` 2 bytes; silent, eof and reset send nothing. The
+// main stream names `machine` in its configuration (nullopt: minimal_main_stream()'s
+// default); a destination refuses a stream whose machine type is not its own.
+// The id a MultiFDInit_t carries for `init`: `good_id` for a good one (and for a bad
+// version or uuid), else the id that makes it what it is against `channels`.
+int multifd_id_sent(init_packet init, int good_id, int channels);
+
+bytes first_bytes_of(first_bytes magic, init_packet init, const uuid_bytes& uuid, int good_id, int channels,
+                     const std::optional<std::string>& machine = std::nullopt);
+
+// One connection of the replay.
+struct replay_channel {
+  std::size_t arrival = 0;  // index into the trace's arrivals
+  channel_kind kind = channel_kind::main;
+  first_bytes magic = first_bytes::vm_file_magic;
+  init_packet init = init_packet::good;
+  std::optional<int> multifd_id;  // the id its MultiFDInit_t carries: good ones 0, 1, ... in order
+  bytes first;
+  replay_end end = replay_end::stay;
+  int gap_ms = 0;                 // wait before opening it
+};
+// Multifd arrivals with count k become k channels. Throws trace_error when the
+// trace cannot run over sockets (transport other than socket), or names a
+// multifd id past 255.
+std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid, int default_gap_ms,
+                                   const std::optional<std::string>& machine = std::nullopt);
+
+// refused: connect() failed; connect_timeout: it did not complete in time (the
+// destination's accept queue is full); not_opened: the replay was interrupted first.
+enum class peer_did : std::uint8_t { open, eof, reset, refused, closed_by_us, connect_timeout, not_opened };
+std::string_view name(peer_did p);
+
+struct replay_outcome {
+  replay_channel ch;
+  peer_did did = peer_did::open;
+  bool tried = false;        // connect() was started
+  std::size_t sent = 0;      // of ch.first; 0 when it never connected
+  std::size_t received = 0;  // bytes the peer sent back (MIG_RP_MSG_SHUT is 8)
+  bytes received_head;       // the first 16 of them
+  double opened = 0, ended = 0;  // seconds since the replay started; ended 0 while open
+  std::string error;
+};
+
+struct replay_options {
+  uri to;
+  std::chrono::milliseconds gap{10};     // between connections, unless the arrival says
+  std::chrono::milliseconds wait{1000};  // after the last connection, for the peer to act
+  uuid_bytes uuid{};
+  std::optional<std::string> machine;  // in main's configuration; nullopt: minimal_main_stream()'s
+  std::chrono::milliseconds connect_timeout{2000};  // per connection
+  int stop_fd = -1;  // readable (an eventfd a signal handler writes): stop, report what there is
+};
+
+// Opens every channel in order, each once the one before it is connected, and
+// watches them until `wait` after the last one, or until the peer has closed all
+// of them, or until stop_fd is readable (*interrupted is then true).
+std::vector<replay_outcome> run_replay(const replay_trace& t, const replay_options& o, bool* interrupted = nullptr);
+nlohmann::ordered_json to_json(const replay_outcome& r);
+
+// What a replay came to, for its last line. exit: 0 every connection accepted; 1
+// one after the first refused or not accepted in time; 2 the first could not
+// connect (nothing to replay against: `result` is that one line).
+struct replay_summary {
+  std::size_t channels = 0, opened = 0, not_accepted = 0;
+  std::map<std::string, std::size_t> peer;  // how many ended each way
+  bool interrupted = false;
+  std::optional<std::string> unreachable;
+  int exit = 0;
+  std::string result;
+};
+replay_summary summarize(const std::vector<replay_outcome>& out, bool interrupted);
+std::string summary_text(const replay_summary& s);  // "summary: 3 of 3 channels opened: 2 open, 1 reset; ..."
+nlohmann::ordered_json to_json(const replay_summary& s);
+
+}  // namespace migchan
