@@ -63,5 +63,8 @@ unsigned parse_assumptions(const std::string& comma_separated);
 std::array<bool, 4> parse_cap_set(const std::string& comma_separated);  // multifd, postcopy-ram, postcopy-preempt, mapped-ram
 transport parse_transport(const std::string& name);
 const table& builtin_named(const std::string& name, const char* what);  // what: "classifier", ...
+// --max-channels as verify, check, diff, history and synth take it, and its range check.
+void add_max_channels(CLI::App* sub, int& max_channels);
+void check_max_channels(int max_channels);
 
 }  // namespace migchan::cli

@@ -26,7 +26,7 @@ struct synth_args {
   std::vector<std::string> assume;
   std::string base = "reference", transport, caps, props, format = "text", c_file, traces;
   bool assume_none = false, tls_first_read = false, limits = false;
-  int max_channels = 255;
+  int max_channels = multifd_channels_max;
 };
 
 std::vector<property> parse_properties(const std::string& list) {
@@ -90,7 +90,7 @@ action add_synth(CLI::App& app) {
   sub->add_option("--caps", a->caps, "only sources with exactly these capabilities: comma-separated multifd, "
                                      "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--properties", a->props, "comma-separated properties that must all hold (default: all six)");
-  sub->add_option("--max-channels", a->max_channels, "largest multifd-channels considered (1..255, default 255)");
+  add_max_channels(sub, a->max_channels);
   sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)");
   sub->add_option("--c", a->c_file, "write the table found as a C function to FILE (`migchan check FILE --base "
                                     "BASE` reads it back)");
@@ -101,7 +101,7 @@ action add_synth(CLI::App& app) {
   return [=] {
     if (a->format != "text" && a->format != "json" && a->format != "markdown")
       throw usage_error("bad value '" + a->format + "' for --format (one of: text, json, markdown)");
-    if (a->max_channels < 1 || a->max_channels > 255) throw usage_error("--max-channels must be 1..255");
+    check_max_channels(a->max_channels);
     if (!a->assume.empty() && a->assume_none) throw usage_error("--assume and --assume-none exclude each other");
     proofs::synth_options o;
     o.base = &builtin_named(a->base, "base classifier");
@@ -123,7 +123,7 @@ action add_synth(CLI::App& app) {
 
     if (a->format == "markdown") {
       if (!a->limits || !a->props.empty() || !a->transport.empty() || !a->caps.empty() || !a->assume.empty() ||
-          a->tls_first_read || a->max_channels != 255)
+          a->tls_first_read || a->max_channels != multifd_channels_max)
         throw usage_error("--format markdown is the whole docs/limits.md page: --limits alone (with --base)");
       return print_limits_page(std::cout, *o.base);
     }

@@ -72,7 +72,7 @@ replay_trace parse_replay_trace(const json& j) {
   t.config.postcopy_ram = bool_field(cfg, "postcopy_ram", "config", false);
   t.config.postcopy_preempt = bool_field(cfg, "postcopy_preempt", "config", false);
   t.config.mapped_ram = bool_field(cfg, "mapped_ram", "config", false);
-  t.config.channels = int_field(cfg, "channels", "config", 2, 1, 255);
+  t.config.channels = int_field(cfg, "channels", "config", multifd_channels_default, multifd_channels_min, multifd_channels_max);
   t.config.exit_on_error = bool_field(cfg, "exit_on_error", "config", true);
   t.recovery = bool_field(cfg, "recovery", "config", false);
   if (cfg.contains("transport")) t.transport = enum_field<transport>(cfg["transport"], "config.transport");
@@ -88,7 +88,7 @@ replay_trace parse_replay_trace(const json& j) {
     r.magic = a.contains("magic") ? enum_field<first_bytes>(a["magic"], where + ".magic")
                                   : default_magic(r.kind, t.recovery);
     if (a.contains("init")) r.init = enum_field<init_packet>(a["init"], where + ".init");
-    r.count = int_field(a, "count", where, 1, 1, 255);
+    r.count = int_field(a, "count", where, 1, 1, multifd_channels_max);
     if (a.contains("gap_ms")) r.gap_ms = int_field(a, "gap_ms", where, 0, 0, 600000);
     if (a.contains("expect") && !a["expect"].is_null()) {
       const auto& e = a["expect"];

@@ -47,7 +47,7 @@ struct replay_arrival {
 
 struct replay_trace {
   std::string classifier;
-  dest_cfg config{false, false, false, false, 2};
+  dest_cfg config{false, false, false, false, multifd_channels_default};
   migchan::transport transport = transport::socket;
   bool recovery = false;
   std::vector<replay_arrival> arrivals;
