@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
 #include "impl/patch.h"
 #include "model/builtin.h"

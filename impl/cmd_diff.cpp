@@ -213,12 +213,10 @@ action add_diff(CLI::App& app) {
   sub->add_option("--base", x->base, "the built-in classifier C is read against (refused configurations, "
                                      "setup and start semantics); default: the built-in on the other side, else "
                                      "the tree's VERSION, else qemu-10.1");
-  sub->add_option("--format", x->format, "text or json");
+  one_of(sub->add_option("--format", x->format, "text or json"), {"text", "json"});
   sub->add_option("--assume", x->assume, "diverging sequences must satisfy these named assumptions");
   add_max_channels(sub, x->max_channels);
   return [=]() -> int {
-    if (x->format != "text" && x->format != "json")
-      throw usage_error("bad value '" + x->format + "' for --format (one of: text, json)");
     check_max_channels(x->max_channels);
     proofs::diff_options o;
     o.assumed = parse_assumptions(x->assume);

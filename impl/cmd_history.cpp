@@ -84,10 +84,8 @@ action add_history(CLI::App& app) {
   sub->add_option("range", x->range, "commits to look at, as git log takes them (REV..REV; default: all of HEAD's)");
   sub->add_option("--assume", x->assume, "comma-separated named assumptions in force");
   add_max_channels(sub, x->max_channels);
-  sub->add_option("--format", x->format, "text or json");
+  one_of(sub->add_option("--format", x->format, "text or json"), {"text", "json"});
   return [=]() -> int {
-    if (x->format != "text" && x->format != "json")
-      throw usage_error("bad value '" + x->format + "' for --format (one of: text, json)");
     common_args a;
     a.command = "history";
     a.assume = x->assume;

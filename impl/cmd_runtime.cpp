@@ -254,7 +254,7 @@ action add_replay(CLI::App& app) {
   sub->add_option("--machine", a->machine,
                   "machine type in main's configuration section, the destination's own (default " +
                       default_machine() + ")");
-  sub->add_option("--format", a->format, "text or json");
+  one_of(sub->add_option("--format", a->format, "text or json"), {"text", "json"});
   return [=] {
     const auto t = trace_or_throw(a->trace);
     replay_options o;
@@ -264,8 +264,6 @@ action add_replay(CLI::App& app) {
     o.connect_timeout = ms(number("--connect-timeout", a->connect_timeout, 1, 3600000));
     o.uuid = uuid_or_throw(a->uuid);
     if (!a->machine.empty()) o.machine = machine_or_throw(a->machine);
-    if (a->format != "text" && a->format != "json")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
     try {
       (void)expand(t, o.uuid, 0);
     } catch (const trace_error& e) {

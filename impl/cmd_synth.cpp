@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "impl/classifier_arg.h"
 #include "impl/cli.h"
 #include "impl/synth_report.h"
 #include "model/builtin.h"
@@ -91,7 +92,8 @@ action add_synth(CLI::App& app) {
                                      "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--properties", a->props, "comma-separated properties that must all hold (default: all six)");
   add_max_channels(sub, a->max_channels);
-  sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)");
+  one_of(sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)"),
+         {"text", "json", "markdown"});
   sub->add_option("--c", a->c_file, "write the table found as a C function to FILE (`migchan check FILE --base "
                                     "BASE` reads it back)");
   sub->add_option("--traces", a->traces, "write each witness trace to DIR as .itf.json, .replay.json and .txt");
@@ -99,8 +101,6 @@ action add_synth(CLI::App& app) {
   sub->add_flag("--tls-first-read", a->tls_first_read,
                 "hypothetical: the destination sees a TLS channel's first decrypted bytes as a socket's peek");
   return [=] {
-    if (a->format != "text" && a->format != "json" && a->format != "markdown")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json, markdown)");
     check_max_channels(a->max_channels);
     if (!a->assume.empty() && a->assume_none) throw usage_error("--assume and --assume-none exclude each other");
     proofs::synth_options o;

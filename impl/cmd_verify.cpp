@@ -57,13 +57,6 @@ transport parse_transport(const std::string& name) {
   return *t;
 }
 
-const table& builtin_named(const std::string& n, const char* what) {
-  if (const table* t = find_builtin(n)) return *t;
-  std::vector<std::string_view> known;
-  for (const table* b : builtin_tables) known.push_back(b->name);
-  throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(known) + ")");
-}
-
 nlohmann::json names_json(unsigned mask) {
   nlohmann::json a = nlohmann::json::array();
   for (std::size_t i = 0; i < assumption_count; ++i)
@@ -164,8 +157,6 @@ std::string optimality_text(const proofs::classifier_result& r, bool restricted)
 }
 
 run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c) {
-  if (a.format != "text" && a.format != "json" && a.format != "markdown")
-    throw usage_error("bad value '" + a.format + "' for --format (one of: text, json, markdown)");
   check_max_channels(a.max_channels);
   if (!a.assume.empty() && a.assume_none) throw usage_error("--assume and --assume-none exclude each other");
   run_result r;
@@ -435,6 +426,7 @@ action add_verify(CLI::App& app) {
   auto* sub = app.add_subcommand("verify", "prove or refute every property of every classifier");
   auto a = std::make_shared<common_args>();
   add_common(sub, *a);
+  one_of(sub->get_option("--format"), {"text", "json", "markdown"});
   sub->add_flag("--explain", a->explain, "print every counterexample trace");
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
   return [=] {
