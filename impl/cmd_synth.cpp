@@ -173,7 +173,7 @@ action add_synth(CLI::App& app) {
       if (a->traces.empty()) continue;
       const auto stem = (std::filesystem::path(a->traces) / ("behaviour-" + std::to_string(i + 1))).string();
       itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx, "migchan synth"));
-      std::ofstream(stem + ".replay.json") << proofs::to_replay(w.table->view, w.b.prop, w.cx).dump(2) << "\n";
+      std::ofstream(stem + ".replay.json") << to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx)).dump(2) << "\n";
       std::ofstream(stem + ".txt") << texts.back();
     }
     const int code = r.what == proofs::synth_result::outcome::found ? 0
@@ -201,7 +201,7 @@ action add_synth(CLI::App& app) {
         j["witness"].push_back({{"property", std::string(name(w.b.prop))}, {"table", std::string(w.table->view.name)},
                                 {"text", texts[i]},
                                 {"itf", itf::to_json(proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx, "migchan synth"))},
-                                {"replay", proofs::to_replay(w.table->view, w.b.prop, w.cx)}});
+                                {"replay", to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx))}});
       }
       if (!r.reason.empty()) j["unknown"] = r.reason;
       os << j.dump(2) << "\n";

@@ -190,7 +190,7 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
         const auto stem = std::filesystem::path(std::string(cr.t->name)).filename().string();
         const auto base = (std::filesystem::path(a.traces) / (stem + "." + std::string(name(pr.prop)))).string();
         itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace, "migchan " + r.command));
-        std::ofstream(base + ".replay.json") << proofs::to_replay(*cr.t, pr.prop, *pr.trace).dump(2) << "\n";
+        std::ofstream(base + ".replay.json") << to_json(proofs::to_replay(*cr.t, pr.prop, *pr.trace)).dump(2) << "\n";
         std::ofstream(base + ".txt") << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
       }
   return r;
