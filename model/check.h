@@ -75,21 +75,11 @@ template <class F> constexpr std::size_t for_each_observation(const table& t, F&
   const auto nm = detail::representatives(mm.data(), nmm, mv);
   const auto ns = detail::representatives(sm.data(), nsm, sv);
   std::size_t count = 0;
-  for (unsigned bits = 0; bits < 128; ++bits)
-    for (std::size_t ti = 0; ti < nt; ++ti)
-      for (std::size_t si = 0; si < ns; ++si)
-        for (std::size_t mi = 0; mi < nm; ++mi) {
-          observation o;
-          o.multifd = bits & 1, o.postcopy_ram = bits & 2, o.postcopy_preempt = bits & 4;
-          o.mapped_ram = bits & 8, o.has_main = bits & 16, o.all_multifd = bits & 32;
-          o.has_preempt = bits & 64;
-          o.transport = static_cast<transport>(tv[ti]);
-          o.state = static_cast<mig_status>(sv[si]);
-          o.magic = static_cast<first_bytes>(mv[mi]);
-          if (!valid<concrete_domain>(t, o.generic())) continue;
-          ++count;
-          f(o);
-        }
+  for_each_of(tv.data(), nt, sv.data(), ns, mv.data(), nm, [&](const observation& o) {
+    if (!valid<concrete_domain>(t, o.generic())) return;
+    ++count;
+    f(o);
+  });
   return count;
 }
 

@@ -31,10 +31,15 @@ template <> struct enum_traits<cause> {
   static constexpr std::size_t size = names.size();
 };
 
+// multifd-channels: a uint8 that migrate_params_check() refuses at 0
+// (qapi/migration.json:972 and migration/migration.c:1500 at v7.2.0), 2 unless set
+// (DEFAULT_MIGRATE_MULTIFD_CHANNELS, migration/migration.c:98 at v7.2.0).
+inline constexpr int multifd_channels_min = 1, multifd_channels_max = 255, multifd_channels_default = 2;
+
 template <class D> struct dest_config {
   using B = typename D::boolean;
   B multifd, postcopy_ram, postcopy_preempt, mapped_ram;
-  typename D::integer channels;  // multifd-channels, 1..255
+  typename D::integer channels;  // multifd-channels, multifd_channels_min..max
   // migrate-incoming's exit-on-error (10.0+, default on); versions without it ignore it.
   B exit_on_error = D::lit(true);
 };

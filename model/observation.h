@@ -6,6 +6,8 @@
 #include "model/channel.h"
 #include "model/domain.h"
 
+#include <array>
+#include <cstddef>
 #include <string_view>
 
 namespace migchan {
@@ -95,15 +97,30 @@ struct observation {
 
 // Every observation of the raw space, valid or not (46,080): 2^7 booleans x
 // transport x state x first bytes. The one enumeration of the space.
+// for_each_of() walks the same order over chosen values of the three enum fields.
 inline constexpr std::size_t raw_observations =
     128 * enum_size<transport> * enum_size<mig_status> * enum_size<first_bytes>;
-template <class F> constexpr void for_each_raw(F&& f) {
+template <class F>
+constexpr void for_each_of(const int* tv, std::size_t nt, const int* sv, std::size_t ns, const int* mv,
+                           std::size_t nm, F&& f) {
   for (unsigned bits = 0; bits < 128; ++bits)
-    for (unsigned tp = 0; tp < enum_size<transport>; ++tp)
-      for (unsigned st = 0; st < enum_size<mig_status>; ++st)
-        for (unsigned mg = 0; mg < enum_size<first_bytes>; ++mg)
-          f(observation{bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tp),
-                        bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(st), first_bytes(mg)});
+    for (std::size_t ti = 0; ti < nt; ++ti)
+      for (std::size_t si = 0; si < ns; ++si)
+        for (std::size_t mi = 0; mi < nm; ++mi)
+          f(observation{bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tv[ti]),
+                        bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(sv[si]),
+                        first_bytes(mv[mi])});
+}
+template <class E> inline constexpr auto every_value = [] {
+  std::array<int, enum_size<E>> v{};
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int>(i);
+  return v;
+}();
+template <class F> constexpr void for_each_raw(F&& f) {
+  const auto& tv = every_value<transport>;
+  const auto& sv = every_value<mig_status>;
+  const auto& mv = every_value<first_bytes>;
+  for_each_of(tv.data(), tv.size(), sv.data(), sv.size(), mv.data(), mv.size(), f);
 }
 
 // QIO_CHANNEL_FEATURE_READ_MSG_PEEK: set only on accepted sockets.

@@ -68,14 +68,14 @@ template <class D> constexpr typename D::boolean sender_ok(const table& t, const
   for (unsigned g = 0; g < sender_gen_count; ++g)
     if ((t.sem.senders >> g) & 1u) gen_ok = gen_ok || s.gen == D::num(static_cast<int>(g));
   return gen_ok && accepted<D>(t, s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram, s.transport) &&
-         s.channels >= D::num(1) && s.channels <= D::num(255) && (!s.recovery || s.postcopy_ram) &&
-         (!s.recovery || s.switched) && (s.postcopy_ram || !s.switched);
+         s.channels >= D::num(multifd_channels_min) && s.channels <= D::num(multifd_channels_max) &&
+         (!s.recovery || s.postcopy_ram) && (!s.recovery || s.switched) && (s.postcopy_ram || !s.switched);
 }
 
 template <class D>
 constexpr typename D::boolean dest_ok(const table& t, const dest_config<D>& d, const typename D::integer& transport) {
   return accepted<D>(t, d.multifd, d.postcopy_ram, d.postcopy_preempt, d.mapped_ram, transport) &&
-         d.channels >= D::num(1) && d.channels <= D::num(255);
+         d.channels >= D::num(multifd_channels_min) && d.channels <= D::num(multifd_channels_max);
 }
 
 // A file: migration's channels are opened by the destination itself, one main

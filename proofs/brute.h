@@ -16,9 +16,6 @@ namespace migchan::brute {
 
 using cd = concrete_domain;
 
-// For each property, which assumption sets fail to rule out a violation:
-// refuted[p] has bit m set when some violating trace satisfies exactly the
-// assumptions in m (a subset mask over enum assumption).
 // A violating trace, one channel per step.
 struct witness {
   sender_config<cd> src;
@@ -29,6 +26,9 @@ struct witness {
 inline constexpr std::size_t assumption_sets = std::size_t{1} << assumption_count;
 
 struct outcome {
+  // For each property, which assumption sets fail to rule out a violation:
+  // violating_masks[p] has bit m set when some violating trace satisfies exactly
+  // the assumptions in m (a subset mask over enum assumption).
   std::array<std::bitset<assumption_sets>, property_count> violating_masks{};
   std::uint64_t traces = 0;
   // The shortest violating trace for each property and set of assumptions

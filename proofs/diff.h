@@ -48,7 +48,7 @@ struct divergence {
 
 struct diff_options {
   unsigned assumed = 0;        // bit mask over enum assumption: sequences must satisfy these
-  int max_channels = 255;
+  int max_channels = multifd_channels_max;
   int events = 6;              // symbolic runs of channels per sequence
   std::size_t max_regions = 64;
   bool always_search_sequences = false;

@@ -2,7 +2,8 @@
 // symbolic trace is model/destination.h's step() run over smt::domain, the
 // property is model/properties.h's violates(), the assumptions are
 // model/sender.h's holds(). One multifd event may stand for a run of identical
-// channels, so a handful of events covers every arrival order for N up to 255.
+// channels, so a handful of events covers every arrival order for every N up to
+// multifd_channels_max.
 #pragma once
 
 #include <array>
@@ -26,7 +27,7 @@ struct counterexample {
 };
 
 struct query_options {
-  int max_channels = 255;  // multifd-channels on either side: 1..max
+  int max_channels = multifd_channels_max;  // multifd-channels on either side: 1..max
   int events = 6;          // symbolic events per trace (tests check 6 covers every order for N <= 5)
   std::optional<unsigned> timeout_ms = 20000;
   // Restrict the source's configuration (the destination's too, where they

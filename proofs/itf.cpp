@@ -1,5 +1,5 @@
-// ITF (Apalache ADR-015) traces: one validator shared by writing and reading, so
-// nothing is written that this reader, or another ITF reader, would refuse.
+// ITF (Apalache ADR-015) traces. Every write passes the checks an ITF reader makes,
+// so nothing is written that a reader would refuse.
 #include "proofs/itf.h"
 
 #include <algorithm>
@@ -102,20 +102,16 @@ std::vector<std::string> string_list(const value& j, const char* key) {
   return out;
 }
 
-// Validates and converts; to_json() runs its output through this too.
-trace read(const value& j) {
+// What an ITF reader checks; to_json() runs its output through this.
+void check_trace(const value& j) {
   if (!j.is_object()) fail("a trace must be a JSON object, found " + excerpt(j));
   for (const auto& [k, _] : j.items())
     if (k != "#meta" && k != "params" && k != "vars" && k != "states" && k != "loop")
       fail("unknown top-level key '" + k + "'");
-  trace t;
-  if (j.contains("#meta")) {
-    if (!j.at("#meta").is_object()) fail("'#meta' must be an object");
-    t.meta = j.at("#meta");
-  }
-  if (j.contains("params")) t.params = string_list(j.at("params"), "params");
+  if (j.contains("#meta") && !j.at("#meta").is_object()) fail("'#meta' must be an object");
+  if (j.contains("params")) string_list(j.at("params"), "params");
   if (!j.contains("vars")) fail("trace lacks 'vars'");
-  t.vars = string_list(j.at("vars"), "vars");
+  const auto vars = string_list(j.at("vars"), "vars");
   if (!j.contains("states")) fail("trace lacks 'states'");
   const value& states = j.at("states");
   if (!states.is_array()) fail("'states' must be an array");
@@ -123,21 +119,17 @@ trace read(const value& j) {
     const value& s = states[i];
     std::string at = "state " + std::to_string(i);
     if (!s.is_object()) fail(at + " is not a JSON object");
-    state st;
     for (const auto& [k, v] : s.items()) {
       if (k == "#meta") {
         if (!v.is_object()) fail(at + ": '#meta' must be an object");
-        st.meta = v;
         continue;
       }
-      if (std::find(t.vars.begin(), t.vars.end(), k) == t.vars.end())
+      if (std::find(vars.begin(), vars.end(), k) == vars.end())
         fail(at + " has variable '" + k + "' not listed in 'vars'");
       check_value(v, at + ", '" + k + "'");
-      st.values.emplace(k, v);
     }
-    for (const auto& var : t.vars)
-      if (!st.values.count(var)) fail(at + " lacks variable '" + var + "'");
-    t.states.push_back(std::move(st));
+    for (const auto& var : vars)
+      if (!s.contains(var)) fail(at + " lacks variable '" + var + "'");
   }
   if (j.contains("loop")) {
     const value& l = j.at("loop");
@@ -145,11 +137,9 @@ trace read(const value& j) {
     if (l.is_number_unsigned() || l.is_number_integer()) n = l.get<long long>();
     else if (is_int(l)) n = as_int(l);
     else fail("'loop' must be a state index, found " + excerpt(l));
-    if (n < 0 || static_cast<std::size_t>(n) >= t.states.size())
+    if (n < 0 || static_cast<std::size_t>(n) >= states.size())
       fail("'loop' " + std::to_string(n) + " is not the index of a state");
-    t.loop = static_cast<std::size_t>(n);
   }
-  return t;
 }
 
 }  // namespace
@@ -205,23 +195,11 @@ value to_json(const trace& t) {
   }
   j["states"] = std::move(states);
   if (t.loop) j["loop"] = *t.loop;
-  read(j);  // the same checks a reader makes
+  check_trace(j);
   return j;
 }
 
-trace from_json(const value& j) { return read(j); }
-
 std::string dump(const trace& t) { return to_json(t).dump(2) + "\n"; }
-
-trace parse(std::string_view text) {
-  value j;
-  try {
-    j = value::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(std::string("not JSON: ") + e.what());
-  }
-  return read(j);
-}
 
 namespace {
 
@@ -233,19 +211,6 @@ namespace {
 }
 
 }  // namespace
-
-trace load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::system_error(errno, std::generic_category(), "cannot open '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw std::system_error(errno, std::generic_category(), "cannot read '" + path + "'");
-  try {
-    return parse(text.str());
-  } catch (const std::runtime_error& e) {
-    rethrow_for(path, e);
-  }
-}
 
 void save(const std::string& path, const trace& t) {
   std::string text;
@@ -270,6 +235,5 @@ void save(const std::string& path, const trace& t) {
 }
 
 void to_json(value& j, const trace& t) { j = to_json(t); }
-void from_json(const value& j, trace& t) { t = from_json(j); }
 
 }  // namespace migchan::itf

@@ -8,7 +8,7 @@
 // names do not start with '#'), or one of the tagged forms {"#bigint":"-12"},
 // {"#tup":[...]}, {"#set":[...]}, {"#map":[[k,v],...]}, {"#unserializable":"..."}.
 // Integers are always {"#bigint":"<decimal>"}: bare JSON numbers were dropped from
-// ITF (apalache #2732) and are rejected here, on writing as well as reading.
+// ITF (apalache #2732) and are refused here on writing, as readers refuse them.
 //
 // Errors are std::runtime_error with one line starting "ITF: ", naming the state
 // (counted from 0, as in the "states" array) and the variable.
@@ -53,20 +53,16 @@ struct trace {
   std::optional<std::size_t> loop;     // "loop": index of the state a lasso returns to
 };
 
-// Both validate: every state holds exactly `vars`, every value is ITF.
+// Validates as an ITF reader would: every state holds exactly `vars`, every value is ITF.
 value to_json(const trace& t);
-trace from_json(const value& j);
 
 std::string dump(const trace& t);      // two-space indented, ending in a newline
-trace parse(std::string_view text);    // JSON syntax errors are "ITF: not JSON: ..."
 
-// Files. save() writes <path>.tmp and renames it over <path>. I/O failures throw
+// save() writes <path>.tmp and renames it over <path>. I/O failures throw
 // std::system_error ("cannot open '<path>'"); format errors name the file.
-trace load(const std::string& path);
 void save(const std::string& path, const trace& t);
 
-// nlohmann hooks, so `value j = t;` and `j.get<itf::trace>()` work too.
+// nlohmann hook, so `value j = t;` works too.
 void to_json(value& j, const trace& t);
-void from_json(const value& j, trace& t);
 
 }  // namespace migchan::itf

@@ -226,26 +226,27 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
   return tr;
 }
 
-nlohmann::json to_replay(const table& t, property p, const counterexample& cx) {
-  nlohmann::json arr = nlohmann::json::array();
+replay_trace to_replay(const table& t, property p, const counterexample& cx) {
+  replay_trace r;
+  r.classifier = std::string(t.name);
+  r.property = std::string(name(p));
+  r.config = cx.dst;
+  r.transport = static_cast<transport>(cx.src.transport);
+  r.recovery = cx.src.recovery;
+  r.source = replay_source{cx.src.multifd, cx.src.postcopy_ram, cx.src.postcopy_preempt, cx.src.channels};
   for (const auto& st : cx.steps) {
-    nlohmann::json e{{"kind", nm<channel_kind>(st.in.kind)}, {"magic", nm<first_bytes>(st.in.magic)},
-                     {"init", nm<init_packet>(st.in.init)}, {"count", st.in.count},
-                     {"expect", {{"decision", nm<verdict>(st.out.then)},
-                                 {"rule", named_rule(t, st) ? nlohmann::json(rule_id(t, *named_rule(t, st)))
-                                                            : nlohmann::json(nullptr)},
-                                 {"cause", nm<cause>(st.out.why)}}}};
-    arr.push_back(e);
+    replay_arrival a;
+    a.kind = static_cast<channel_kind>(st.in.kind);
+    a.magic = static_cast<first_bytes>(st.in.magic);
+    a.init = static_cast<init_packet>(st.in.init);
+    a.count = st.in.count;
+    const auto r_ = named_rule(t, st);
+    a.expect = replay_expect{static_cast<verdict>(st.out.then),
+                             r_ ? std::optional<std::string>(rule_id(t, *r_)) : std::nullopt,
+                             static_cast<cause>(st.out.why)};
+    r.arrivals.push_back(a);
   }
-  return {{"classifier", std::string(t.name)},
-          {"property", std::string(name(p))},
-          {"config", {{"multifd", cx.dst.multifd}, {"postcopy_ram", cx.dst.postcopy_ram},
-                      {"postcopy_preempt", cx.dst.postcopy_preempt}, {"mapped_ram", cx.dst.mapped_ram},
-                      {"channels", cx.dst.channels}, {"exit_on_error", cx.dst.exit_on_error},
-                      {"transport", nm<transport>(cx.src.transport)}, {"recovery", cx.src.recovery}}},
-          {"source_config", {{"multifd", cx.src.multifd}, {"postcopy_ram", cx.src.postcopy_ram},
-                             {"postcopy_preempt", cx.src.postcopy_preempt}, {"channels", cx.src.channels}}},
-          {"arrivals", arr}};
+  return r;
 }
 
 }  // namespace migchan::proofs

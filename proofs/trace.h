@@ -7,6 +7,7 @@
 #include <string>
 
 #include "proofs/encode.h"
+#include "model/replay_form.h"
 #include "proofs/itf.h"
 
 namespace migchan::proofs {
@@ -33,9 +34,9 @@ std::string meaning(const table& t, property p, const counterexample& cx);
 // `source`: the command that found it, "migchan verify" or "migchan check" (#meta.source).
 itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexample& cx, std::string_view source);
 
-// {"classifier", "property", "config": {...}, "arrivals": [{"kind", "magic",
-// "count", "expect": {"decision", "rule", "cause"}}]}: `migchan replay`'s input.
-nlohmann::json to_replay(const table& t, property p, const counterexample& cx);
+// The trace in the replay form (model/replay_form.h), `migchan replay`'s input, each
+// arrival expecting what the model decided.
+replay_trace to_replay(const table& t, property p, const counterexample& cx);
 
 std::string describe(const sender_config<cd>& s);
 std::string describe(const dest_config<cd>& d);

@@ -1,6 +1,6 @@
 // `migchan verify`'s engine. The brute-force oracle (every arrival order, N <= 5)
 // proposes each property's minimal assumption sets and refutes the rest with
-// concrete traces; Z3 then proves each proposed set for every N up to 255 and
+// concrete traces; Z3 then proves each proposed set for every N (multifd-channels) and
 // finds the shortest counterexample. If Z3 finds a counterexample the oracle's
 // small N missed, the Z3 subset search takes over for that property.
 #pragma once
@@ -32,7 +32,7 @@ struct classifier_result {
 
 struct verify_options {
   unsigned assumed = 0;       // bit mask over enum assumption
-  int max_channels = 255;
+  int max_channels = multifd_channels_max;
   int oracle_channels = 4;    // N for the brute-force proposal
   query_options z3{};
 };

@@ -60,7 +60,7 @@ one_line 2 "holds no migration/\*.c (nor \*.c): not a QEMU tree" -- check "$tmp/
 one_line 2 "unknown base classifier 'qemu-1.0'" -- check "$tmp/patch_v6.c" --base qemu-1.0
 one_line 2 'not both' -- check "$tmp/patch_v6.c" --classifier qemu-10.1
 one_line 2 "cannot open 'nope'" -- diff qemu-10.1 nope
-one_line 2 "bad value 'yaml' for --format" -- diff qemu-10.1 qemu-9.0 --format yaml
+one_line 2 "^migchan: --format: bad value 'yaml' (one of: text, json)$" -- diff qemu-10.1 qemu-9.0 --format yaml
 # synth: found (0), impossible with its witness (1), bad input (2)
 expect 0 '^found after' -- synth --transport socket --properties complete
 expect 1 'no table exists: the behaviours below reach the same observation' -- synth --transport tls --properties sound,complete

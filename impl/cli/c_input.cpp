@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "impl/cli/classifier_arg.h"
 #include "impl/cli/cli.h"
 #include "impl/cli/patch.h"
 #include "model/builtin.h"

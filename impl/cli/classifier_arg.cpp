@@ -11,6 +11,21 @@
 
 namespace migchan::cli {
 
+namespace {
+
+std::vector<std::string> builtin_names() {
+  std::vector<std::string> known;
+  for (const table* t : builtin_tables) known.emplace_back(t->name);
+  return known;
+}
+
+}  // namespace
+
+const table& builtin_named(const std::string& n, const char* what) {
+  if (const table* t = find_builtin(n)) return *t;
+  throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(builtin_names()) + ")");
+}
+
 classifier_arg resolve_classifier(const std::string& v) {
   classifier_arg out;
   if ((out.t = find_builtin(v))) return out;
@@ -27,8 +42,7 @@ classifier_arg resolve_classifier(const std::string& v) {
     out.t = &out.parsed->view;
     return out;
   }
-  std::vector<std::string> known;
-  for (const table* t : builtin_tables) known.emplace_back(t->name);
+  const auto known = builtin_names();
   if (auto c = closest(v, known)) throw usage_error("unknown classifier '" + v + "'; did you mean '" + *c + "'?");
   throw usage_error("unknown classifier '" + v + "': neither a built-in (" + join(known) + ") nor a C file or tree");
 }

@@ -24,4 +24,9 @@ struct classifier_arg {
 // or the C reader's one line (FILE:LINE:COL: ...).
 classifier_arg resolve_classifier(const std::string& name_or_file);
 
+// A built-in table only (verify's and synth's bases, conform's --classifier).
+// Throws usage_error: "unknown base classifier 'x' (built-in: qemu-7.2, ...)"; what:
+// "classifier", "base classifier", ...
+const table& builtin_named(const std::string& name, const char* what);
+
 }  // namespace migchan::cli

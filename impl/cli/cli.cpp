@@ -46,6 +46,15 @@ std::string unknown_word(const std::string& what, const std::string& word, const
   return s + " (one of: " + join(known) + ")";
 }
 
+CLI::Option* one_of(CLI::Option* o, std::vector<std::string> choices) {
+  return o->check(CLI::Validator(
+      [choices](std::string& v) -> std::string {
+        if (std::find(choices.begin(), choices.end(), v) != choices.end()) return {};
+        return "bad value '" + v + "' (one of: " + join(choices) + ")";
+      },
+      ""));
+}
+
 std::vector<std::string> subcommand_names(const CLI::App& app) {
   std::vector<std::string> out;
   for (const auto* s : const_cast<CLI::App&>(app).get_subcommands({})) out.push_back(s->get_name());

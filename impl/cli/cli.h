@@ -57,11 +57,17 @@ action add_history(CLI::App& app);  // cmd_history.cpp
 action add_conform(CLI::App& app);  // cmd_conform.cpp
 action add_synth(CLI::App& app);    // cmd_synth.cpp
 
+// An option's choices, checked by CLI11 as it parses ("--format: bad value 'yaml'
+// (one of: text, json)", exit 2); the help text stays the option's own.
+CLI::Option* one_of(CLI::Option* o, std::vector<std::string> choices);
+
 // Shared by verify, check and diff (cmd_verify.cpp). Each throws usage_error on
 // bad input.
 unsigned parse_assumptions(const std::string& comma_separated);
 std::array<bool, 4> parse_cap_set(const std::string& comma_separated);  // multifd, postcopy-ram, postcopy-preempt, mapped-ram
 transport parse_transport(const std::string& name);
-const table& builtin_named(const std::string& name, const char* what);  // what: "classifier", ...
+// --max-channels as verify, check, diff, history and synth take it, and its range check.
+void add_max_channels(CLI::App* sub, int& max_channels);
+void check_max_channels(int max_channels);
 
 }  // namespace migchan::cli

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <memory>
 
+#include "impl/cli/classifier_arg.h"
 #include "impl/cli/cli.h"
 #include "impl/conform/conform.h"
 #include "impl/conform/conform_report.h"
@@ -63,7 +64,8 @@ action add_conform(CLI::App& app) {
   sub->add_option("--destination", a->destination, "with --source: one pair across versions");
   sub->add_option("--scenario", a->scenarios, "run only this scenario (repeatable; --list names them)");
   sub->add_option("--classifier", a->classifier, "the destination's table (default: the one for its version)");
-  sub->add_option("--format", a->format, "text, json (one object per line) or markdown (docs/fidelity.md)");
+  one_of(sub->add_option("--format", a->format, "text, json (one object per line) or markdown (docs/fidelity.md)"),
+         {"text", "json", "markdown"});
   sub->add_flag("--list", a->list, "list the scenarios and exit");
   return [a]() -> int {
     if (a->list) {
@@ -72,13 +74,9 @@ action add_conform(CLI::App& app) {
                   << s.summary << "\n";
       return 0;
     }
-    if (a->format != "text" && a->format != "json" && a->format != "markdown")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json, markdown)");
     if (a->source.empty() != a->destination.empty()) throw usage_error("--source and --destination go together");
     if (a->qemus.empty() && a->source.empty()) throw usage_error("no QEMU given (--qemu PATH, or --source and --destination)");
-    const table* classifier = nullptr;
-    if (!a->classifier.empty() && !(classifier = find_builtin(a->classifier)))
-      throw usage_error("unknown classifier '" + a->classifier + "'");
+    const table* classifier = a->classifier.empty() ? nullptr : &builtin_named(a->classifier, "classifier");
     std::vector<const conform::scenario*> chosen;
     for (const auto& n : a->scenarios) {
       const auto* s = conform::find_scenario(n);

@@ -205,7 +205,7 @@ action add_diff(CLI::App& app) {
   auto* sub = app.add_subcommand("diff", "where two classifiers (built-in names or C files) decide differently");
   struct args {
     std::string a, b, base, format = "text", assume;
-    int max_channels = 255;
+    int max_channels = multifd_channels_max;
   };
   auto x = std::make_shared<args>();
   sub->add_option("a", x->a, "a built-in classifier, a C file or a QEMU tree")->required();
@@ -213,13 +213,11 @@ action add_diff(CLI::App& app) {
   sub->add_option("--base", x->base, "the built-in classifier C is read against (refused configurations, "
                                      "setup and start semantics); default: the built-in on the other side, else "
                                      "the tree's VERSION, else qemu-10.1");
-  sub->add_option("--format", x->format, "text or json");
+  one_of(sub->add_option("--format", x->format, "text or json"), {"text", "json"});
   sub->add_option("--assume", x->assume, "diverging sequences must satisfy these named assumptions");
-  sub->add_option("--max-channels", x->max_channels, "largest multifd-channels considered (1..255, default 255)");
+  add_max_channels(sub, x->max_channels);
   return [=]() -> int {
-    if (x->format != "text" && x->format != "json")
-      throw usage_error("bad value '" + x->format + "' for --format (one of: text, json)");
-    if (x->max_channels < 1 || x->max_channels > 255) throw usage_error("--max-channels must be 1..255");
+    check_max_channels(x->max_channels);
     proofs::diff_options o;
     o.assumed = parse_assumptions(x->assume);
     o.max_channels = x->max_channels;

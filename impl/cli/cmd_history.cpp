@@ -77,17 +77,15 @@ action add_history(CLI::App& app) {
                  "verdict, and the first commit where each changed");
   struct args {
     std::string dir, range, assume, format = "text";
-    int max_channels = 255;
+    int max_channels = multifd_channels_max;
   };
   auto x = std::make_shared<args>();
   sub->add_option("dir", x->dir, "a git checkout of QEMU")->required();
   sub->add_option("range", x->range, "commits to look at, as git log takes them (REV..REV; default: all of HEAD's)");
   sub->add_option("--assume", x->assume, "comma-separated named assumptions in force");
-  sub->add_option("--max-channels", x->max_channels, "largest multifd-channels considered (1..255, default 255)");
-  sub->add_option("--format", x->format, "text or json");
+  add_max_channels(sub, x->max_channels);
+  one_of(sub->add_option("--format", x->format, "text or json"), {"text", "json"});
   return [=]() -> int {
-    if (x->format != "text" && x->format != "json")
-      throw usage_error("bad value '" + x->format + "' for --format (one of: text, json)");
     common_args a;
     a.command = "history";
     a.assume = x->assume;

@@ -21,10 +21,6 @@ template <class E> E enum_arg(const std::string& flag, const std::string& v) {
   throw usage_error("bad value '" + v + "' for " + flag + " (one of: " + join(enum_traits<E>::names) + ")");
 }
 
-void check_format(const std::string& f) {
-  if (f != "text" && f != "json") throw usage_error("bad value '" + f + "' for --format (one of: text, json)");
-}
-
 std::string flag_of(field f) {
   std::string s(info(f).name);
   for (auto& c : s)
@@ -90,10 +86,10 @@ action add_show(CLI::App& app) {
   auto list = std::make_shared<bool>(false);
   sub->add_option("classifier", *name, "a built-in classifier or a C file");
   sub->add_flag("--list", *list, "name every built-in classifier");
-  sub->add_option("--format", *format, "text, json, markdown, or c (a migration/channel.c that `check` reads back)");
+  one_of(sub->add_option("--format", *format, "text, json, markdown, or c (a migration/channel.c that `check` reads "
+                                              "back)"),
+         {"text", "json", "markdown", "c"});
   return [=] {
-    if (*format != "text" && *format != "json" && *format != "markdown" && *format != "c")
-      throw usage_error("bad value '" + *format + "' for --format (one of: text, json, markdown, c)");
     if (*list) {
       if (!name->empty()) throw usage_error("show takes a classifier or --list, not both");
       if (*format == "c") throw usage_error("--format c shows one classifier, not --list");
@@ -148,9 +144,8 @@ action add_classify(CLI::App& app) {
   sub->add_option("--state", a->state, "destination MigrationStatus, e.g. setup, postcopy-paused");
   sub->add_option("--magic", a->magic,
                   "first bytes: vm_file_magic, multifd_magic, vm_command, ram_page, silent, eof, other");
-  sub->add_option("--format", a->format, "text or json");
+  one_of(sub->add_option("--format", a->format, "text or json"), {"text", "json"});
   return [=] {
-    check_format(a->format);
     const auto c = resolve_classifier(a->classifier);
     const table& t = *c.t;
     observation o;

@@ -45,7 +45,7 @@ long long number(const std::string& flag, const std::string& text, long long lo,
 }
 
 dest_cfg config_or_throw(const table& t, const std::string& caps, const std::string& channels_text) {
-  const auto channels = static_cast<int>(number("--multifd-channels", channels_text, 1, 255));
+  const auto channels = static_cast<int>(number("--multifd-channels", channels_text, multifd_channels_min, multifd_channels_max));
   dest_cfg c;
   try {
     c = parse_caps(caps, channels);
@@ -173,14 +173,14 @@ action add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "a reference destination: accept, classify with a table, act on it");
   struct args {
     std::string classifier = "reference", listen, caps, log, order = "accept", uuid, ram_blocks, trace;
-    std::string channels = "2", peek_timeout = "1000", timeout = "0", max_connections = "1024", log_max = "64";
+    std::string channels = std::to_string(multifd_channels_default), peek_timeout = "1000", timeout = "0", max_connections = "1024", log_max = "64";
     bool exit_after_complete = false, return_path = false, recovery = false;
   };
   auto a = std::make_shared<args>();
   auto* classifier = sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
   sub->add_option("--listen", a->listen, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
   auto* caps = sub->add_option("--caps", a->caps, "multifd, postcopy-ram, postcopy-preempt, mapped-ram (comma-separated)");
-  auto* channels = sub->add_option("--multifd-channels", a->channels, "multifd-channels (default 2)");
+  auto* channels = sub->add_option("--multifd-channels", a->channels, "multifd-channels (default " + std::to_string(multifd_channels_default) + ")");
   sub->add_option("--trace", a->trace, "take classifier, capabilities, multifd-channels and recovery from this "
                                        "replay-form trace, as replaying it needs");
   sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
@@ -254,7 +254,7 @@ action add_replay(CLI::App& app) {
   sub->add_option("--machine", a->machine,
                   "machine type in main's configuration section, the destination's own (default " +
                       default_machine() + ")");
-  sub->add_option("--format", a->format, "text or json");
+  one_of(sub->add_option("--format", a->format, "text or json"), {"text", "json"});
   return [=] {
     const auto t = trace_or_throw(a->trace);
     replay_options o;
@@ -264,8 +264,6 @@ action add_replay(CLI::App& app) {
     o.connect_timeout = ms(number("--connect-timeout", a->connect_timeout, 1, 3600000));
     o.uuid = uuid_or_throw(a->uuid);
     if (!a->machine.empty()) o.machine = machine_or_throw(a->machine);
-    if (a->format != "text" && a->format != "json")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json)");
     try {
       (void)expand(t, o.uuid, 0);
     } catch (const trace_error& e) {
@@ -318,7 +316,7 @@ action add_proxy(CLI::App& app) {
   auto* sub = app.add_subcommand("proxy", "relay a source to a destination, classifying and optionally reordering");
   struct args {
     std::string listen, to, order = "natural", classifier, caps, log, log_max = "64";
-    std::string channels = "2", peek_timeout = "1000", hold_timeout = "5000", gap = "0", timeout = "0",
+    std::string channels = std::to_string(multifd_channels_default), peek_timeout = "1000", hold_timeout = "5000", gap = "0", timeout = "0",
                 max_connections = "1024";
   };
   auto a = std::make_shared<args>();
@@ -328,7 +326,7 @@ action add_proxy(CLI::App& app) {
   sub->add_option("--classifier", a->classifier,
                   "classify on the way with this built-in classifier or C file (default: the trace's)");
   sub->add_option("--caps", a->caps, "the destination's capabilities, for --classifier");
-  sub->add_option("--multifd-channels", a->channels, "multifd-channels, for --classifier (default 2)");
+  sub->add_option("--multifd-channels", a->channels, "multifd-channels, for --classifier (default " + std::to_string(multifd_channels_default) + ")");
   sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
   sub->add_option("--log-max-mib", a->log_max, log_max_help);
   sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");

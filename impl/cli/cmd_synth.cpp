@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "impl/cli/classifier_arg.h"
 #include "impl/cli/cli.h"
 #include "impl/cli/synth_report.h"
 #include "model/builtin.h"
@@ -26,7 +27,7 @@ struct synth_args {
   std::vector<std::string> assume;
   std::string base = "reference", transport, caps, props, format = "text", c_file, traces;
   bool assume_none = false, tls_first_read = false, limits = false;
-  int max_channels = 255;
+  int max_channels = multifd_channels_max;
 };
 
 std::vector<property> parse_properties(const std::string& list) {
@@ -90,8 +91,9 @@ action add_synth(CLI::App& app) {
   sub->add_option("--caps", a->caps, "only sources with exactly these capabilities: comma-separated multifd, "
                                      "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--properties", a->props, "comma-separated properties that must all hold (default: all six)");
-  sub->add_option("--max-channels", a->max_channels, "largest multifd-channels considered (1..255, default 255)");
-  sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)");
+  add_max_channels(sub, a->max_channels);
+  one_of(sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)"),
+         {"text", "json", "markdown"});
   sub->add_option("--c", a->c_file, "write the table found as a C function to FILE (`migchan check FILE --base "
                                     "BASE` reads it back)");
   sub->add_option("--traces", a->traces, "write each witness trace to DIR as .itf.json, .replay.json and .txt");
@@ -99,9 +101,7 @@ action add_synth(CLI::App& app) {
   sub->add_flag("--tls-first-read", a->tls_first_read,
                 "hypothetical: the destination sees a TLS channel's first decrypted bytes as a socket's peek");
   return [=] {
-    if (a->format != "text" && a->format != "json" && a->format != "markdown")
-      throw usage_error("bad value '" + a->format + "' for --format (one of: text, json, markdown)");
-    if (a->max_channels < 1 || a->max_channels > 255) throw usage_error("--max-channels must be 1..255");
+    check_max_channels(a->max_channels);
     if (!a->assume.empty() && a->assume_none) throw usage_error("--assume and --assume-none exclude each other");
     proofs::synth_options o;
     o.base = &builtin_named(a->base, "base classifier");
@@ -123,7 +123,7 @@ action add_synth(CLI::App& app) {
 
     if (a->format == "markdown") {
       if (!a->limits || !a->props.empty() || !a->transport.empty() || !a->caps.empty() || !a->assume.empty() ||
-          a->tls_first_read || a->max_channels != 255)
+          a->tls_first_read || a->max_channels != multifd_channels_max)
         throw usage_error("--format markdown is the whole docs/limits.md page: --limits alone (with --base)");
       return print_limits_page(std::cout, *o.base);
     }
@@ -173,7 +173,7 @@ action add_synth(CLI::App& app) {
       if (a->traces.empty()) continue;
       const auto stem = (std::filesystem::path(a->traces) / ("behaviour-" + std::to_string(i + 1))).string();
       itf::save(stem + ".itf.json", proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx, "migchan synth"));
-      std::ofstream(stem + ".replay.json") << proofs::to_replay(w.table->view, w.b.prop, w.cx).dump(2) << "\n";
+      std::ofstream(stem + ".replay.json") << to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx)).dump(2) << "\n";
       std::ofstream(stem + ".txt") << texts.back();
     }
     const int code = r.what == proofs::synth_result::outcome::found ? 0
@@ -201,7 +201,7 @@ action add_synth(CLI::App& app) {
         j["witness"].push_back({{"property", std::string(name(w.b.prop))}, {"table", std::string(w.table->view.name)},
                                 {"text", texts[i]},
                                 {"itf", itf::to_json(proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx, "migchan synth"))},
-                                {"replay", proofs::to_replay(w.table->view, w.b.prop, w.cx)}});
+                                {"replay", to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx))}});
       }
       if (!r.reason.empty()) j["unknown"] = r.reason;
       os << j.dump(2) << "\n";

@@ -57,13 +57,6 @@ transport parse_transport(const std::string& name) {
   return *t;
 }
 
-const table& builtin_named(const std::string& n, const char* what) {
-  if (const table* t = find_builtin(n)) return *t;
-  std::vector<std::string_view> known;
-  for (const table* b : builtin_tables) known.push_back(b->name);
-  throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(known) + ")");
-}
-
 nlohmann::json names_json(unsigned mask) {
   nlohmann::json a = nlohmann::json::array();
   for (std::size_t i = 0; i < assumption_count; ++i)
@@ -100,12 +93,23 @@ std::string expectation_gap(const table& t, const proofs::classifier_result& r) 
   return gap;
 }
 
+void add_max_channels(CLI::App* sub, int& max_channels) {
+  sub->add_option("--max-channels", max_channels,
+                  "largest multifd-channels considered (" + channels_range() + ", default " +
+                      std::to_string(multifd_channels_max) + ")");
+}
+
+void check_max_channels(int max_channels) {
+  if (max_channels < multifd_channels_min || max_channels > multifd_channels_max)
+    throw usage_error("--max-channels must be " + channels_range());
+}
+
 void add_common(CLI::App* sub, common_args& a) {
   a.command = sub->get_name();
   sub->add_option("--classifier", a.classifier, "a built-in classifier or a C file");
   sub->add_option("--assume", a.assume, "comma-separated named assumptions in force");
   sub->add_flag("--assume-none", a.assume_none, "no assumption in force (the default)");
-  sub->add_option("--max-channels", a.max_channels, "largest multifd-channels considered (1..255, default 255)");
+  add_max_channels(sub, a.max_channels);
   sub->add_option("--format", a.format, "text, json or markdown (docs/counterexamples.md)");
   sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
   sub->add_option("--caps", a.caps, "only sources with exactly these capabilities: comma-separated multifd, "
@@ -153,9 +157,7 @@ std::string optimality_text(const proofs::classifier_result& r, bool restricted)
 }
 
 run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c) {
-  if (a.format != "text" && a.format != "json" && a.format != "markdown")
-    throw usage_error("bad value '" + a.format + "' for --format (one of: text, json, markdown)");
-  if (a.max_channels < 1 || a.max_channels > 255) throw usage_error("--max-channels must be 1..255");
+  check_max_channels(a.max_channels);
   if (!a.assume.empty() && a.assume_none) throw usage_error("--assume and --assume-none exclude each other");
   run_result r;
   r.assumed = parse_assumptions(a.assume);
@@ -188,7 +190,7 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
         const auto stem = std::filesystem::path(std::string(cr.t->name)).filename().string();
         const auto base = (std::filesystem::path(a.traces) / (stem + "." + std::string(name(pr.prop)))).string();
         itf::save(base + ".itf.json", proofs::to_itf(*cr.t, pr.prop, r.assumed, *pr.trace, "migchan " + r.command));
-        std::ofstream(base + ".replay.json") << proofs::to_replay(*cr.t, pr.prop, *pr.trace).dump(2) << "\n";
+        std::ofstream(base + ".replay.json") << to_json(proofs::to_replay(*cr.t, pr.prop, *pr.trace)).dump(2) << "\n";
         std::ofstream(base + ".txt") << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace);
       }
   return r;
@@ -251,7 +253,7 @@ nlohmann::json single_json(const table& t, const proofs::single_result& s) {
 }
 
 std::string parameters_text(const run_result& r) {
-  std::string s = "multifd-channels 1.." + std::to_string(r.max_channels);
+  std::string s = "multifd-channels " + channels_range(r.max_channels);
   if (r.caps) {
     s += "; sources with exactly {" + capabilities_text(*r.caps, ", ") + "}";
   }
@@ -336,7 +338,7 @@ std::pair<int, std::string> verify_outcome(const run_result& r) {
   if (r.from_c) return {exit_ok, "read from C: no upstream history to compare with, exit 0"};
   if (r.restricted())
     return {exit_ok, "restricted by --caps, --transport or --max-channels: upstream history is recorded for "
-                     "every source and 1..255 channels, not compared, exit 0"};
+                     "every source and " + channels_range() + " channels, not compared, exit 0"};
   if (unexpected)
     return {exit_finding, std::to_string(unexpected) + " of " + std::to_string(r.results.size()) +
                               " classifiers not as upstream history says (UNEXPECTED above), exit 1"};
@@ -424,6 +426,7 @@ action add_verify(CLI::App& app) {
   auto* sub = app.add_subcommand("verify", "prove or refute every property of every classifier");
   auto a = std::make_shared<common_args>();
   add_common(sub, *a);
+  one_of(sub->get_option("--format"), {"text", "json", "markdown"});
   sub->add_flag("--explain", a->explain, "print every counterexample trace");
   sub->add_flag("--all", a->all, "every built-in classifier (the default)");
   return [=] {

@@ -19,7 +19,7 @@ struct common_args {
   std::string command;  // "verify", "check", ...: what wrote a trace (its #meta.source)
   std::string classifier, assume, format = "text", traces, caps, transport;
   bool all = false, assume_none = false, explain = false;
-  int max_channels = 255;
+  int max_channels = multifd_channels_max;
 };
 
 // --classifier, --assume, --assume-none, --max-channels, --format, --traces, --caps, --transport.
@@ -33,11 +33,11 @@ struct run_result {
   double seconds = 0;
   // The run's parameters, for its header and its JSON.
   std::string command;
-  int max_channels = 255;
+  int max_channels = multifd_channels_max;
   std::optional<std::array<bool, 4>> caps;  // sources with exactly these (multifd, postcopy-ram, ...)
   std::optional<transport> uri;             // sources on this transport only
-  // The expectations of model/expectations.h are recorded for every source and 1..255 channels.
-  bool restricted() const { return caps || uri || max_channels != 255; }
+  // The expectations of model/expectations.h are recorded for every source and every multifd-channels.
+  bool restricted() const { return caps || uri || max_channels != multifd_channels_max; }
 };
 
 // "multifd-channels 1..255", then the filters: "; sources with exactly {multifd}; transport socket".

@@ -24,4 +24,9 @@ std::string capabilities_text(const capability_set& on, std::string_view separat
 dest_config<concrete_domain> parse_caps(std::string_view list, int channels);
 std::string caps_string(const dest_config<concrete_domain>& c);
 
+// "1..255": the multifd-channels considered, from multifd_channels_min to `max`.
+inline std::string channels_range(int max = multifd_channels_max) {
+  return std::to_string(multifd_channels_min) + ".." + std::to_string(max);
+}
+
 }  // namespace migchan

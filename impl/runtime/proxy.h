@@ -3,7 +3,8 @@
 // the way with a table (log lines as `migchan serve`, in the order the
 // destination sees them). With a trace it holds connections back so that the
 // destination accepts them in the trace's order, e.g. a multifd channel before
-// main (qemu-7.2-peer.md §7).
+// main, which a 7.2 destination takes as main (migration/migration.c:739-741 at
+// v7.2.0: the first connection is main, whatever it sends).
 #pragma once
 
 #include <chrono>

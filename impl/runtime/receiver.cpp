@@ -33,7 +33,7 @@ std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport 
       return std::string(t.name) + " refuses this configuration (" + std::string(f.id) + "): " + std::string(f.text);
   if (!dest_ok<concrete_domain>(t, c, static_cast<int>(tr))) {
     if (c.postcopy_preempt && !c.postcopy_ram) return std::string("Postcopy preempt requires postcopy-ram");
-    return "multifd-channels must be 1..255, not " + std::to_string(c.channels);
+    return "multifd-channels must be " + channels_range() + ", not " + std::to_string(c.channels);
   }
   return std::nullopt;
 }

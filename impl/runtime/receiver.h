@@ -36,7 +36,7 @@ std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport 
 
 struct serve_options {
   const table* classifier = nullptr;  // required
-  dest_cfg config{false, false, false, false, 2};
+  dest_cfg config{false, false, false, false, multifd_channels_default};
   uri listen;                          // tcp with an empty host binds 127.0.0.1
   order_mode order = order_mode::accept;
   std::chrono::milliseconds peek_timeout{1000};

@@ -3,19 +3,7 @@
 // main stream, MultiFDInit_t with the right id and uuid, recovery command bytes,
 // nothing for a silent preempt channel); then the replayer reports what the peer
 // did to each connection.
-//
-// The replay form, one JSON object:
-//   {"classifier": "qemu-7.2",
-//    "config": {"multifd": true, "postcopy_ram": false, "postcopy_preempt": false,
-//               "mapped_ram": false, "channels": 2, "exit_on_error": true, "transport": "socket",
-//               "recovery": false},
-//    "arrivals": [{"kind": "multifd", "magic": "multifd_magic", "init": "good", "count": 1,
-//                  "gap_ms": 20, "expect": {"decision": "main", "rule": "first.main", "cause": "rule"}}, ...]}
-// Only "arrivals[].kind" is required per arrival; "magic" defaults to what the kind
-// sends, "init" (what a MultiFDInit_t says: model/channel.h init_packet) to good,
-// "count" to 1 (k channels back to back), "gap_ms" to the replayer's --gap, "end" (stay,
-// close or reset once the first bytes are out) to what "magic" and "init" say: close for eof
-// and a truncated_eof MultiFDInit_t, reset for reset, else stay.
+// The trace it takes is the replay form, model/replay_form.h.
 #pragma once
 
 #include <chrono>
@@ -29,49 +17,11 @@
 #include <nlohmann/json.hpp>
 
 #include "impl/runtime/receiver.h"
+#include "model/replay_form.h"
 
 namespace migchan {
 
-struct replay_expect {
-  verdict decision = verdict::main;
-  std::optional<std::string> rule;  // nullopt: no rule (cause other than rule, or no match)
-  migchan::cause why = cause::rule;
-};
-
-// How a replayed channel ends once its first bytes are out.
-enum class replay_end : std::uint8_t { stay, close, reset };
-template <> struct enum_traits<replay_end> {
-  static constexpr auto names = make_names("stay", "close", "reset");
-  static constexpr std::size_t size = names.size();
-};
-
-struct replay_arrival {
-  channel_kind kind = channel_kind::main;
-  first_bytes magic = first_bytes::vm_file_magic;
-  init_packet init = init_packet::good;
-  int count = 1;
-  std::optional<int> gap_ms;
-  std::optional<replay_end> end;  // nullopt: as magic and init say
-  std::optional<replay_expect> expect;
-};
-
-struct replay_trace {
-  std::string classifier;
-  dest_cfg config{false, false, false, false, 2};
-  migchan::transport transport = transport::socket;
-  bool recovery = false;
-  std::vector<replay_arrival> arrivals;
-};
-
-// One line naming the problem; load_replay_trace() puts the file in front:
-// "trace 'x.json': arrivals[1].kind: 'foo' is not one of main, multifd, preempt".
-struct trace_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-replay_trace parse_replay_trace(const nlohmann::json& j);
 replay_trace load_replay_trace(const std::string& path);  // also "cannot read trace 'x': No such file ..."
-nlohmann::ordered_json to_json(const replay_trace& t);
 
 // The first bytes a channel sends: main a minimal stream (recovery: RECV_BITMAP for
 // "pc.ram"), multifd its MultiFDInit_t as `init` says (`good_id` for a good one,

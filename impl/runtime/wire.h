@@ -1,5 +1,7 @@
 // Byte formats of a migration stream that migchan sends, recognises or answers,
-// as QEMU 7.2 puts them on the wire (see qemu-7.2-peer.md §3-§7).
+// as QEMU 7.2 puts them on the wire: the main stream of qemu_savevm_state_header()
+// (migration/savevm.c:1138 at v7.2.0), MultiFDInit_t (migration/multifd.c:37-44 at
+// v7.2.0) and the return path (migration/migration.c:123-134 at v7.2.0).
 #pragma once
 
 #include <array>

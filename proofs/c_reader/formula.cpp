@@ -59,23 +59,14 @@ const universe& space() {
     for (auto& c : r.val)
       for (auto& v : c) v.assign(n_words, 0);
     r.obs.reserve(n_obs);
-    for (unsigned b = 0; b < 128; ++b)
-      for (std::size_t ti = 0; ti < enum_size<transport>; ++ti)
-        for (std::size_t si = 0; si < enum_size<mig_status>; ++si)
-          for (std::size_t mi = 0; mi < enum_size<first_bytes>; ++mi) {
-            observation o;
-            o.multifd = b & 1, o.postcopy_ram = b & 2, o.postcopy_preempt = b & 4, o.mapped_ram = b & 8;
-            o.has_main = b & 16, o.all_multifd = b & 32, o.has_preempt = b & 64;
-            o.transport = static_cast<transport>(ti);
-            o.state = static_cast<mig_status>(si);
-            o.magic = static_cast<first_bytes>(mi);
-            const std::size_t i = r.obs.size();
-            for (std::size_t c = 0; c < column_count; ++c) {
-              const int v = column_value(o, column(c));
-              r.val[c][static_cast<std::size_t>(v)][i / 64] |= std::uint64_t{1} << (i % 64);
-            }
-            r.obs.push_back(o);
-          }
+    for_each_raw([&](const observation& o) {
+      const std::size_t i = r.obs.size();
+      for (std::size_t c = 0; c < column_count; ++c) {
+        const int v = column_value(o, column(c));
+        r.val[c][static_cast<std::size_t>(v)][i / 64] |= std::uint64_t{1} << (i % 64);
+      }
+      r.obs.push_back(o);
+    });
     return r;
   }();
   return u;

@@ -18,10 +18,9 @@ using cube = std::array<mask, column_count>;
 using bits = std::vector<std::uint64_t>;
 
 // ---------------------------------------------------------------- observation space
-// Every raw observation, in the order for_each_observation() would try them:
-// 2^7 booleans x transport x state x magic.
+// Every raw observation, in for_each_raw()'s order (model/observation.h).
 
-constexpr std::size_t n_obs = 128 * enum_size<transport> * enum_size<mig_status> * enum_size<first_bytes>;
+constexpr std::size_t n_obs = raw_observations;
 
 // The most values any column takes.
 constexpr std::size_t max_column_values =

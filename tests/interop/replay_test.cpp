@@ -1,31 +1,23 @@
-// `migchan replay` of qemu-7.2's sound counterexample (written by `migchan check --classifier
-// qemu-7.2 --caps multifd --transport socket --traces DIR`) against a real 7.2 destination,
-// through conform: the destination prints the line of the trace's explanation, as the model
-// says; and every installed QEMU completes a replayed main stream naming its machine type.
+// `migchan replay` of qemu-7.2's sound counterexample (the one `migchan check --classifier
+// qemu-7.2 --caps multifd --transport socket` finds, proved here in-process) against a real
+// 7.2 destination, through conform: the destination prints the line of the trace's
+// explanation, as the model says; and every installed QEMU completes a replayed main stream
+// naming its machine type.
 #include "impl/conform/conform.h"
 #include "impl/qemu/outcome.h"
 #include "impl/qemu/temp_dir.h"
+#include "model/builtin.h"
+#include "proofs/trace.h"
+#include "proofs/verify.h"
 #include "tests/interop/harness.h"
 #include "tests/interop/migchan_exe.h"
 
+#include <algorithm>
+#include <array>
 #include <fstream>
-#include <sstream>
 
 using namespace migchan;
 using namespace migchan::interop;
-
-namespace {
-
-// The text after "-> reject: " in the .txt form of a trace: the model's explanation.
-std::string explanation(const std::filesystem::path& txt) {
-  std::ifstream in(txt);
-  const std::string mark = "-> reject: ";
-  for (std::string line; std::getline(in, line);)
-    if (const auto at = line.find(mark); at != std::string::npos) return line.substr(at + mark.size());
-  return {};
-}
-
-}  // namespace
 
 TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a real 7.2 destination") {
   const auto* q = usable_qemu({7, 2, 0});
@@ -35,22 +27,28 @@ TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a rea
     interop::detail::note_skip();
     return;
   }
-  qemu::temp_dir dir("migchan-replay-test-");
-  qemu::process check({migchan_exe(), "check", "--classifier", "qemu-7.2", "--caps", "multifd", "--transport",
-                       "socket", "--traces", dir.path().string()},
-                      {.capture_stdout = true});
-  const auto rc = check.wait_exit(std::chrono::milliseconds(60000));
-  INFO(check.output());
-  REQUIRE(rc.has_value());
-  REQUIRE(*rc == 1);  // refuted
-  const auto trace = load_replay_trace((dir.path() / "qemu-7.2.sound.replay.json").string());
+  const table& t = *find_builtin("qemu-7.2");
+  proofs::verify_options o;
+  o.z3.caps = std::array<bool, 4>{true, false, false, false};  // exactly multifd
+  o.z3.uri = transport::socket;
+  const auto verified = proofs::verify_table(t, o);
+  const auto sound = std::find_if(verified.results.begin(), verified.results.end(),
+                                  [](const auto& r) { return r.prop == property::sound; });
+  REQUIRE(sound != verified.results.end());
+  REQUIRE(sound->refuted);
+  REQUIRE(sound->trace);
+  const auto& cx = *sound->trace;
+  const auto trace = parse_replay_trace(to_json(proofs::to_replay(t, property::sound, cx)));  // as replay reads it
   // multifd arrives first and becomes main, then main is rejected by the MultiFDInit_t check.
   REQUIRE(trace.arrivals.size() == 2);
   CHECK(trace.arrivals[0].kind == channel_kind::multifd);
   CHECK(trace.arrivals[1].kind == channel_kind::main);
   REQUIRE(trace.arrivals[1].expect);
   CHECK(trace.arrivals[1].expect->why == cause::multifd_init);
-  const auto why = explanation(dir.path() / "qemu-7.2.sound.txt");
+  // The model's explanation of the rejected step, as the trace's text form prints it.
+  REQUIRE(cx.steps.size() == 2);
+  REQUIRE(cx.steps[1].out.then == int(verdict::reject));
+  const auto why = proofs::explain(t, cx.dst, cx.steps[1]);
   CHECK(why.find("received packet magic 5145564d expected 11223344") != std::string::npos);
 
   const conform::binary b{q->binary, *q->version};

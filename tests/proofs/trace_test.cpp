@@ -44,10 +44,11 @@ TEST_CASE("text, ITF and replay name the same row at every step of every counter
       const auto text = text_rules(proofs::format_text(*cr.t, pr.prop, 0, cx));
       const auto itf = itf::to_json(proofs::to_itf(*cr.t, pr.prop, 0, cx, "migchan check"));
       CHECK(itf["#meta"]["source"] == "migchan check");
-      const auto replay = proofs::to_replay(*cr.t, pr.prop, cx);
+      const auto replay = to_json(proofs::to_replay(*cr.t, pr.prop, cx));
       REQUIRE(text.size() == cx.steps.size());
       REQUIRE(itf["states"].size() == cx.steps.size() + 1);
       REQUIRE(replay["arrivals"].size() == cx.steps.size());
+      CHECK(to_json(parse_replay_trace(replay)) == replay);  // replay reads back what the proofs write
       for (std::size_t i = 0; i <= cx.steps.size(); ++i) CHECK(itf["states"][i]["#meta"]["index"] == i);
       for (std::size_t i = 0; i < cx.steps.size(); ++i) {
         CAPTURE(i);
