@@ -177,8 +177,8 @@ void bench_throughput(const std::string& which, const std::string& address, int 
       if (devnull) std::fclose(devnull);
     }
   }
-  std::printf("  %-5s bare accept+peek+close %8.0f conn/s   serve (reference) %8.0f conn/s  ratio %.2f"
-              "   with JSON log %8.0f conn/s  ratio %.2f\n",
+  std::printf("  %-5s bare accept+peek+close %8.0f conn/s   serve (reference) %8.0f conn/s  ratio %.2f (target >= 0.95)"
+              "   with JSON log %8.0f conn/s  ratio %.2f (target >= 0.9)\n",
               which.c_str(), best_bare, best_serve, best_serve / best_bare, best_serve_json,
               best_serve_json / best_bare);
 }

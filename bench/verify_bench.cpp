@@ -1,6 +1,7 @@
 // Proof performance. Not a test: prints
 //   (a) the wall time of verifying every built-in classifier (verify_table,
-//       default options, what `migchan verify --all` does); target under 2 s;
+//       default options, what `migchan verify --all` does, in one process); target
+//       at most 1 s wall and 2 s CPU;
 //   (b) each (classifier, property) solve time;
 //   (c) how the time grows with the largest multifd-channels N (1, 2, 4, ...,
 //       128, 255): it should be flat, never factorial;
@@ -106,9 +107,10 @@ int main(int argc, char** argv) {
   }
   const sample total = median(totals);
   std::printf("(a) every built-in classifier through verify_table (default options: N <= 255, oracle N <= 4)\n");
-  std::printf("    %.3f s (%.3f s CPU); target < 2 s: %s\n\n", total.wall, total.cpu,
-              total.wall < 2.0 ? "met" : total.cpu < 2.0 ? "met in CPU time, missed in wall time (machine busy?)"
-                                                         : "MISSED");
+  std::printf("    %.3f s (%.3f s CPU); target <= 1 s wall, <= 2 s CPU: %s\n\n", total.wall, total.cpu,
+              total.wall <= 1.0 && total.cpu <= 2.0 ? "met"
+              : total.cpu <= 2.0                    ? "met in CPU time, missed in wall time (machine busy?)"
+                                                    : "MISSED");
 
   std::printf("(b) wall seconds per (classifier, property): the oracle's proposed sets proved by Z3 (and the\n"
               "    subset search if the oracle missed one), plus the shortest counterexample when refuted\n");
