@@ -12,7 +12,7 @@ namespace migchan::qemu {
 // {major, minor, micro}, e.g. {7, 2, 22}; compares like a version.
 using version = std::array<int, 3>;
 // "7.2.22".
-std::string to_string(const version &v);
+std::string to_string(const version& v);
 
 // $MIGCHAN_QEMU if set, else qemu-system-x86_64 found on $PATH; empty when there is none.
 std::string find_qemu();
@@ -26,22 +26,22 @@ std::vector<std::string> qemu_candidates();
 // Parses "QEMU emulator version 7.2.22 (Debian ...)"; nullopt when there is no version in it.
 std::optional<version> parse_qemu_version(std::string_view text);
 // Runs `binary --version`; nullopt when it cannot run or prints no version.
-std::optional<version> qemu_version(const std::string &binary);
+std::optional<version> qemu_version(const std::string& binary);
 
 struct availability {
   bool ok = false;
   std::string binary;
   std::optional<qemu::version> version;
-  std::string reason; // why not, when !ok
+  std::string reason;  // why not, when !ok
   explicit operator bool() const { return ok; }
   // "QEMU 7.2.22 (/usr/bin/qemu-system-x86_64)", or the binary alone when it has no version.
   std::string label() const;
 };
 // Whether `binary` exists, prints a version and starts with QMP (a throw-away VM). Not cached.
-availability probe_qemu(const std::string &binary);
+availability probe_qemu(const std::string& binary);
 // probe_qemu(find_qemu()), probed once, then cached.
-const availability &qemu_available();
+const availability& qemu_available();
 // probe_qemu() of every qemu_candidates() entry, in that order, probed once, then cached.
-const std::vector<availability> &installed_qemus();
+const std::vector<availability>& installed_qemus();
 
-} // namespace migchan::qemu
+}  // namespace migchan::qemu

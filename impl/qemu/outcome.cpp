@@ -21,46 +21,39 @@ std::string cpu_text(double per_second) {
 }
 
 // Runnable time where the kernel keeps it, else CPU time.
-std::optional<double> busy_seconds(const process &p) {
-  if (auto r = p.runnable_seconds())
-    return r;
+std::optional<double> busy_seconds(const process& p) {
+  if (auto r = p.runnable_seconds()) return r;
   return p.cpu_seconds();
 }
 
-} // namespace
+}  // namespace
 
 std::string vm_outcome::describe() const {
   switch (fate) {
-  case vm_fate::exited:
-    return "exited with code " + std::to_string(code);
-  case vm_fate::killed:
-    return "killed by signal " + std::to_string(code) +
-           (code == SIGABRT   ? " (SIGABRT: a failed assertion)"
-            : code == SIGSEGV ? " (SIGSEGV: a crash)"
-            : code == SIGKILL ? " (SIGKILL)"
-                              : "");
-  case vm_fate::blocked:
-    return "QMP dead, blocked (" + cpu_text(cpu_per_second) + ")";
-  case vm_fate::spinning:
-    return "QMP dead, spinning (" + cpu_text(cpu_per_second) + ")";
-  case vm_fate::alive:
-    return status.empty() ? "alive, no migration status" : "alive, migration " + status;
+    case vm_fate::exited: return "exited with code " + std::to_string(code);
+    case vm_fate::killed:
+      return "killed by signal " + std::to_string(code) +
+             (code == SIGABRT   ? " (SIGABRT: a failed assertion)"
+              : code == SIGSEGV ? " (SIGSEGV: a crash)"
+              : code == SIGKILL ? " (SIGKILL)"
+                                : "");
+    case vm_fate::blocked: return "QMP dead, blocked (" + cpu_text(cpu_per_second) + ")";
+    case vm_fate::spinning: return "QMP dead, spinning (" + cpu_text(cpu_per_second) + ")";
+    case vm_fate::alive: return status.empty() ? "alive, no migration status" : "alive, migration " + status;
   }
   return "?";
 }
 
-vm_outcome watch(qemu_vm &vm, millis timeout, const watch_options &opts) {
+vm_outcome watch(qemu_vm& vm, millis timeout, const watch_options& opts) {
   vm_outcome out;
-  auto &qmp = vm.qmp();
+  auto& qmp = vm.qmp();
   const auto deadline = clock::now() + timeout;
   try {
     while (auto event = qmp.next_event(deadline)) {
       out.events.push_back(*event);
-      if (event->value("event", "") == "MIGRATION" &&
-          opts.until.count((*event)["data"].value("status", "")))
-        break;
+      if (event->value("event", "") == "MIGRATION" && opts.until.count((*event)["data"].value("status", ""))) break;
     }
-  } catch (const std::runtime_error &) {
+  } catch (const std::runtime_error&) {
     // The socket closed or broke: the probe below finds out why.
   }
 
@@ -75,7 +68,7 @@ vm_outcome watch(qemu_vm &vm, millis timeout, const watch_options &opts) {
       out.fate = vm_fate::alive;
       out.stderr_text = vm.proc().output();
       return out;
-    } catch (const std::runtime_error &) {
+    } catch (const std::runtime_error&) {
     }
   }
   // No answer: the process ended (its sockets closed or reset with it: with exit-on-error 11.1
@@ -89,11 +82,10 @@ vm_outcome watch(qemu_vm &vm, millis timeout, const watch_options &opts) {
   }
   const auto cpu_after = busy_seconds(vm.proc());
   const double seconds = std::chrono::duration<double>(clock::now() - start).count();
-  out.cpu_per_second =
-      cpu_before && cpu_after && seconds > 0 ? (*cpu_after - *cpu_before) / seconds : 0;
+  out.cpu_per_second = cpu_before && cpu_after && seconds > 0 ? (*cpu_after - *cpu_before) / seconds : 0;
   out.fate = out.cpu_per_second >= spinning_from ? vm_fate::spinning : vm_fate::blocked;
   out.stderr_text = vm.proc().output();
   return out;
 }
 
-} // namespace migchan::qemu
+}  // namespace migchan::qemu

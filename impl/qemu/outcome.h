@@ -11,11 +11,11 @@
 namespace migchan::qemu {
 
 enum class vm_fate {
-  exited,   // the process ended with an exit code (code)
-  killed,   // a signal ended it (code: SIGABRT for a failed assertion, SIGSEGV for a crash)
-  blocked,  // alive, QMP does not answer, and it is not runnable: waiting on something
-  spinning, // alive, QMP does not answer, and it is runnable about a second per second
-  alive,    // alive and QMP answers: status says where its migration is
+  exited,    // the process ended with an exit code (code)
+  killed,    // a signal ended it (code: SIGABRT for a failed assertion, SIGSEGV for a crash)
+  blocked,   // alive, QMP does not answer, and it is not runnable: waiting on something
+  spinning,  // alive, QMP does not answer, and it is runnable about a second per second
+  alive,     // alive and QMP answers: status says where its migration is
 };
 
 struct vm_outcome {
@@ -46,6 +46,6 @@ struct watch_options {
 // QMP did not answer (blocked, spinning).
 // Events queued before the call count. The VM keeps running; its destructor still kills it. After
 // a `blocked` or `spinning` outcome the QMP client may get a late reply; it drops it by id.
-vm_outcome watch(qemu_vm &vm, millis timeout, const watch_options &opts = {});
+vm_outcome watch(qemu_vm& vm, millis timeout, const watch_options& opts = {});
 
-} // namespace migchan::qemu
+}  // namespace migchan::qemu

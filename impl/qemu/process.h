@@ -27,17 +27,17 @@ struct spawn_options {
 // thread. The destructor SIGKILLs the child by pid and reaps it, so a failing test leaves nothing
 // running. PR_SET_PDEATHSIG also kills it if we crash before any destructor runs.
 class process {
-public:
+ public:
   // Throws std::system_error when argv[0] cannot be executed.
   explicit process(std::vector<std::string> argv, spawn_options opts = {});
   ~process();
 
   // The reader thread points at this object, so it stays where it was built.
-  process(const process &) = delete;
-  process &operator=(const process &) = delete;
+  process(const process&) = delete;
+  process& operator=(const process&) = delete;
 
   pid_t pid() const { return pid_; }
-  const std::string &name() const { return name_; }
+  const std::string& name() const { return name_; }
 
   bool is_alive();
   // Exit code, or -signal when a signal ended it; nullopt if it still runs at the deadline.
@@ -61,11 +61,11 @@ public:
   // Waits until `needle` shows up on stderr; false at the deadline or at EOF without it.
   bool wait_for_output(std::string_view needle, millis timeout) const;
   // Waits until `ready` holds for stderr so far; false at the deadline or at EOF without it.
-  bool wait_for_output_until(const std::function<bool(std::string_view)> &ready, millis timeout) const;
+  bool wait_for_output_until(const std::function<bool(std::string_view)>& ready, millis timeout) const;
   // Waits until the child's stderr reached EOF (it exited, or closed it); false at the deadline.
   bool wait_for_output_end(millis timeout) const;
 
-private:
+ private:
   void read_stderr();
   bool reap(int options);
 
@@ -83,4 +83,4 @@ private:
   std::thread reader_;
 };
 
-} // namespace migchan::qemu
+}  // namespace migchan::qemu

@@ -7,16 +7,14 @@
 
 namespace migchan::qemu {
 
-temp_dir::temp_dir(const std::string &prefix) {
+temp_dir::temp_dir(const std::string& prefix) {
   // Unix socket paths must fit in 108 bytes, so prefer a short base over a deep $TMPDIR.
-  const char *base = std::getenv("TMPDIR");
+  const char* base = std::getenv("TMPDIR");
   std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "XXXXXX";
-  if (tmpl.size() > 60)
-    tmpl = "/tmp/" + prefix + "XXXXXX";
+  if (tmpl.size() > 60) tmpl = "/tmp/" + prefix + "XXXXXX";
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
-  if (!mkdtemp(buf.data()))
-    throw std::system_error(errno, std::generic_category(), "cannot create temp dir " + tmpl);
+  if (!mkdtemp(buf.data())) throw std::system_error(errno, std::generic_category(), "cannot create temp dir " + tmpl);
   path_ = buf.data();
 }
 
@@ -25,4 +23,4 @@ temp_dir::~temp_dir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-} // namespace migchan::qemu
+}  // namespace migchan::qemu

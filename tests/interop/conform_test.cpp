@@ -57,8 +57,8 @@ TEST_CASE("conform --source 11.1 --destination 7.2 runs the pair on pc-i440fx-7.
   for (int i = 0; i < 2; ++i) {
     CHECK(lines[i]["target"].get<std::string>().find(" -> ") != std::string::npos);
     CHECK(lines[i]["classifier"] == conform::classifier_for(*older->version)->name);
-    CHECK(lines[i]["details"]["machine"] == "pc-i440fx-" + std::to_string((*older->version)[0]) + "." +
-                                                std::to_string((*older->version)[1]));
+    CHECK(lines[i]["details"]["machine"] ==
+          "pc-i440fx-" + std::to_string((*older->version)[0]) + "." + std::to_string((*older->version)[1]));
     CHECK(lines[i]["verdict"] == "agree");
   }
   // An 8.0+ source on a machine type <= 7.2 opens its preempt channel at start (x-preempt-pre-7-2).

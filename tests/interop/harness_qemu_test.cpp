@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // A connection to the destination's migration socket, as a fake source.
-unique_fd connect_unix(const std::filesystem::path &path) {
+unique_fd connect_unix(const std::filesystem::path& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   const auto p = path.string();
@@ -28,27 +28,25 @@ unique_fd connect_unix(const std::filesystem::path &path) {
   std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
   unique_fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   REQUIRE(fd);
-  REQUIRE(connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0);
+  REQUIRE(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   return fd;
 }
 
-void send_all(const unique_fd &fd, std::string_view bytes) {
-  REQUIRE(send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(bytes.size()));
+void send_all(const unique_fd& fd, std::string_view bytes) {
+  REQUIRE(send(fd.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size()));
 }
 
 // A destination listening on DIR/mig.sock, set up as the tests below need it.
 struct destination {
   qemu_vm vm;
   std::filesystem::path sock;
-  destination(const availability &q, incoming_options in)
-      : vm({.name = "dst", .binary = q.binary, .incoming_defer = true}),
-        sock(vm.dir() / "mig.sock") {
+  destination(const availability& q, incoming_options in)
+      : vm({.name = "dst", .binary = q.binary, .incoming_defer = true}), sock(vm.dir() / "mig.sock") {
     vm.migrate_incoming("unix:" + sock.string(), in);
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("exit-on-error: a garbage first connection makes 11.1 exit 1 naming the magic, or fail") {
   MIGCHAN_REQUIRE_QEMU_AT_LEAST(q, 11, 1, 0);
@@ -115,8 +113,8 @@ TEST_CASE("outcome: a precopy that completes ends the watch at the event, on eve
 namespace {
 
 // Both sides with tls-creds-psk, each from its own keys dir.
-void migrate_with_psk(const availability &q, const std::filesystem::path &dst_keys,
-                      const std::filesystem::path &src_keys, const std::string &expected) {
+void migrate_with_psk(const availability& q, const std::filesystem::path& dst_keys,
+                      const std::filesystem::path& src_keys, const std::string& expected) {
   migration_pair m(q, {.tls = tls_psk{dst_keys, tls_endpoint::server}},
                    {.tls = tls_psk{src_keys, tls_endpoint::client}});
   CHECK(m.src.qmp().execute("query-migrate-parameters")["tls-creds"] == tls_creds_id);
@@ -124,11 +122,10 @@ void migrate_with_psk(const availability &q, const std::filesystem::path &dst_ke
   const auto s = watch(m.src, migrate_deadline);
   INFO(s.stderr_text);
   CHECK(s.describe() == "alive, migration " + expected);
-  if (expected == "completed")
-    CHECK(watch(m.dst, migrate_deadline).describe() == "alive, migration completed");
+  if (expected == "completed") CHECK(watch(m.dst, migrate_deadline).describe() == "alive, migration completed");
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("TLS with a pre-shared key: precopy completes on every QEMU") {
   MIGCHAN_FOR_EACH_QEMU(q) {
@@ -154,8 +151,7 @@ TEST_CASE("file: transport: 11.1 saves to a file and loads it back, with and wit
     qemu_vm src({.name = "src", .binary = q->binary});
     qemu_vm dst({.name = "dst", .binary = q->binary, .incoming_defer = true});
     if (mapped)
-      for (auto *vm : {&src, &dst})
-        vm->set_capabilities({{"mapped-ram", true}});
+      for (auto* vm : {&src, &dst}) vm->set_capabilities({{"mapped-ram", true}});
     const auto file = src.dir() / "vm.state";
     src.migrate_to_file(file);
     CHECK(watch(src, migrate_deadline).describe() == "alive, migration completed");
@@ -193,7 +189,7 @@ TEST_CASE("postcopy pause and recovery: both sides pause, then the resumed migra
     m.dst.wait_for_status({"postcopy-active"}, migrate_deadline);
 
     m.src.migrate_pause();
-    for (auto *vm : {&m.src, &m.dst})
+    for (auto* vm : {&m.src, &m.dst})
       CHECK(watch(*vm, migrate_deadline, {.until = {"postcopy-paused"}}).status == "postcopy-paused");
 
     const auto again = m.dst.unix_uri("recover.sock");

@@ -17,7 +17,7 @@ TEST_CASE("process captures stderr and reports the exit code") {
   CHECK(p.wait_for_output("to-stderr", 2s));
   CHECK(p.wait_exit(2s) == 3);
   CHECK(p.wait_for_output_end(2s));
-  CHECK(p.output() == "to-stderr\n"); // stdout went to /dev/null
+  CHECK(p.output() == "to-stderr\n");  // stdout went to /dev/null
   CHECK(p.first_output_line() == "to-stderr");
 }
 
@@ -77,7 +77,7 @@ TEST_CASE("the destructor also runs when a test throws") {
     process p({"sleep", "30"});
     pid = p.pid();
     throw std::runtime_error("test failed");
-  } catch (const std::runtime_error &) {
+  } catch (const std::runtime_error&) {
   }
   CHECK(::kill(pid, 0) == -1);
 }
@@ -86,9 +86,8 @@ TEST_CASE("a program that cannot run throws at once") {
   CHECK_THROWS_AS(process({"/nonexistent/qemu-system-x86_64"}), std::system_error);
   try {
     process p({"/nonexistent/qemu-system-x86_64"});
-  } catch (const std::system_error &e) {
-    CHECK(std::string(e.what()) ==
-          "cannot run '/nonexistent/qemu-system-x86_64': No such file or directory");
+  } catch (const std::system_error& e) {
+    CHECK(std::string(e.what()) == "cannot run '/nonexistent/qemu-system-x86_64': No such file or directory");
   }
 }
 

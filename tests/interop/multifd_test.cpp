@@ -10,7 +10,7 @@ using namespace migchan::interop;
 
 namespace {
 
-void migrate_multifd(const availability &q, int channels) {
+void migrate_multifd(const availability& q, int channels) {
   // -incoming defer: with -incoming unix:/tcp: the listen backlog is fixed at 1 before multifd is
   // on, and the extra connects can stall for a second; 11.1 also refuses multifd once incoming
   // has started. The trace shows which multifd channels the destination really set up.
@@ -18,8 +18,7 @@ void migrate_multifd(const availability &q, int channels) {
   INFO("dst stderr: " << m.dst.proc().output());
   INFO("src stderr: " << m.src.proc().output());
   m.set_capabilities({{"multifd", true}});
-  for (auto *vm : {&m.dst, &m.src})
-    vm->set_parameters({{"multifd-channels", channels}});
+  for (auto* vm : {&m.dst, &m.src}) vm->set_parameters({{"multifd-channels", channels}});
   m.start();
   const auto [s, d] = m.wait_completed();
   CHECK(s["status"] == "completed");
@@ -28,28 +27,24 @@ void migrate_multifd(const availability &q, int channels) {
   std::string err = m.dst.proc().output();
   std::set<int> ids;
   for (int id = 0; id < channels; ++id)
-    if (err.find("multifd_recv_new_channel channel " + std::to_string(id)) != std::string::npos)
-      ids.insert(id);
+    if (err.find("multifd_recv_new_channel channel " + std::to_string(id)) != std::string::npos) ids.insert(id);
   CHECK(ids.size() == static_cast<size_t>(channels));
   CHECK(err.find("failed to receive packet") == std::string::npos);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("multifd with 2 channels completes on both sides") {
-  MIGCHAN_FOR_EACH_QEMU(q) {
-    migrate_multifd(*q, 2);
-  }
+  MIGCHAN_FOR_EACH_QEMU(q) { migrate_multifd(*q, 2); }
 }
 
 TEST_CASE("multifd with 4 channels completes on both sides") {
-  MIGCHAN_FOR_EACH_QEMU(q) {
-    migrate_multifd(*q, 4);
-  }
+  MIGCHAN_FOR_EACH_QEMU(q) { migrate_multifd(*q, 4); }
 }
 
-TEST_CASE("multifd with a source uuid the destination does not expect: 7.2 says it only on stderr, "
-          "11.1 exits") {
+TEST_CASE(
+    "multifd with a source uuid the destination does not expect: 7.2 says it only on stderr, "
+    "11.1 exits") {
   MIGCHAN_FOR_EACH_QEMU(q) {
     // MultiFDInit_t carries the source's -uuid and the destination compares it with its own.
     const std::string uuid = "11111111-2222-3333-4444-555555555555";
@@ -57,13 +52,11 @@ TEST_CASE("multifd with a source uuid the destination does not expect: 7.2 says 
     INFO("dst stderr: " << m.dst.proc().output());
     INFO("src stderr: " << m.src.proc().output());
     m.set_capabilities({{"multifd", true}});
-    for (auto *vm : {&m.dst, &m.src})
-      vm->set_parameters({{"multifd-channels", 2}});
+    for (auto* vm : {&m.dst, &m.src}) vm->set_parameters({{"multifd-channels", 2}});
     m.start();
 
     CHECK(m.dst.proc().wait_for_output(
-        "multifd: received uuid '" + uuid +
-            "' and expected uuid '00000000-0000-0000-0000-000000000000'",
+        "multifd: received uuid '" + uuid + "' and expected uuid '00000000-0000-0000-0000-000000000000'",
         migrate_deadline));
     CHECK(m.src.wait_for_status({"failed"}, migrate_deadline)["status"] == "failed");
     // The error is printed: whatever follows (an exit, a status) follows within milliseconds.

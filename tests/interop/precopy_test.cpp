@@ -12,17 +12,16 @@ namespace {
 
 // The runstate, once it is `want` or the deadline passed. 11.1 reports the migration `completed`
 // while the source's runstate is still finish-migrate for a moment; no QMP event marks the change.
-std::string runstate_when(qemu_vm &vm, const std::string &want, millis timeout) {
+std::string runstate_when(qemu_vm& vm, const std::string& want, millis timeout) {
   const auto deadline = clock::now() + timeout;
   for (;;) {
     std::string state = vm.qmp().execute("query-status")["status"];
-    if (state == want || clock::now() >= deadline)
-      return state;
+    if (state == want || clock::now() >= deadline) return state;
     std::this_thread::sleep_for(millis(5));
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("precopy real source to real destination completes on both sides") {
   MIGCHAN_FOR_EACH_QEMU(q) {
@@ -44,7 +43,7 @@ TEST_CASE("precopy across versions on the older machine type completes both ways
   MIGCHAN_REQUIRE_TWO_VERSIONS(older, newer);
   // The older binary's `pc`, named as it is, so that the newer one runs the same machine.
   const auto machine = qemu_vm({.name = "probe", .binary = older->binary}).machine_type();
-  for (const auto &way : {std::pair{older, newer}, std::pair{newer, older}}) {
+  for (const auto& way : {std::pair{older, newer}, std::pair{newer, older}}) {
     const auto *from = way.first, *to = way.second;
     CAPTURE(from->label());
     CAPTURE(to->label());
@@ -60,8 +59,8 @@ TEST_CASE("precopy across versions on the older machine type completes both ways
 TEST_CASE("precopy across versions on each binary's own `pc` fails on the machine type") {
   MIGCHAN_REQUIRE_TWO_VERSIONS(older, newer);
   migration_pair m(*newer, *older);
-  const auto mismatch = "Machine type received is '" + m.src.machine_type() + "' and local is '" +
-                        m.dst.machine_type() + "'";
+  const auto mismatch =
+      "Machine type received is '" + m.src.machine_type() + "' and local is '" + m.dst.machine_type() + "'";
   m.start();
   const auto d = watch(m.dst, migrate_deadline);
   INFO(d.stderr_text);

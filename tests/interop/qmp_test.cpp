@@ -12,22 +12,22 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string error_of(const std::function<void()> &f) {
+std::string error_of(const std::function<void()>& f) {
   try {
     f();
-  } catch (const std::runtime_error &e) {
+  } catch (const std::runtime_error& e) {
     return e.what();
   }
   return "(no error)";
 }
 
-std::string major_minor(const version &v) { return std::to_string(v[0]) + "." + std::to_string(v[1]); }
+std::string major_minor(const version& v) { return std::to_string(v[0]) + "." + std::to_string(v[1]); }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("every installed QEMU is probed with its version") {
   MIGCHAN_REQUIRE_QEMUS(qemus);
-  for (const auto *q : qemus) {
+  for (const auto* q : qemus) {
     MESSAGE(q->label());
     CHECK(*q->version >= version{7, 2, 0});
     CHECK(qemu_version(q->binary) == q->version);
@@ -39,8 +39,8 @@ TEST_CASE("qmp greets with the version, runs commands and names the command in e
     qemu_vm vm({.name = "vm", .binary = q->binary});
     CHECK(vm.binary() == q->binary);
     CHECK(vm.version() == *q->version);
-    CHECK(vm.qmp().execute("query-status")["status"] == "prelaunch"); // -S
-    CHECK(vm.query_migrate() == json::object());                      // never migrated
+    CHECK(vm.qmp().execute("query-status")["status"] == "prelaunch");  // -S
+    CHECK(vm.query_migrate() == json::object());                       // never migrated
 
     CHECK(error_of([&] { vm.qmp().execute("no-such-command"); }) ==
           "qmp no-such-command: The command no-such-command has not been found");
@@ -83,8 +83,9 @@ TEST_CASE("schema look-ups: exit-on-error and the file: transport only where the
       const std::string v = to_string(*q->version);
       CHECK(error_of([&] { vm.migrate_incoming(vm.unix_uri("mig.sock"), {.exit_on_error = true}); }) ==
             "dst: QEMU " + v + " has no migrate-incoming argument 'exit-on-error'");
-      CHECK(error_of([&] { vm.set_capabilities({{"mapped-ram", true}}); }) ==
-            "dst: QEMU " + v + " has no migration capability 'mapped-ram'");
+      CHECK(error_of([&] {
+              vm.set_capabilities({{"mapped-ram", true}});
+            }) == "dst: QEMU " + v + " has no migration capability 'mapped-ram'");
       CHECK(error_of([&] { vm.migrate_incoming_from_file(vm.dir() / "mig.file"); }) ==
             "dst: QEMU " + v + " has no file: migration transport");
       CHECK_THROWS_AS(vm.set_capabilities({{"mapped-ram", true}}), unsupported);
@@ -103,8 +104,7 @@ TEST_CASE("capabilities before migrate-incoming: 11.1 refuses multifd after it, 
     qemu_vm vm({.name = "dst", .binary = q->binary, .incoming_defer = true});
     vm.migrate_incoming(vm.unix_uri("mig.sock"));
     const auto err = error_of([&] { vm.set_capabilities({{"multifd", true}}); });
-    if (major_minor(*q->version) == "7.2")
-      CHECK(err == "(no error)");
+    if (major_minor(*q->version) == "7.2") CHECK(err == "(no error)");
     else if (*q->version >= version{11, 1, 0})
       CHECK(err == "dst: qmp migrate-set-capabilities: Multifd must be set before incoming starts");
   }
@@ -123,8 +123,8 @@ TEST_CASE("wait_for_status times out with a one-line error") {
 TEST_CASE("a bad command line fails fast with QEMU's own message") {
   MIGCHAN_FOR_EACH_QEMU(q) {
     auto start = std::chrono::steady_clock::now();
-    std::string err = error_of(
-        [&] { qemu_vm vm({.name = "bad", .binary = q->binary, .extra_args = {"-no-such-option"}}); });
+    std::string err =
+        error_of([&] { qemu_vm vm({.name = "bad", .binary = q->binary, .extra_args = {"-no-such-option"}}); });
     CHECK(err.find("bad: QEMU exited with status 1 before QMP was ready: ") == 0);
     CHECK(err.find("-no-such-option: invalid option") != std::string::npos);
     CHECK(std::chrono::steady_clock::now() - start < 2s);

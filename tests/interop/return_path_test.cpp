@@ -38,20 +38,18 @@ std::string qemu_11() {
                      {8, 0, 0}, {99, 0, 0});
 }
 
-std::string qemu_72() {
-  return qemu_binary("MIGCHAN_QEMU_72", {"/usr/bin/qemu-system-x86_64"}, {7, 2, 0}, {7, 3, 0});
-}
+std::string qemu_72() { return qemu_binary("MIGCHAN_QEMU_72", {"/usr/bin/qemu-system-x86_64"}, {7, 2, 0}, {7, 3, 0}); }
 
 // qemu_vm runs the binary $MIGCHAN_QEMU names: this test's choice, or a loud skip.
-#define USE_QEMU(binary, what)                                                                     \
-  do {                                                                                             \
-    if ((binary).empty()) {                                                                        \
-      MESSAGE("SKIPPED: no " what " QEMU (set MIGCHAN_QEMU_11 / MIGCHAN_QEMU_72)");                \
-      std::fprintf(stderr, "SKIPPED: no %s QEMU\n", what);                                         \
-      ::migchan::interop::detail::note_skip();                                                     \
-      return;                                                                                      \
-    }                                                                                              \
-    ::setenv("MIGCHAN_QEMU", (binary).c_str(), 1);                                                 \
+#define USE_QEMU(binary, what)                                                      \
+  do {                                                                              \
+    if ((binary).empty()) {                                                         \
+      MESSAGE("SKIPPED: no " what " QEMU (set MIGCHAN_QEMU_11 / MIGCHAN_QEMU_72)"); \
+      std::fprintf(stderr, "SKIPPED: no %s QEMU\n", what);                          \
+      ::migchan::interop::detail::note_skip();                                      \
+      return;                                                                       \
+    }                                                                               \
+    ::setenv("MIGCHAN_QEMU", (binary).c_str(), 1);                                  \
   } while (0)
 
 // `migchan serve`, logging to its stdout, which we capture.
@@ -59,8 +57,8 @@ class serve_child {
  public:
   serve_child(const temp_dir& dir, const std::string& socket, std::vector<std::string> args)
       : uri_("unix:" + (dir.path() / socket).string()) {
-    std::vector<std::string> argv{migchan_exe(), "serve", "--listen", uri_, "--log", "-", "--exit-after-complete",
-                                  "--timeout", "15000", "--peek-timeout", "100"};
+    std::vector<std::string> argv{migchan_exe(), "serve", "--listen",       uri_, "--log", "-", "--exit-after-complete",
+                                  "--timeout",   "15000", "--peek-timeout", "100"};
     argv.insert(argv.end(), args.begin(), args.end());
     proc_ = std::make_unique<process>(argv, spawn_options{.capture_stdout = true});
     REQUIRE_MESSAGE(proc_->wait_for_output("\"listening\"", millis(3000)), proc_->first_output_line());
@@ -98,7 +96,9 @@ std::vector<std::uint32_t> pongs(const std::vector<json>& log) {
   return out;
 }
 
-bool contains(const std::vector<std::uint32_t>& v, std::uint32_t x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+bool contains(const std::vector<std::uint32_t>& v, std::uint32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
 
 struct outcome {
   json source;  // the last query-migrate

@@ -69,8 +69,8 @@ void check_serve(const qemu::availability& q, const table& t, const std::string&
   CHECK(drained - transferred < (1ULL << 20));
 }
 
-const char* const serve_scenarios[] = {"serve-precopy", "serve-multifd-2", "serve-multifd-4", "serve-postcopy",
-                                       "serve-preempt", "serve-multifd-postcopy"};
+const char* const serve_scenarios[] = {"serve-precopy",  "serve-multifd-2", "serve-multifd-4",
+                                       "serve-postcopy", "serve-preempt",   "serve-multifd-postcopy"};
 
 }  // namespace
 
