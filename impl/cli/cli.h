@@ -64,7 +64,7 @@ CLI::Option* one_of(CLI::Option* o, std::vector<std::string> choices);
 // Shared by verify, check and diff (cmd_verify.cpp). Each throws usage_error on
 // bad input.
 unsigned parse_assumptions(const std::string& comma_separated);
-std::array<bool, 4> parse_cap_set(const std::string& comma_separated);  // multifd, postcopy-ram, postcopy-preempt, mapped-ram
+std::array<bool, 4> parse_cap_set(const std::string& comma_separated);  // impl/runtime/caps.h names them
 transport parse_transport(const std::string& name);
 // --max-channels as verify, check, diff, history and synth take it, and its range check.
 void add_max_channels(CLI::App* sub, int& max_channels);

@@ -179,7 +179,8 @@ action add_serve(CLI::App& app) {
   auto a = std::make_shared<args>();
   auto* classifier = sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
   sub->add_option("--listen", a->listen, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
-  auto* caps = sub->add_option("--caps", a->caps, "multifd, postcopy-ram, postcopy-preempt, mapped-ram (comma-separated)");
+  auto* caps = sub->add_option("--caps", a->caps,
+                               capabilities_text({true, true, true, true}, ", ") + " (comma-separated)");
   auto* channels = sub->add_option("--multifd-channels", a->channels, "multifd-channels (default " + std::to_string(multifd_channels_default) + ")");
   sub->add_option("--trace", a->trace, "take classifier, capabilities, multifd-channels and recovery from this "
                                        "replay-form trace, as replaying it needs");
