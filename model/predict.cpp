@@ -47,8 +47,9 @@ std::vector<arrival<cd>> source_order(const sender_config<cd>& s, const dest_con
     return arrival<cd>{true, static_cast<int>(k), s.transport, static_cast<int>(m), 1, static_cast<int>(i)};
   };
   std::vector<arrival<cd>> out;
+  // Main's bytes can depend on the destination too: predict_order() sets them.
   out.push_back(one(channel_kind::main, s.recovery ? first_bytes::vm_command : first_bytes::vm_file_magic));
-  const bool early = s.gen == static_cast<int>(sender_gen::early_preempt);
+  const bool early = preempt_at_start(static_cast<sender_gen>(s.gen));
   // A preempt channel sends nothing until a page is requested.
   if (s.postcopy_preempt && early) out.push_back(one(channel_kind::preempt, first_bytes::silent));
   if (s.multifd && !s.recovery) {
@@ -80,9 +81,10 @@ namespace {
 
 prediction predict_order(const table& t, const sender_config<cd>& s, const dest_config<cd>& d,
                          std::vector<arrival<cd>> in) {
+  set_main_bytes(t, s, d, in);
   const auto initial = initial_state<cd>(s, d);
   auto p = predict(t, d, initial, in);
-  const bool postponed = s.gen == static_cast<int>(sender_gen::postponed_preempt);
+  const bool postponed = !preempt_at_start(static_cast<sender_gen>(s.gen));
   if (postponed && !in.empty() && in.back().kind == static_cast<int>(channel_kind::preempt) &&
       p.steps.back().before.starts == 0) {
     in.pop_back();  // the source never got its PONG: no preempt channel

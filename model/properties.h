@@ -117,7 +117,7 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
     case property::no_silent_peek: return silent_wait;
     case property::complete: {
       // An 8.0+ source opens its preempt channel only once postcopy is switched on.
-      const B preempt_due = s.postcopy_preempt && (is<D>(s.gen, sender_gen::early_preempt) || s.switched);
+      const B preempt_due = s.postcopy_preempt && (gen_is<D>(s.gen, preempt_at_start) || s.switched);
       return unassigned || early_start || final_state.starts != D::num(1) ||
              (preempt_due && !(assignment_of<D>(tr).preempt_verdict >= D::num(0)));
     }

@@ -93,6 +93,81 @@ template <class D> constexpr dest_state<D> initial_state(const sender_config<D>&
           D::num(0), D::lit(false), D::lit(false), D::lit(false), D::num(0)};
 }
 
+// How many connections a socket listener holds before a connect has to wait: its
+// backlog is multifd-channels with multifd, RAM_CHANNEL_MAX (2) with
+// postcopy-preempt, else 1 (socket_start_incoming_migration_internal(),
+// migration/socket.c:150-160 at v10.2.2, :181-191 at v7.2.0), and Linux queues one
+// more than the backlog (sk_acceptq_is_full() is `>`). The capabilities are the
+// ones in force at migrate-incoming: `-incoming defer`, which 11.1 needs for multifd.
+template <class D> constexpr typename D::integer accept_queue(const dest_config<D>& d) {
+  return D::ite(d.multifd, d.channels, D::ite(d.postcopy_preempt, D::num(2), D::num(1))) + D::num(1);
+}
+
+// The connections a source opens after main that its header waits for: every one
+// up to its last multifd channel (an early preempt channel among them takes a
+// place in the accept queue too). `in` maps an element to its arrival.
+template <class D, class It, class In>
+constexpr typename D::integer connects_behind(It first, It last, const In& in) {
+  using B = typename D::boolean;
+  auto n = D::num(0);
+  B multifd_later = D::lit(false);
+  while (last != first) {
+    const auto& a = in(*--last);
+    multifd_later = multifd_later || (a.present && a.kind == en<D>(channel_kind::multifd));
+    n = n + D::ite(a.present && multifd_later, a.count, D::num(0));
+  }
+  return n;
+}
+
+template <class D> constexpr typename D::boolean gen_is(const typename D::integer& gen, bool (*pred)(sender_gen)) {
+  auto r = D::lit(false);
+  for (unsigned g = 0; g < sender_gen_count; ++g)
+    if (pred(static_cast<sender_gen>(g))) r = r || gen == D::num(static_cast<int>(g));
+  return r;
+}
+
+// Whether the destination, in this state, would wait on a channel that sends
+// nothing yet (a blocking peek) rather than take it by order or watch it.
+template <class D>
+constexpr typename D::boolean waits_on_silence(const table& t, const dest_config<D>& d, const dest_state<D>& before,
+                                               const typename D::integer& transport) {
+  return classify<D>(t, observe<D>(d, before, transport, en<D>(first_bytes::silent))).then == en<D>(verdict::blocked);
+}
+
+// What main carries when the destination takes it. A multifd-first source writes
+// its header only once every multifd connect has finished; a destination that
+// waits on main accepts nothing meanwhile, so when the connections behind main do
+// not fit in its accept queue main stays silent for good. One that does not wait
+// keeps accepting, the connects finish and the header comes. (Over TLS the
+// destination never peeks, and a file has no listener.)
+template <class D>
+constexpr typename D::integer main_first_bytes(const sender_config<D>& s, const dest_config<D>& d,
+                                               const typename D::integer& behind, const typename D::boolean& waits) {
+  const auto starved = gen_is<D>(s.gen, multifd_first) && s.multifd && s.transport == en<D>(transport::socket) &&
+                       waits && behind > accept_queue<D>(d);
+  return D::ite(s.recovery, en<D>(first_bytes::vm_command),
+                D::ite(starved, en<D>(first_bytes::silent), en<D>(first_bytes::vm_file_magic)));
+}
+
+// For a concrete order: main gets the first bytes main_first_bytes() says, in
+// the state the channels ahead of it leave the destination in.
+inline void set_main_bytes(const table& t, const sender_config<concrete_domain>& s,
+                           const dest_config<concrete_domain>& d, std::span<arrival<concrete_domain>> order) {
+  using cd = concrete_domain;
+  const auto self = [](const arrival<cd>& a) -> const arrival<cd>& { return a; };
+  auto state = initial_state<cd>(s, d);
+  for (auto it = order.begin(); it != order.end(); ++it) {
+    if (it->kind == static_cast<int>(channel_kind::main))
+      it->magic = main_first_bytes<cd>(s, d, connects_behind<cd>(it + 1, order.end(), self),
+                                       waits_on_silence<cd>(t, d, state, it->transport));
+    for (int k = 0; k < it->count; ++k) {
+      auto one = *it;
+      one.count = 1;
+      state = step<cd>(t, d, state, one).next;
+    }
+  }
+}
+
 // How many of a source's multifd channels carry each kind of MultiFDInit_t for
 // this destination: ids 0..S-1 against the destination's N.
 template <class D> struct init_counts {
@@ -112,8 +187,11 @@ template <class D> constexpr init_counts<D> multifd_inits(const sender_config<D>
 // kind sends; a postponed preempt channel is opened only once postcopy is
 // switched on and the destination has started processing (the first PONG,
 // 5655aab0; resume prepare on recovery), an early one always.
+//
+// `t` decides whether the destination waits on a silent main (main_first_bytes());
+// synthesis, whose table is what it searches for, passes none: main's header comes.
 template <class D>
-constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, const dest_config<D>& d,
+constexpr typename D::boolean sender_can_produce(const table* t, const sender_config<D>& s, const dest_config<D>& d,
                                                  std::span<const trace_step<D>> tr, const dest_state<D>& final_state) {
   using B = typename D::boolean;
   using I = typename D::integer;
@@ -126,15 +204,18 @@ constexpr typename D::boolean sender_can_produce(const sender_config<D>& s, cons
   // file_start_incoming_migration() opens main and then each multifd channel
   // itself, in order: for a file: URI order is a fact, not an assumption.
   const B ordered = is(s.transport, transport::file);
-  const B postponed = is(s.gen, sender_gen::postponed_preempt);
-  for (const auto& st : tr) {
+  const B postponed = !gen_is<D>(s.gen, preempt_at_start);
+  const auto arrival_of = [](const trace_step<D>& st) -> const arrival<D>& { return st.in; };
+  for (auto it = tr.begin(); it != tr.end(); ++it) {
+    const auto& st = *it;
     const auto& a = st.in;
     ok = ok && (!a.present || prev_present) && (!a.present || !ordered || a.kind >= prev_kind);
     prev_present = a.present;
     prev_kind = D::ite(a.present, a.kind, prev_kind);
     const B main = is(a.kind, channel_kind::main), multifd = is(a.kind, channel_kind::multifd);
     const B preempt = is(a.kind, channel_kind::preempt);
-    const I main_magic = D::ite(s.recovery, en<D>(first_bytes::vm_command), en<D>(first_bytes::vm_file_magic));
+    const I main_magic = main_first_bytes<D>(s, d, connects_behind<D>(it + 1, tr.end(), arrival_of),
+                                             t ? waits_on_silence<D>(*t, d, st.before, a.transport) : D::lit(false));
     // mapped-ram channels carry file contents, no MultiFDInit_t.
     const I multifd_magic = D::ite(s.mapped_ram, en<D>(first_bytes::other), en<D>(first_bytes::multifd_magic));
     ok = ok && (!a.present ||

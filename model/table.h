@@ -30,16 +30,31 @@ enum class all_channels_rule : std::uint8_t {
 // migrate_postcopy_preempt() and !mis->postcopy_qemufile_dst.
 enum class setup_rule : std::uint8_t { lenient, asserting, asserting_preempt };
 
-// Which sender generations a classifier is checked against.
+// Which sender generations a classifier is checked against. Two facts of the
+// source vary: when it opens the preempt channel, and whether main's header waits
+// for the multifd channels. From 9.0, multifd_send_setup() waits until every
+// multifd connect has finished (the channels_created semaphore, "migration/multifd:
+// Wait for multifd channels creation before proceeding") and only then does
+// migration_thread() write main's header (migration/multifd.c:972-979 and
+// migration/migration.c:3770-3775 at v10.2.2); 7.2 to 8.2 write it at once.
 enum class sender_gen : std::uint8_t {
-  early_preempt,      // 7.2 (and 8.0+ with x-preempt-pre-7-2): preempt opened at migration start
-  postponed_preempt,  // 8.0+ (5655aab0): preempt opened after the first PONG, recovery after resume prepare
+  early_preempt,      // 7.2 (and 8.x with x-preempt-pre-7-2): preempt opened at migration start
+  postponed_preempt,  // 8.x (5655aab0): preempt opened after the first PONG, recovery after resume prepare
+  early_preempt_multifd_first,      // 9.0+ with x-preempt-pre-7-2
+  postponed_preempt_multifd_first,  // 9.0+
 };
-inline constexpr std::size_t sender_gen_count = 2;
+inline constexpr std::size_t sender_gen_count = 4;
 template <> struct enum_traits<sender_gen> {
-  static constexpr auto names = make_names("early-preempt", "postponed-preempt");
+  static constexpr auto names = make_names("early-preempt", "postponed-preempt", "early-preempt-multifd-first",
+                                           "postponed-preempt-multifd-first");
   static constexpr std::size_t size = names.size();
 };
+constexpr bool preempt_at_start(sender_gen g) {
+  return g == sender_gen::early_preempt || g == sender_gen::early_preempt_multifd_first;
+}
+constexpr bool multifd_first(sender_gen g) {
+  return g == sender_gen::early_preempt_multifd_first || g == sender_gen::postponed_preempt_multifd_first;
+}
 
 // multifd_recv_initial_packet()'s id check: `msg.id > migrate_multifd_channels()`
 // lets id == N through to params[N], one past the array (7.2 to 10.2);
@@ -77,7 +92,9 @@ constexpr bool same_steps(const semantics& a, const semantics& b) {
          a.multifd_off_dropped == b.multifd_off_dropped;
 }
 
-constexpr std::uint8_t senders_of(sender_gen g) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(g)); }
+template <class... G> constexpr std::uint8_t senders_of(G... g) {
+  return static_cast<std::uint8_t>(((1u << static_cast<unsigned>(g)) | ...));
+}
 
 struct table {
   std::string_view name;     // "qemu-10.1"

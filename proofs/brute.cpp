@@ -32,6 +32,7 @@ struct opened {
 
 arrival<cd> make(opened c, const sender_config<cd>& s, first_bytes preempt_magic) {
   const auto k = c.kind;
+  // Main's bytes can depend on the order and the destination too: set_main_bytes().
   const first_bytes magic = k == channel_kind::main      ? (s.recovery ? first_bytes::vm_command : first_bytes::vm_file_magic)
                             : k == channel_kind::multifd ? (s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic)
                                                          : preempt_magic;
@@ -65,7 +66,7 @@ namespace {
 // it never starts, the channel never comes.
 bool feasible(const table& t, const sender_config<cd>& s, const dest_config<cd>& d, std::vector<trace_step<cd>>& tr) {
   const auto final_state = run<cd>(t, d, initial_state<cd>(s, d), tr);
-  return sender_can_produce<cd>(s, d, tr, final_state);
+  return sender_can_produce<cd>(&t, s, d, tr, final_state);
 }
 
 unsigned holds_mask(const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr) {
@@ -91,7 +92,7 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
               if (!sender_ok<cd>(t, s)) continue;
               if (!s.multifd && n > 1) continue;  // the channel count only matters with multifd
               // Switching only changes when a postponed preempt channel opens.
-              if (s.switched && !(s.postcopy_preempt && gen == int(sender_gen::postponed_preempt)) && !s.recovery)
+              if (s.switched && !(s.postcopy_preempt && !preempt_at_start(sender_gen(gen))) && !s.recovery)
                 continue;
               for (unsigned dcaps = 0; dcaps < 16; ++dcaps)
                 for (int dn = 1; dn <= max_channels; ++dn)
@@ -104,7 +105,8 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
                     for (auto pm : {first_bytes::silent, first_bytes::ram_page}) {
                     if (pm == first_bytes::ram_page && !s.postcopy_preempt) break;
                     std::vector<std::vector<trace_step<cd>>> feasible_traces;
-                    for (const auto& seq : orders(s, d, pm)) {
+                    for (auto seq : orders(s, d, pm)) {
+                      set_main_bytes(t, s, d, seq);
                       std::vector<trace_step<cd>> tr(seq.size());
                       for (std::size_t i = 0; i < seq.size(); ++i) tr[i].in = seq[i];
                       if (!feasible(t, s, d, tr)) {

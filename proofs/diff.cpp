@@ -114,7 +114,7 @@ bool find_sequence(const table& a, const table& b, const diff_options& opt, bool
   const auto ra = run_symbolic(z, a, dst, init, in, "a", fa);
   const auto rb = run_symbolic(z, b, dst, init, in, "b", fb);
   // Arrivals the source can produce against either destination.
-  z.add(sender_can_produce<S>(src, dst, ra, fa) && sender_can_produce<S>(src, dst, rb, fb));
+  z.add(sender_can_produce<S>(&a, src, dst, ra, fa) && sender_can_produce<S>(&b, src, dst, rb, fb));
   for (std::size_t i = 0; i < assumption_count; ++i)
     if ((opt.assumed >> i) & 1u) z.add(holds<S>(static_cast<assumption>(i), src, dst, std::span<const trace_step<S>>(ra)));
   z.add(!(assignment_of<S>(std::span<const trace_step<S>>(ra)) == assignment_of<S>(std::span<const trace_step<S>>(rb))));

@@ -73,7 +73,7 @@ struct table_query::impl {
     const auto start = initial_state<S>(a.src, a.dst);
     a.in = arrival_vars(o.events, a.src, "e");
     a.steps = run_symbolic(z, t, a.dst, start, a.in, "e", a.final_state);
-    z.add(sender_can_produce<S>(a.src, a.dst, a.steps, a.final_state));
+    z.add(sender_can_produce<S>(&t, a.src, a.dst, a.steps, a.final_state));
     // In natural order main comes first, so the multifd channels form one run
     // (split at most once) and preempt follows: four events suffice.
     dest_state<S> nat_final;
@@ -90,7 +90,7 @@ struct table_query::impl {
       if (about_mismatch(p)) in_scope = in_scope && !same_caps<S>(a.src, a.dst);
       if (p == property::order_independent) {
         // The same channels in natural order: a preempt channel sends the same first bytes in both.
-        in_scope = in_scope && sender_can_produce<S>(a.src, a.dst, natural, nat_final) && natural_order<S>(natural);
+        in_scope = in_scope && sender_can_produce<S>(&t, a.src, a.dst, natural, nat_final) && natural_order<S>(natural);
         const expr pm = expr::int_var("preempt_magic");
         for (const auto* tr : {&a.steps, &natural})
           for (const auto& st : *tr)

@@ -320,12 +320,12 @@ struct synthesizer::impl {
     note(keys);
     const auto run = run_sym(dc, init, b.in, keys, prefix + ".e");
     sym_run nat;
-    expr bad = sender_can_produce<S>(sc, dc, run.steps, run.final_state);
+    expr bad = sender_can_produce<S>(nullptr, sc, dc, run.steps, run.final_state);
     if (!b.natural.empty()) {
       const auto nkeys = explore(b.dst, init_cd, b.natural);
       note(nkeys);
       nat = run_sym(dc, init, b.natural, nkeys, prefix + ".n");
-      bad = bad && sender_can_produce<S>(sc, dc, nat.steps, nat.final_state);
+      bad = bad && sender_can_produce<S>(nullptr, sc, dc, nat.steps, nat.final_state);
     }
     return bad && violates<S>(b.prop, sc, dc, run.steps, run.final_state, nat.steps);
   }

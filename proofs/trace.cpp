@@ -113,7 +113,15 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
     if (st.out.started) o << "\n       incoming processing starts";
     o << "\n       after:  " << state_text(st.out.next, cx.dst) << "\n";
   };
-  for (const auto& st : cx.steps) line(st);
+  for (auto it = cx.steps.begin(); it != cx.steps.end(); ++it) {
+    line(*it);
+    // A source's main is silent only when its header waits for connects the accept queue cannot hold.
+    if (it->in.kind == int(channel_kind::main) && it->in.magic == int(first_bytes::silent)) {
+      const auto self = [](const trace_step<cd>& st) -> const arrival<cd>& { return st.in; };
+      o << "       (main's header waits for the " << connects_behind<cd>(it + 1, cx.steps.end(), self)
+        << " connects behind it; the destination's accept queue holds " << accept_queue<cd>(cx.dst) << ")\n";
+    }
+  }
   if (p == property::order_independent && !cx.natural.empty()) {
     o << "  in natural order the same channels end differently:\n";
     n = 0;

@@ -30,7 +30,8 @@ std::string cell(const result& r) {
 }
 
 std::string sender_words(sender_gen g) {
-  return g == sender_gen::early_preempt ? "preempt at start" : "preempt after a PONG";
+  return std::string(preempt_at_start(g) ? "preempt at start" : "preempt after a PONG") +
+         (multifd_first(g) ? ", main after every multifd connect" : "");
 }
 
 }  // namespace
@@ -65,7 +66,7 @@ std::string fidelity_markdown(const std::vector<target>& targets, const std::vec
      << "model says the destination's main loop gets stuck and the real one did. `refused`: the\n"
      << "model's table and QEMU both refuse the configuration. `-`: the scenario does not run there\n"
      << "(a replay needs no source, so it runs once per destination).\n\n";
-  md << "| column | source | destination | machine | destination's table | source's preempt channel |\n"
+  md << "| column | source | destination | machine | destination's table | source's channels |\n"
      << "|---|---|---|---|---|---|\n";
   const auto mm = [](const qemu::version& v) { return std::to_string(v[0]) + "." + std::to_string(v[1]); };
   for (const auto& t : targets)

@@ -58,7 +58,7 @@ observed run_serve(const options& opt, const target& t, const scenario& s, const
     // the postcopy phase too, or a switched source finishes and ends that channel with its EOS
     // first.
     src->set_parameters({{"max-bandwidth", s.switched ? (1LL << 20) : (1LL << 33)}});
-    if (s.switched && s.postcopy_preempt && sender_of(t, s) == sender_gen::early_preempt)
+    if (s.switched && s.postcopy_preempt && preempt_at_start(sender_of(t, s)))
       src->set_parameters({{"max-postcopy-bandwidth", 1LL << 20}});
     src->migrate(uri);
     if (s.switched) src->start_postcopy();

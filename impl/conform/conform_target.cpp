@@ -33,9 +33,12 @@ std::optional<std::pair<int, int>> machine_version(const std::string& machine) {
 }  // namespace
 
 sender_gen sender_for(const qemu::version& v, const std::string& machine) {
-  if (v[0] * 100 + v[1] < 800) return sender_gen::early_preempt;
+  const int release = v[0] * 100 + v[1];
+  if (release < 800) return sender_gen::early_preempt;
   const auto m = machine_version(machine);
-  return m && *m <= std::pair{7, 2} ? sender_gen::early_preempt : sender_gen::postponed_preempt;
+  const bool early = m && *m <= std::pair{7, 2};
+  if (release < 900) return early ? sender_gen::early_preempt : sender_gen::postponed_preempt;
+  return early ? sender_gen::early_preempt_multifd_first : sender_gen::postponed_preempt_multifd_first;
 }
 
 std::string target::label() const {

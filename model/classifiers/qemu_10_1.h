@@ -64,8 +64,7 @@ extern const dispatch_view qemu_10_1_dispatch;
 
 inline constexpr semantics sem_10_1{start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt,
                                     setup_rule::asserting,
-                                    static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) |
-                                                              senders_of(sender_gen::postponed_preempt)),
+                                    senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
                                     id_check::greater, on_error::fail_and_exit, false, &texts::v9_0};
 
 inline constexpr table qemu_10_1{

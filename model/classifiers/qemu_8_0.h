@@ -59,8 +59,7 @@ extern const dispatch_view qemu_8_0_dispatch;
 
 inline constexpr semantics sem_8_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
                                    setup_rule::lenient,
-                                   static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) |
-                                                             senders_of(sender_gen::postponed_preempt)),
+                                   senders_of(sender_gen::early_preempt, sender_gen::postponed_preempt),
                                    id_check::greater, on_error::report, false, &texts::v7_2};
 
 inline constexpr table qemu_8_0{

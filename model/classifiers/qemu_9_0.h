@@ -60,8 +60,7 @@ extern const dispatch_view qemu_9_0_dispatch;
 
 inline constexpr semantics sem_9_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
                                    setup_rule::lenient,
-                                   static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) |
-                                                             senders_of(sender_gen::postponed_preempt)),
+                                   senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
                                    id_check::greater, on_error::report, false, &texts::v9_0};
 
 inline constexpr table qemu_9_0{

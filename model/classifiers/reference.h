@@ -73,7 +73,7 @@ inline constexpr table reference{
     // A refused channel leaves the destination running; ids are checked against
     // the count as 11.x does.
     {start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt, setup_rule::asserting,
-     static_cast<std::uint8_t>(senders_of(sender_gen::early_preempt) | senders_of(sender_gen::postponed_preempt)),
+     senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
      id_check::greater_equal, on_error::report, false, &texts::v11_1}, &reference_dispatch};
 
 }  // namespace migchan::classifiers

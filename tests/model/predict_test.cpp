@@ -21,7 +21,7 @@ dest_config<cd> like(const sender_config<cd>& s, int channels) {
 }  // namespace
 
 TEST_CASE("an 11.1 source opens main, its multifd channels, and preempt only once switched to postcopy") {
-  const auto s = source(true, true, true, 2, sender_gen::postponed_preempt, true);
+  const auto s = source(true, true, true, 2, sender_gen::postponed_preempt_multifd_first, true);
   const auto order = source_order(s, like(s, 2));
   REQUIRE(order.size() == 4);
   CHECK(order[0].kind == int(channel_kind::main));
@@ -37,7 +37,7 @@ TEST_CASE("an 11.1 source opens main, its multifd channels, and preempt only onc
 
 TEST_CASE("with a pc-i440fx-7.2 machine the preempt channel comes right after main: 11.1 hangs peeking it") {
   // x-preempt-pre-7-2 (hw_compat_7_2): an 8.0+ source opens preempt at migration start.
-  const auto s = source(true, true, true, 2, sender_gen::early_preempt, true);
+  const auto s = source(true, true, true, 2, sender_gen::early_preempt_multifd_first, true);
   const auto p = predict_source(classifiers::qemu_11_1, s, like(s, 2));
   REQUIRE(p.steps.size() == 4);
   CHECK(p.steps[1].in.kind == int(channel_kind::preempt));
@@ -46,12 +46,46 @@ TEST_CASE("with a pc-i440fx-7.2 machine the preempt channel comes right after ma
 }
 
 TEST_CASE("fewer source than destination channels: the destination waits in setup") {
-  const auto s = source(true, false, false, 2, sender_gen::postponed_preempt, false);
+  const auto s = source(true, false, false, 2, sender_gen::postponed_preempt_multifd_first, false);
   CHECK(predict_source(classifiers::qemu_11_1, s, like(s, 4)).fate == fate::waiting);
 }
 
+TEST_CASE("a 9.0+ source writes main only after every multifd connect: more than the accept queue holds hangs") {
+  // The destination peeks main and accepts nothing meanwhile; its listener queues
+  // multifd-channels + 1 connections (backlog multifd-channels, migration/socket.c:154-160 at
+  // v10.2.2). 4 into 2 and 8 into 4 hung on 11.1; 3 into 2 started.
+  const auto fate_of = [](const table& t, sender_gen gen, int from, int to) {
+    const auto s = source(true, false, false, from, gen, false);
+    return predict_source(t, s, like(s, to));
+  };
+  const auto four = fate_of(classifiers::qemu_11_1, sender_gen::postponed_preempt_multifd_first, 4, 2);
+  CHECK(four.steps[0].in.magic == int(first_bytes::silent));
+  CHECK(four.steps[0].out.then == int(verdict::blocked));
+  CHECK(four.fate == fate::hung);
+  CHECK(fate_of(classifiers::qemu_11_1, sender_gen::postponed_preempt_multifd_first, 8, 4).fate == fate::hung);
+  CHECK(fate_of(classifiers::qemu_11_1, sender_gen::postponed_preempt_multifd_first, 3, 2).fate == fate::started);
+  CHECK(fate_of(classifiers::qemu_11_1, sender_gen::postponed_preempt_multifd_first, 2, 2).fate == fate::started);
+  // An 8.x source writes main's header at once: no hang; the surplus ids are refused.
+  CHECK(fate_of(classifiers::qemu_11_1, sender_gen::postponed_preempt, 4, 2).fate != fate::hung);
+  // Without multifd the destination's backlog is 1: two channels fit, three do not.
+  const auto into_plain = [](int from) {
+    const auto s = source(true, false, false, from, sender_gen::postponed_preempt_multifd_first, false);
+    return predict_source(classifiers::qemu_11_1, s, dest_config<cd>{false, false, false, false, 1, true}).fate;
+  };
+  CHECK(into_plain(2) != fate::hung);
+  CHECK(into_plain(3) == fate::hung);
+  // Over TLS the destination never peeks: main is taken by order and the queue drains.
+  auto tls = source(true, false, false, 4, sender_gen::postponed_preempt_multifd_first, false);
+  tls.transport = int(transport::tls);
+  CHECK(predict_source(classifiers::qemu_11_1, tls, like(tls, 2)).steps[0].in.magic == int(first_bytes::vm_file_magic));
+  // Nor does 7.2, which takes the first channel as main by order: the connects finish.
+  const auto seven = fate_of(classifiers::qemu_7_2, sender_gen::postponed_preempt_multifd_first, 4, 2);
+  CHECK(seven.steps[0].in.magic == int(first_bytes::vm_file_magic));
+  CHECK(seven.fate != fate::hung);
+}
+
 TEST_CASE("more source than destination channels: id == N is refused on 11.1, past the array on 7.2") {
-  const auto s = source(true, false, false, 3, sender_gen::postponed_preempt, false);
+  const auto s = source(true, false, false, 3, sender_gen::postponed_preempt_multifd_first, false);
   // In the source's order the first two ids fill the destination; the listener drops the third.
   CHECK(predict_source(classifiers::qemu_11_1, s, like(s, 2)).fate == fate::started);
   // Ahead of the good ids, id 2 is refused on 11.1 and crashes 7.2.
