@@ -212,11 +212,11 @@ std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v);
 action add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "a reference destination: accept, classify with a table, act on it");
   struct args : server_args {
-    std::string classifier = "reference", order = "accept", uuid, ram_blocks, trace;
+    std::string classifier, order = "accept", uuid, ram_blocks, trace;
     bool exit_after_complete = false, return_path = false, recovery = false;
   };
   auto a = std::make_shared<args>();
-  sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
+  add_classifier(sub, a->classifier);
   a->add_listen(sub, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
   a->add_config(sub, capabilities_text({true, true, true, true}, ", ") + " (comma-separated)", "");
   sub->add_option("--trace", a->trace, "take classifier, capabilities, multifd-channels and recovery from this "
