@@ -1,5 +1,6 @@
 #include "impl/cli/classifier_arg.h"
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <vector>
 
@@ -24,6 +25,11 @@ std::vector<std::string> builtin_names() {
 const table& builtin_named(const std::string& n, const char* what) {
   if (const table* t = find_builtin(n)) return *t;
   throw usage_error("unknown " + std::string(what) + " '" + n + "' (built-in: " + join(builtin_names()) + ")");
+}
+
+CLI::Option* add_classifier(CLI::App* sub, std::string& v) {
+  v = "reference";
+  return sub->add_option("--classifier", v, "a built-in classifier or a C file (default: " + v + ")");
 }
 
 classifier_arg resolve_classifier(const std::string& v) {

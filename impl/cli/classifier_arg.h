@@ -8,6 +8,11 @@
 
 #include "model/table.h"
 
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
 namespace migchan {
 struct parsed_table;
 }
@@ -23,6 +28,9 @@ struct classifier_arg {
 // Throws usage_error: "unknown classifier 'qemu-7.3'; did you mean 'qemu-7.2'?",
 // or the C reader's one line (FILE:LINE:COL: ...).
 classifier_arg resolve_classifier(const std::string& name_or_file);
+
+// --classifier as serve and classify take it: either form, `reference` by default.
+CLI::Option* add_classifier(CLI::App* sub, std::string& name_or_file);
 
 // A built-in table only (verify's and synth's bases, conform's --classifier).
 // Throws usage_error: "unknown base classifier 'x' (built-in: qemu-7.2, ...)"; what:

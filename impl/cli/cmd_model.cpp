@@ -126,13 +126,12 @@ action add_show(CLI::App& app) {
 action add_classify(CLI::App& app) {
   auto* sub = app.add_subcommand("classify", "decide one incoming channel with a classifier");
   struct args {
-    std::string classifier = "reference", transport = "socket", state = "setup", magic = "vm_file_magic",
-                format = "text";
+    std::string classifier, transport = "socket", state = "setup", magic = "vm_file_magic", format = "text";
     bool multifd = false, postcopy_ram = false, postcopy_preempt = false, mapped_ram = false;
     bool has_main = false, all_multifd = false, has_preempt = false;
   };
   auto a = std::make_shared<args>();
-  sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
+  add_classifier(sub, a->classifier);
   sub->add_flag("--multifd", a->multifd, "destination has the multifd capability");
   sub->add_flag("--postcopy-ram", a->postcopy_ram, "destination has postcopy-ram");
   sub->add_flag("--postcopy-preempt", a->postcopy_preempt, "destination has postcopy-preempt");

@@ -131,9 +131,49 @@ log_sink open_log(const std::string& path, const std::string& max_mib) {
   return sink;
 }
 
-constexpr const char* log_max_help =
-    "MiB of log lines at most (default 64, 0: no cap); past it lines are counted, not written, and the summary "
-    "says how many";
+// The options serve and proxy share: one field, default and check each. Where the two
+// describe one differently (what --listen is for, what --max-connections counts) the
+// text is the command's; each adds them where its --help has always listed them.
+struct server_args {
+  std::string listen, caps, log, log_max = "64", channels = std::to_string(multifd_channels_default);
+  std::string peek_timeout = "1000", timeout = "0", max_connections = "1024";
+
+  void add_listen(CLI::App* sub, const std::string& help) { sub->add_option("--listen", listen, help); }
+  // --caps and --multifd-channels, for the command's classifier.
+  void add_config(CLI::App* sub, const std::string& caps_help, const std::string& for_what) {
+    sub->add_option("--caps", caps, caps_help);
+    sub->add_option("--multifd-channels", channels, "multifd-channels" + for_what + " (default " + channels + ")");
+  }
+  void add_log(CLI::App* sub) {
+    sub->add_option("--log", log, "JSON lines to FILE (default: stdout)");
+    sub->add_option("--log-max-mib", log_max,
+                    "MiB of log lines at most (default " + log_max +
+                        ", 0: no cap); past it lines are counted, not written, and the summary says how many");
+  }
+  void add_peek_timeout(CLI::App* sub) {
+    sub->add_option("--peek-timeout", peek_timeout, "ms before a connection without first bytes is silent");
+  }
+  void add_timeout(CLI::App* sub, const std::string& what) {
+    sub->add_option("--timeout", timeout, "ms to " + what + " (default: no limit)");
+  }
+  void add_max_connections(CLI::App* sub, const std::string& what) {
+    sub->add_option("--max-connections", max_connections, what + " open at once (default " + max_connections + ")");
+  }
+
+  // Each throws usage_error naming its option.
+  uri listen_uri() const { return uri_or_throw("--listen", listen); }
+  dest_cfg config(const table& t) const { return config_or_throw(t, caps, channels); }
+  log_sink sink() const { return open_log(log, log_max); }
+  std::chrono::milliseconds peek() const {
+    return std::chrono::milliseconds(number("--peek-timeout", peek_timeout, 1, 3600000));
+  }
+  std::chrono::milliseconds time_limit() const {
+    return std::chrono::milliseconds(number("--timeout", timeout, 0, 1LL << 40));
+  }
+  std::size_t max_open() const {
+    return static_cast<std::size_t>(number("--max-connections", max_connections, 1, 1000000));
+  }
+};
 
 // SIGINT, SIGTERM, SIGHUP and SIGUSR1 end the run the ordinary way, with its summary.
 constexpr int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
@@ -171,37 +211,33 @@ std::chrono::milliseconds ms(long long v) { return std::chrono::milliseconds(v);
 
 action add_serve(CLI::App& app) {
   auto* sub = app.add_subcommand("serve", "a reference destination: accept, classify with a table, act on it");
-  struct args {
-    std::string classifier = "reference", listen, caps, log, order = "accept", uuid, ram_blocks, trace;
-    std::string channels = std::to_string(multifd_channels_default), peek_timeout = "1000", timeout = "0", max_connections = "1024", log_max = "64";
+  struct args : server_args {
+    std::string classifier, order = "accept", uuid, ram_blocks, trace;
     bool exit_after_complete = false, return_path = false, recovery = false;
   };
   auto a = std::make_shared<args>();
-  auto* classifier = sub->add_option("--classifier", a->classifier, "a built-in classifier or a C file (default: reference)");
-  sub->add_option("--listen", a->listen, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
-  auto* caps = sub->add_option("--caps", a->caps,
-                               capabilities_text({true, true, true, true}, ", ") + " (comma-separated)");
-  auto* channels = sub->add_option("--multifd-channels", a->channels, "multifd-channels (default " + std::to_string(multifd_channels_default) + ")");
+  add_classifier(sub, a->classifier);
+  a->add_listen(sub, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
+  a->add_config(sub, capabilities_text({true, true, true, true}, ", ") + " (comma-separated)", "");
   sub->add_option("--trace", a->trace, "take classifier, capabilities, multifd-channels and recovery from this "
                                        "replay-form trace, as replaying it needs");
-  sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
-  sub->add_option("--log-max-mib", a->log_max, log_max_help);
+  a->add_log(sub);
   sub->add_option("--order", a->order, "accept (QEMU's, the default) or data");
-  sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");
+  a->add_peek_timeout(sub);
   sub->add_option("--uuid", a->uuid, "the destination's uuid for MultiFDInit_t (default all zero)");
   sub->add_flag("--exit-after-complete", a->exit_after_complete, "exit once main has ended and all are closed");
-  sub->add_option("--max-connections", a->max_connections, "connections open at once (default 1024)");
+  a->add_max_connections(sub, "connections");
   sub->add_flag("--return-path", a->return_path, "send MIG_RP_MSG_SHUT even if the stream opens no return path");
-  auto* recovery = sub->add_flag("--recovery", a->recovery, "start postcopy-paused, waiting for a recovering source");
+  sub->add_flag("--recovery", a->recovery, "start postcopy-paused, waiting for a recovering source");
   sub->add_option("--ram-blocks", a->ram_blocks,
                   "with --recovery: the log of the serve run that received the original stream (RAMBlock sizes)");
-  sub->add_option("--timeout", a->timeout, "ms to serve, then exit with the summary (default: no limit)");
+  a->add_timeout(sub, "serve, then exit with the summary");
   return [=] {
     serve_options o;
     classifier_arg c;
     if (!a->trace.empty()) {
-      for (const auto* given : {classifier, caps, channels, recovery})
-        if (given->count()) throw usage_error("--trace gives the configuration: not with " + given->get_name());
+      for (const std::string given : {"--classifier", "--caps", "--multifd-channels", "--recovery"})
+        if (sub->count(given)) throw usage_error("--trace gives the configuration: not with " + given);
       const auto t = trace_or_throw(a->trace);
       if (t.transport != transport::socket)
         throw usage_error("trace '" + a->trace + "': transport '" + std::string(name(t.transport)) +
@@ -212,17 +248,17 @@ action add_serve(CLI::App& app) {
       if (auto why = refusal(*c.t, o.config)) throw usage_error("trace '" + a->trace + "': " + *why);
     } else {
       c = resolve_classifier(a->classifier);
-      o.config = config_or_throw(*c.t, a->caps, a->channels);
+      o.config = a->config(*c.t);
       o.recovery = a->recovery;
     }
     o.classifier = c.t;
-    o.listen = uri_or_throw("--listen", a->listen);
+    o.listen = a->listen_uri();
     auto order = parse_order(a->order);
     if (!order) throw usage_error("bad value '" + a->order + "' for --order (one of: accept, data)");
     o.order = *order;
-    o.peek_timeout = ms(number("--peek-timeout", a->peek_timeout, 1, 3600000));
-    o.max_connections = static_cast<std::size_t>(number("--max-connections", a->max_connections, 1, 1000000));
-    o.timeout = ms(number("--timeout", a->timeout, 0, 1LL << 40));
+    o.peek_timeout = a->peek();
+    o.max_connections = a->max_open();
+    o.timeout = a->time_limit();
     o.uuid = uuid_or_throw(a->uuid);
     o.exit_after_complete = a->exit_after_complete;
     o.return_path = a->return_path;
@@ -231,8 +267,7 @@ action add_serve(CLI::App& app) {
       if (!o.recovery) throw usage_error("--ram-blocks needs --recovery");
       o.ram = ram_layout_or_throw(a->ram_blocks);
     }
-    auto log = open_log(a->log, a->log_max);
-    receiver r(std::move(o), log);
+    receiver r(std::move(o), a->sink());
     const auto guard = stop_on_signals(r);
     return r.run();
   };
@@ -315,35 +350,31 @@ action add_replay(CLI::App& app) {
 
 action add_proxy(CLI::App& app) {
   auto* sub = app.add_subcommand("proxy", "relay a source to a destination, classifying and optionally reordering");
-  struct args {
-    std::string listen, to, order = "natural", classifier, caps, log, log_max = "64";
-    std::string channels = std::to_string(multifd_channels_default), peek_timeout = "1000", hold_timeout = "5000", gap = "0", timeout = "0",
-                max_connections = "1024";
+  struct args : server_args {
+    std::string to, order = "natural", classifier, hold_timeout = "5000", gap = "0";
   };
   auto a = std::make_shared<args>();
-  sub->add_option("--listen", a->listen, "where the source connects: tcp:HOST:PORT or unix:PATH");
+  a->add_listen(sub, "where the source connects: tcp:HOST:PORT or unix:PATH");
   sub->add_option("--to", a->to, "the destination: tcp:HOST:PORT or unix:PATH");
   sub->add_option("--order", a->order, "natural, or a replay-form TRACE whose arrival order to reproduce");
   sub->add_option("--classifier", a->classifier,
                   "classify on the way with this built-in classifier or C file (default: the trace's)");
-  sub->add_option("--caps", a->caps, "the destination's capabilities, for --classifier");
-  sub->add_option("--multifd-channels", a->channels, "multifd-channels, for --classifier (default " + std::to_string(multifd_channels_default) + ")");
-  sub->add_option("--log", a->log, "JSON lines to FILE (default: stdout)");
-  sub->add_option("--log-max-mib", a->log_max, log_max_help);
-  sub->add_option("--peek-timeout", a->peek_timeout, "ms before a connection without first bytes is silent");
+  a->add_config(sub, "the destination's capabilities, for --classifier", ", for --classifier");
+  a->add_log(sub);
+  a->add_peek_timeout(sub);
   sub->add_option("--hold-timeout", a->hold_timeout, "ms without trace progress before relaying the rest as is");
   sub->add_option("--gap", a->gap, "ms between dials in trace order (default 0)");
-  sub->add_option("--timeout", a->timeout, "ms to run (default: no limit)");
-  sub->add_option("--max-connections", a->max_connections, "pairs open at once (default 1024)");
+  a->add_timeout(sub, "run");
+  a->add_max_connections(sub, "pairs");
   return [=] {
     proxy_options o;
-    o.listen = uri_or_throw("--listen", a->listen);
+    o.listen = a->listen_uri();
     o.to = uri_or_throw("--to", a->to);
     if (a->order != "natural") o.order = trace_or_throw(a->order);
     classifier_arg c;
     if (!a->classifier.empty()) {
       c = resolve_classifier(a->classifier);
-      o.config = config_or_throw(*c.t, a->caps, a->channels);
+      o.config = a->config(*c.t);
     } else if (o.order) {
       try {
         c = resolve_classifier(o.order->classifier);
@@ -357,13 +388,12 @@ action add_proxy(CLI::App& app) {
       throw usage_error("--caps needs --classifier");
     }
     o.classifier = c.t;
-    o.peek_timeout = ms(number("--peek-timeout", a->peek_timeout, 1, 3600000));
+    o.peek_timeout = a->peek();
     o.hold_timeout = ms(number("--hold-timeout", a->hold_timeout, 1, 3600000));
     o.gap = ms(number("--gap", a->gap, 0, 600000));
-    o.timeout = ms(number("--timeout", a->timeout, 0, 1LL << 40));
-    o.max_connections = static_cast<std::size_t>(number("--max-connections", a->max_connections, 1, 1000000));
-    auto log = open_log(a->log, a->log_max);
-    proxy p(std::move(o), log);
+    o.timeout = a->time_limit();
+    o.max_connections = a->max_open();
+    proxy p(std::move(o), a->sink());
     const auto guard = stop_on_signals(p);
     return p.run();
   };

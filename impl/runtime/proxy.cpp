@@ -1,30 +1,24 @@
 #include "impl/runtime/proxy.h"
 
 #include <netdb.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <map>
-#include <system_error>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "impl/runtime/event_loop.h"
+#include "impl/runtime/server.h"
 
 namespace migchan {
 
 namespace {
 
 using clock_type = event_loop::clock;
-
-[[noreturn]] void throw_errno(int e, const std::string& what) {
-  throw std::system_error(e, std::generic_category(), what);
-}
 
 // Bytes on their way in one direction; at most `cap` are held.
 struct buffer {
@@ -41,10 +35,6 @@ struct buffer {
     b.insert(b.end(), p, p + n);
   }
 };
-
-double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
-
-bool is_resource_error(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
 
 void set_linger_reset(int fd) {
   linger l{1, 0};  // close() sends RST: a reset is relayed as a reset
@@ -84,13 +74,9 @@ struct proxy::impl {
   proxy_options opt;
   log_sink log;
   event_loop loop;
-  unique_fd listener, wake;
-  uri bound;
-  socket_address dest;
+  socket_address dest;  // resolved before binding: a bad --to binds nothing
   std::optional<decider> dec;
-  clock_type::time_point t0 = clock_type::now();
-  std::atomic<bool> stop_requested{false};
-  bool accept_paused = false;
+  server srv;
   std::size_t accepted = 0;
   std::map<std::size_t, std::unique_ptr<pair>> pairs;  // by accept order
   std::unordered_map<std::size_t, std::size_t> by_dn;  // dial order -> accept order
@@ -104,35 +90,39 @@ struct proxy::impl {
   std::optional<event_loop::timer_id> hold_timer;
   std::array<std::uint8_t, 65536> scratch{};
 
-  impl(proxy_options o, log_sink l) : opt(std::move(o)), log(std::move(l)) {
+  // Before anything binds: a configuration the table refuses is the caller's mistake.
+  static proxy_options checked(proxy_options o) {
+    if (o.classifier)
+      if (auto why = refusal(*o.classifier, o.config)) throw std::invalid_argument(*why);
+    return o;
+  }
+
+  impl(proxy_options o, log_sink l)
+      : opt(checked(std::move(o))),
+        log(std::move(l)),
+        dest(resolve_address(opt.to)),
+        srv(loop, log, opt.listen, 1024,
+            {.accepted = [this](unique_fd fd) { add_pair(std::move(fd)); },
+             .room =
+                 [this](bool resuming) {
+                   return pairs.size() < opt.max_connections && !(resuming && redial_pending());
+                 },
+             .paused =
+                 [this](bool shortage, const std::string& error) {
+                   if (shortage) event(nullptr, "accept_paused", {{"reason", error}});
+                 }}) {
     if (opt.classifier)
       dec.emplace(*opt.classifier, opt.config, order_mode::accept,
                   opt.recovery ? paused_state<concrete_domain>(opt.config) : fresh_state<concrete_domain>());
     if (opt.order)
       for (const auto& a : opt.order->arrivals)
         for (int k = 0; k < a.count; ++k) slots.push_back(a.magic);
-    dest = resolve_address(opt.to);
-    bound = opt.listen;
-    if (bound.kind == uri_kind::tcp && bound.host.empty()) bound.host = "127.0.0.1";
-    listener = listen_on(bound, 1024);
-    if (bound.kind == uri_kind::tcp) bound.port = local_port(listener.get());
-    wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!wake) throw_errno(errno, "cannot create eventfd");
-    loop.add(listener.get(), EPOLLIN, [this](std::uint32_t) { on_listen(); });
-    loop.add(wake.get(), EPOLLIN, [this](std::uint32_t) {
-      std::uint64_t v;
-      while (::read(wake.get(), &v, sizeof v) > 0) {
-      }
-      loop.stop();
-    });
   }
-
-  double now_t() const { return seconds(clock_type::now() - t0); }
 
   void event(const pair* p, std::string_view what, json_line extra = json_line::object()) {
     if (!log) return;
     json_line j;
-    j["t"] = now_t();
+    j["t"] = srv.now_t();
     j["conn"] = p && p->dn ? json_line(*p->dn) : json_line(nullptr);
     j["accepted"] = p ? json_line(p->n) : json_line(nullptr);
     j["event"] = std::string(what);
@@ -146,40 +136,22 @@ struct proxy::impl {
   }
 
   // --- accepting
-  void on_listen() {
-    for (int i = 0; i < 64 && !accept_paused; ++i) {
-      if (pairs.size() >= opt.max_connections) return pause_accept(false);
-      unique_fd fd;
-      try {
-        fd = accept_nonblocking(listener.get());
-      } catch (const std::system_error& e) {
-        if (!is_resource_error(e.code().value())) throw;
-        event(nullptr, "accept_paused", {{"reason", e.what()}});
-        return pause_accept(true);
-      }
-      if (!fd) return;
-      auto p = std::make_unique<pair>();
-      p->n = accepted++;
-      p->down = std::move(fd);
-      p->accepted = clock_type::now();
-      auto& ref = *p;
-      pairs.emplace(ref.n, std::move(p));
-      if (opt.order && cursor < slots.size()) identify(ref);
-      else dial(ref);
-    }
+  void add_pair(unique_fd fd) {
+    auto p = std::make_unique<pair>();
+    p->n = accepted++;
+    p->down = std::move(fd);
+    p->accepted = clock_type::now();
+    auto& ref = *p;
+    pairs.emplace(ref.n, std::move(p));
+    if (opt.order && cursor < slots.size()) identify(ref);
+    else dial(ref);
   }
-  void pause_accept(bool resource) {
-    if (accept_paused) return;
-    accept_paused = true;
-    loop.modify(listener.get(), 0);
-    if (resource) loop.add_timer(std::chrono::milliseconds(100), [this] { resume_accept(); });
-  }
-  void resume_accept() {
-    if (!accept_paused || pairs.size() >= opt.max_connections) return;
+
+  // Accepting stays paused while pairs already accepted are still short of descriptors.
+  bool redial_pending() const {
     for (const auto& [n, p] : pairs)
-      if (p->dial_timer) return;  // still short of descriptors for the pairs already accepted
-    accept_paused = false;
-    loop.modify(listener.get(), EPOLLIN);
+      if (p->dial_timer) return true;
+    return false;
   }
 
   // --- trace order: identify by first bytes, hold, dial in the trace's order
@@ -297,7 +269,7 @@ struct proxy::impl {
     auto up = connect_nonblocking(dest, err);
     if (is_resource_error(err) || err == EAGAIN) {
       if (!p.dial_retries++) event(&p, "dial_paused", {{"reason", std::strerror(err)}});
-      if (is_resource_error(err)) pause_accept(true);
+      if (is_resource_error(err)) srv.pause_accept(true);
       p.dial_timer = loop.add_timer(std::chrono::milliseconds(100), [this, n] {
         if (pair* q = find(n)) q->dial_timer.reset(), connect_up(*q);
       });
@@ -446,7 +418,7 @@ struct proxy::impl {
     const auto n = p.n;
     if (dialing == n) dialing.reset();
     pairs.erase(n);
-    resume_accept();
+    srv.resume_accept();
     pump_decisions();
     advance();
   }
@@ -466,10 +438,23 @@ struct proxy::impl {
       const auto now = clock_type::now();
       auto it = by_dn.find(d.conn);
       pair* p = it == by_dn.end() ? nullptr : find(it->second);
-      auto j = to_json(*dec, d, seconds(now - t0), p ? seconds(now - p->dialed) : 0.0);
+      auto j = to_json(*dec, d, seconds(now - srv.started()), p ? seconds(now - p->dialed) : 0.0);
       j["accepted"] = p ? json_line(p->n) : json_line(nullptr);
       log(j);
     }
+  }
+
+  // Until stop() or the timeout: nothing else ends a relay.
+  int run() {
+    srv.run(
+        opt.timeout,
+        [this] {
+          return json_line{{"to", to_string(opt.to)},
+                           {"order", opt.order ? "trace" : "natural"},
+                           {"classifier", opt.classifier ? json_line(std::string(opt.classifier->name)) : nullptr}};
+        },
+        [] { return false; }, [this] { return summary(); });
+    return opt.order && !trace_followed() ? 1 : 0;  // as the summary's "exit"
   }
 
   bool trace_followed() const { return !abandoned && cursor >= slots.size(); }
@@ -513,43 +498,10 @@ struct proxy::impl {
   }
 };
 
-proxy::proxy(proxy_options o, log_sink log) {
-  if (o.classifier)
-    if (auto why = refusal(*o.classifier, o.config)) throw std::invalid_argument(*why);
-  p_ = std::make_unique<impl>(std::move(o), std::move(log));
-}
-
+proxy::proxy(proxy_options o, log_sink log) : p_(std::make_unique<impl>(std::move(o), std::move(log))) {}
 proxy::~proxy() = default;
-
-const uri& proxy::address() const { return p_->bound; }
-
-int proxy::run() {
-  auto& p = *p_;
-  const auto deadline = p.opt.timeout.count() > 0 ? clock_type::now() + p.opt.timeout
-                                                  : clock_type::now() + std::chrono::hours(24 * 365);
-  if (p.log)
-    p.log(json_line{{"t", p.now_t()},
-                    {"listening", to_string(p.bound)},
-                    {"to", to_string(p.opt.to)},
-                    {"order", p.opt.order ? "trace" : "natural"},
-                    {"classifier", p.opt.classifier ? json_line(std::string(p.opt.classifier->name)) : nullptr}});
-  p.loop.run_until(
-      [&] {
-        p.log.idle();
-        return p.stop_requested.load();
-      },
-      deadline);
-  if (p.log) p.log.always(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
-  p.log.idle();
-  return p.opt.order && !p.trace_followed() ? 1 : 0;  // as the summary's "exit"
-}
-
-void proxy::stop() noexcept {
-  p_->stop_requested.store(true);
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(p_->wake.get(), &one, sizeof one);
-}
-
-json_line proxy::summary() const { return p_->summary(); }
+const uri& proxy::address() const { return p_->srv.address(); }
+int proxy::run() { return p_->run(); }
+void proxy::stop() noexcept { p_->srv.stop(); }
 
 }  // namespace migchan

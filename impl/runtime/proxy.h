@@ -44,9 +44,9 @@ class proxy {
 
   const uri& address() const;
   // Until stop() or the timeout: 0, or 1 when a trace order was not followed to its end.
+  // The log's last line is the summary.
   int run();
-  void stop() noexcept;       // from any thread or a signal handler
-  json_line summary() const;  // also logged as {"summary": ...} when run() returns
+  void stop() noexcept;  // from any thread or a signal handler
 
  private:
   struct impl;

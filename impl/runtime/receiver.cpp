@@ -1,12 +1,9 @@
 #include "impl/runtime/receiver.h"
 
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cstdint>
 #include <cerrno>
 #include <set>
@@ -17,6 +14,7 @@
 
 #include "impl/runtime/event_loop.h"
 #include "impl/runtime/return_path.h"
+#include "impl/runtime/server.h"
 #include "model/sender.h"
 #include "impl/runtime/caps.h"
 
@@ -46,10 +44,6 @@ using clock_type = event_loop::clock;
 constexpr std::size_t head_max = 512;           // main: enough for the header and configuration
 constexpr std::size_t read_budget = 1u << 20;   // per wake-up, so one busy channel cannot starve others
 constexpr std::size_t records_max = 4096;       // channels listed in the summary
-
-double seconds(clock_type::duration d) { return std::chrono::duration<double>(d).count(); }
-
-bool is_resource_error(int e) { return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM; }
 
 }  // namespace
 
@@ -90,12 +84,9 @@ struct receiver::impl {
   serve_options opt;
   log_sink log;
   event_loop loop;
-  unique_fd listener, wake;
-  uri bound;
   decider dec;
-  clock_type::time_point t0 = clock_type::now();
-  std::atomic<bool> stop_requested{false};
-  bool done = false, shut_down = false, accept_paused = false, resource_pause = false;
+  server srv;
+  bool done = false, shut_down = false;
   bool main_eof = false, completed = false;
   std::optional<std::string> main_error;  // qemu_loadvm_state_header() refused main's stream
   std::unordered_map<std::size_t, std::unique_ptr<conn>> conns;
@@ -106,32 +97,31 @@ struct receiver::impl {
   std::array<std::uint8_t, 65536> scratch{};
   std::string line;  // a decision's log line, reused
 
-  impl(serve_options o, log_sink l)
-      : opt(std::move(o)),
-        log(std::move(l)),
-        dec(*opt.classifier, opt.config, opt.order,
-            opt.recovery ? paused_state<concrete_domain>(opt.config) : fresh_state<concrete_domain>(), opt.uuid) {
-    bound = opt.listen;
-    if (bound.kind == uri_kind::tcp && bound.host.empty()) bound.host = "127.0.0.1";
-    listener = listen_on(bound, opt.backlog);
-    if (bound.kind == uri_kind::tcp) bound.port = local_port(listener.get());
-    wake.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-    if (!wake) throw std::system_error(errno, std::generic_category(), "cannot create eventfd");
-    loop.add(listener.get(), EPOLLIN, [this](std::uint32_t) { on_listen(); });
-    loop.add(wake.get(), EPOLLIN, [this](std::uint32_t) {
-      std::uint64_t v;
-      while (::read(wake.get(), &v, sizeof v) > 0) {
-      }
-      loop.stop();
-    });
+  // Before anything binds: a configuration the table refuses is the caller's mistake.
+  static serve_options checked(serve_options o) {
+    if (!o.classifier) throw std::invalid_argument("serve needs a classifier");
+    if (auto why = refusal(*o.classifier, o.config)) throw std::invalid_argument(*why);
+    return o;
   }
 
-  double now_t() const { return seconds(clock_type::now() - t0); }
+  impl(serve_options o, log_sink l)
+      : opt(checked(std::move(o))),
+        log(std::move(l)),
+        dec(*opt.classifier, opt.config, opt.order,
+            opt.recovery ? paused_state<concrete_domain>(opt.config) : fresh_state<concrete_domain>(), opt.uuid),
+        srv(loop, log, opt.listen, opt.backlog,
+            {.accepted = [this](unique_fd fd) { add_conn(std::move(fd)); },
+             .room = [this](bool) { return conns.size() < opt.max_connections; },
+             .paused =
+                 [this](bool shortage, const std::string& error) {
+                   const auto limit = "--max-connections " + std::to_string(opt.max_connections);
+                   event(SIZE_MAX, "accept_paused", {{"reason", shortage ? error : limit}});
+                 }}) {}
 
   void event(std::size_t n, std::string_view what, json_line extra = json_line::object()) {
     if (!log) return;
     json_line j;
-    j["t"] = now_t();
+    j["t"] = srv.now_t();
     j["conn"] = n == SIZE_MAX ? json_line(nullptr) : json_line(n);
     j["event"] = std::string(what);
     for (auto& [k, v] : extra.items()) j[k] = v;
@@ -139,38 +129,6 @@ struct receiver::impl {
   }
 
   // --- accepting
-  void pause_accept(bool resource) {
-    if (accept_paused || shut_down) return;
-    accept_paused = true, resource_pause = resource;
-    loop.modify(listener.get(), 0);
-    if (resource)  // the descriptors that are short may come back without a close of ours
-      loop.add_timer(std::chrono::milliseconds(100), [this] { resume_accept(); });
-  }
-  void resume_accept() {
-    if (!accept_paused || shut_down || conns.size() >= opt.max_connections) return;
-    accept_paused = false, resource_pause = false;
-    loop.modify(listener.get(), EPOLLIN);
-  }
-
-  void on_listen() {
-    for (int i = 0; i < 64 && !accept_paused && !shut_down; ++i) {
-      if (conns.size() >= opt.max_connections) {
-        event(SIZE_MAX, "accept_paused", {{"reason", "--max-connections " + std::to_string(opt.max_connections)}});
-        return pause_accept(false);
-      }
-      unique_fd fd;
-      try {
-        fd = accept_nonblocking(listener.get());
-      } catch (const std::system_error& e) {
-        if (!is_resource_error(e.code().value())) throw;
-        event(SIZE_MAX, "accept_paused", {{"reason", e.what()}});
-        return pause_accept(true);
-      }
-      if (!fd) return;
-      add_conn(std::move(fd));
-    }
-  }
-
   void add_conn(unique_fd fd) {
     auto c = std::make_unique<conn>();
     c->n = dec.add();
@@ -247,7 +205,7 @@ struct receiver::impl {
     const auto now = clock_type::now();
     if (log) {
       line.clear();
-      write_json(line, dec, d, seconds(now - t0), c ? seconds(now - c->accepted) : 0.0);
+      write_json(line, dec, d, seconds(now - srv.started()), c ? seconds(now - c->accepted) : 0.0);
       log(line);
     }
     if (d.then == verdict::abort || d.then == verdict::crash || d.then == verdict::exit) return abort_serving();
@@ -460,7 +418,7 @@ struct receiver::impl {
     loop.remove(c.fd.get());
     const auto n = c.n;
     conns.erase(n);  // closes the socket; c is gone
-    resume_accept();
+    srv.resume_accept();
     check_complete();
   }
 
@@ -475,8 +433,7 @@ struct receiver::impl {
   void abort_serving() {
     shut_down = true;
     done = true;
-    loop.remove(listener.get());
-    listener.reset();
+    srv.close_listener();
     for (auto& [n, c] : conns) loop.remove(c->fd.get());
     conns.clear();
     loop.stop();
@@ -522,6 +479,23 @@ struct receiver::impl {
     return s;
   }
 
+  int run() {
+    srv.run(
+        opt.timeout,
+        [this] {
+          json_line j;
+          j["classifier"] = std::string(opt.classifier->name);
+          j["caps"] = caps_string(opt.config);
+          j["multifd_channels"] = opt.config.channels;
+          j["order"] = std::string(name(opt.order));
+          j["peek_timeout_ms"] = opt.peek_timeout.count();
+          j["state"] = to_json(dec.state());
+          return j;
+        },
+        [this] { return done; }, [this] { return summary(); });
+    return outcome().first;
+  }
+
   // The exit code and what it means, as the summary's last words say it.
   std::pair<int, std::string> outcome() const {
     const auto& st = dec.state();
@@ -534,49 +508,10 @@ struct receiver::impl {
   }
 };
 
-receiver::receiver(serve_options o, log_sink log) {
-  if (!o.classifier) throw std::invalid_argument("serve needs a classifier");
-  if (auto why = refusal(*o.classifier, o.config)) throw std::invalid_argument(*why);
-  p_ = std::make_unique<impl>(std::move(o), std::move(log));
-}
-
+receiver::receiver(serve_options o, log_sink log) : p_(std::make_unique<impl>(std::move(o), std::move(log))) {}
 receiver::~receiver() = default;
-
-const uri& receiver::address() const { return p_->bound; }
-
-int receiver::run() {
-  auto& p = *p_;
-  const auto deadline = p.opt.timeout.count() > 0 ? clock_type::now() + p.opt.timeout
-                                                  : clock_type::now() + std::chrono::hours(24 * 365);
-  if (p.log) {
-    json_line j;
-    j["t"] = p.now_t();
-    j["listening"] = to_string(p.bound);
-    j["classifier"] = std::string(p.opt.classifier->name);
-    j["caps"] = caps_string(p.opt.config);
-    j["multifd_channels"] = p.opt.config.channels;
-    j["order"] = std::string(name(p.opt.order));
-    j["peek_timeout_ms"] = p.opt.peek_timeout.count();
-    j["state"] = to_json(p.dec.state());
-    p.log(j);
-  }
-  p.loop.run_until(
-      [&] {
-        p.log.idle();
-        return p.done || p.stop_requested.load();
-      },
-      deadline);
-  if (p.log) p.log.always(json_line{{"t", p.now_t()}, {"summary", p.summary()}});
-  p.log.idle();
-  return p.outcome().first;
-}
-
-void receiver::stop() noexcept {
-  p_->stop_requested.store(true);
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(p_->wake.get(), &one, sizeof one);
-}
-
-json_line receiver::summary() const { return p_->summary(); }
+const uri& receiver::address() const { return p_->srv.address(); }
+int receiver::run() { return p_->run(); }
+void receiver::stop() noexcept { p_->srv.stop(); }
 
 }  // namespace migchan

@@ -63,11 +63,10 @@ class receiver {
 
   const uri& address() const;  // as bound, with the real port
   // 0 when it ended normally, 1 when the destination aborted, exited, is stalled or
-  // refused main's stream (the summary's "result" says which).
+  // refused main's stream. The log's last line is the summary; its "result" says which.
   int run();
   // From any thread or a signal handler: run() returns after this round of events.
   void stop() noexcept;
-  json_line summary() const;  // also logged as {"summary": ...} when run() returns
 
  private:
   struct impl;
