@@ -1,13 +1,12 @@
 #include "proofs/c_writer.h"
 
 #include <array>
-#include <cctype>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "model/check.h"
 #include "model/texts.h"
+#include "proofs/c_code.h"
 
 namespace migchan {
 namespace {
@@ -47,32 +46,6 @@ guard with(guard g, column c, mask m) {
   return g;
 }
 
-std::string quoted(std::string_view s) {
-  std::string r = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') r += '\\';
-    r += ch;
-  }
-  return r + "\"";
-}
-
-// A value for each conversion of a message, so that the call is whole C.
-std::string format_args(std::string_view fmt) {
-  std::string args;
-  for (std::size_t i = 0; i < fmt.size(); ++i) {
-    if (fmt[i] != '%') continue;
-    if (i + 1 < fmt.size() && fmt[i + 1] == '%') {
-      ++i;
-      continue;
-    }
-    std::size_t j = i + 1;
-    while (j < fmt.size() && std::string_view("-+ #0123456789.*lhjzt$").find(fmt[j]) != std::string_view::npos) ++j;
-    args += j < fmt.size() && fmt[j] == 's' ? ", \"\"" : ", channel_magic";
-    i = j;
-  }
-  return args;
-}
-
 class writer {
  public:
   explicit writer(const table& t) : t_(t) {}
@@ -83,7 +56,7 @@ class writer {
     throw c_writer_error(std::string(t_.name) + ": row " + std::string(t_.rules[row].id) + " cannot be written in C: " +
                          why);
   }
-  void line(int depth, const std::string& s) { out_ << std::string(static_cast<std::size_t>(depth) * 4, ' ') << s << "\n"; }
+  void line(int depth, std::string_view s) { out_.line(depth, s); }
 
   std::string atom(column c, mask m, mask domain, std::size_t row) const;
   std::string cond(const guard& g, const guard& ctx, std::size_t row) const;
@@ -99,55 +72,17 @@ class writer {
   void watch_layout(const rows& woken, const rows& after_all, const rows& early_peek, const rows& early_nopeek);
 
   const table& t_;
-  std::ostringstream out_;
+  c_code::lines out_;
   std::optional<verdict> init_;  // the verdict of the implicit-default rows: the initializer's
   bool returns_channel_ = true;  // the function being written returns the channel
 };
 
 std::string writer::atom(column c, mask m, mask domain, std::size_t row) const {
-  const auto bool_atom = [&](std::string_view e) {
-    if (m == 0) return std::string("false");
-    return (m == yes ? "" : "!") + std::string(e);
-  };
-  switch (c) {
-    case column::mm_done: return bool_atom("migration_has_main_and_multifd_channels()");
-    case column::peekable: return bool_atom("qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK)");
-    case column::has_main: return bool_atom("mis->from_src_file");
-    case column::all_multifd: return bool_atom("multifd_recv_all_channels_created()");
-    case column::has_preempt: return bool_atom("mis->postcopy_qemufile_dst");
-    case column::multifd: return bool_atom("migrate_multifd()");
-    case column::postcopy_ram: return bool_atom("migrate_postcopy_ram()");
-    case column::postcopy_preempt: return bool_atom("migrate_postcopy_preempt()");
-    case column::mapped_ram: return bool_atom("migrate_mapped_ram()");
-    default: break;
+  try {
+    return c_code::test(c, m, domain);
+  } catch (const c_code::unnameable& e) {
+    fail(row, e.what());
   }
-  // Several values: the shorter of "one of these" and "none of those".
-  const mask out = static_cast<mask>(domain & ~m);
-  const bool positive = __builtin_popcount(m) <= __builtin_popcount(out);
-  const mask list = positive ? m : out;
-  std::vector<std::string> parts;
-  for (std::size_t v = 0; v < info(c).size; ++v) {
-    if (!((list >> v) & 1u)) continue;
-    std::string n(info(c).value_names[v]);
-    if (c == column::transport) {
-      parts.push_back((positive ? "!strcmp(ioc->name, " : "strcmp(ioc->name, ") + quoted("migration-" + n + "-incoming") +
-                      ")");
-    } else if (c == column::state) {
-      for (auto& ch : n) ch = ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-      parts.push_back(std::string("mis->state ") + (positive ? "==" : "!=") + " MIGRATION_STATUS_" + n);
-    } else {  // magic: only the two constants QEMU names can be told apart
-      const auto f = static_cast<first_bytes>(v);
-      if (f != first_bytes::vm_file_magic && f != first_bytes::multifd_magic)
-        fail(row, "it tells " + n + " apart from other first bytes, which C can name only as QEMU_VM_FILE_MAGIC "
-                                    "and MULTIFD_MAGIC");
-      parts.push_back(std::string("channel_magic ") + (positive ? "==" : "!=") +
-                      (f == first_bytes::vm_file_magic ? " QEMU_VM_FILE_MAGIC" : " MULTIFD_MAGIC"));
-    }
-  }
-  if (parts.empty()) return positive ? "false" : "true";
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : positive ? " || " : " && ") + p;
-  return parts.size() > 1 && positive ? "(" + s + ")" : s;
 }
 
 // The guard as a C condition, leaving out what the context already says.
@@ -164,28 +99,11 @@ std::string writer::cond(const guard& g, const guard& ctx, std::size_t row) cons
 
 void writer::decide(std::size_t i, int d) {
   const rule& r = t_.rules[i];
-  const std::string text(r.text);
-  switch (r.then) {
-    case verdict::main: line(d, "channel = CH_MAIN;"); return;
-    case verdict::multifd: line(d, "channel = CH_MULTIFD;"); return;
-    case verdict::preempt: line(d, "channel = CH_POSTCOPY;"); return;
-    case verdict::reject:
-      line(d, "error_setg(errp, " + quoted(text.empty() ? "channel refused" : text) + format_args(text) + ");");
-      return;
-    case verdict::drop:
-      line(d, "error_report(" + quoted(text) + format_args(text) + ");");
-      line(d, returns_channel_ ? "return channel;" : "return;");
-      return;
-    case verdict::abort: {
-      constexpr std::string_view head = "Assertion `", tail = "' failed";
-      if (text.starts_with(head) && text.ends_with(tail))
-        line(d, "assert(" + text.substr(head.size(), text.size() - head.size() - tail.size()) + ");");
-      else if (text == "code should not be reached") line(d, "g_assert_not_reached();");
-      else line(d, "abort();");
-      return;
-    }
-    default: fail(i, "a " + std::string(name(r.then)) + " decision outside the peek and the watch");
-  }
+  const auto text = r.then == verdict::reject && r.text.empty() ? std::string_view("channel refused") : r.text;
+  const auto stmt = c_code::statement(r.then, text);
+  if (!stmt) fail(i, "a " + std::string(name(r.then)) + " decision outside the peek and the watch");
+  line(d, *stmt);
+  if (r.then == verdict::drop) line(d, returns_channel_ ? "return channel;" : "return;");
 }
 
 // Whether g (row items[k]'s) holds for every valid observation of the
@@ -250,7 +168,7 @@ void writer::chain(const rows& r, const guard& ctx, int d) {
     }
     const bool is_else =
         open && (c.empty() || (last + 1 == items.size() && !implicit_seen && covers_rest(items, k, g, ctx)));
-    line(d, is_else ? "} else {" : (open ? "} else if (" : "if (") + c + ") {");
+    out_.branch(d, !open, is_else ? "" : c);
     open = true;
     body(d + 1);
     if (partner) ++k;
@@ -277,11 +195,7 @@ void writer::peek_block(const rows& r, const guard& ctx, int d) {
   const std::string c = cond(g, ctx, r.front());
   const int in_d = c.empty() ? d : d + 1;
   if (!c.empty()) line(d, "if (" + c + ") {");
-  line(in_d, "ret = migration_channel_read_peek(ioc, (void *)&channel_magic, sizeof(channel_magic), errp);");
-  line(in_d, "if (ret != 0) {");
-  line(in_d + 1, "return channel;");
-  line(in_d, "}");
-  line(in_d, "channel_magic = be32_to_cpu(channel_magic);");
+  out_.peek(in_d, "return channel;");
   write_rows(magic_rows, with(meet(ctx, g), column::magic, after_peek), in_d);
   if (!c.empty()) {
     if (!rest.empty()) {
@@ -333,9 +247,9 @@ void writer::read_peek() {
         }
   const auto effect = [&](std::size_t k) { return row_of[k] ? t_.rules[*row_of[k]].then : verdict::blocked; };
   const std::string socket_error = t_.sem.texts ? std::string(t_.sem.texts->socket_reset) : "";
-  out_ << "/*\n * Look at the first bytes without taking them: they stay for whoever reads\n"
-          " * the channel next. 0 once buflen bytes are there.\n */\n"
-          "int migration_channel_read_peek(QIOChannel *ioc, const char *buf, const size_t buflen, Error **errp)\n{\n";
+  out_.comment({"Look at the first bytes without taking them: they stay for whoever reads",
+                "the channel next. 0 once buflen bytes are there."});
+  out_ << "int migration_channel_read_peek(QIOChannel *ioc, const char *buf, const size_t buflen, Error **errp)\n{\n";
   line(1, "struct iovec iov = { .iov_base = (char *)buf, .iov_len = buflen };");
   line(1, "ssize_t got;");
   out_ << "\n";
@@ -355,8 +269,8 @@ void writer::read_peek() {
     if (v == verdict::blocked) fail(*row_of[k], "a peek that waits on a closed channel");
     if (c == first_bytes::eof) {
       line(2, "if (got == 0) {");
-      if (v == verdict::reject) line(3, "error_setg(errp, " + quoted(text) + ");");
-      else if (v == verdict::drop) line(3, "error_report(" + quoted(text) + ");");
+      if (v == verdict::reject) line(3, "error_setg(errp, " + c_code::quoted(text) + ");");
+      else if (v == verdict::drop) line(3, "error_report(" + c_code::quoted(text) + ");");
       else fail(*row_of[k], "a peek that ends any other way on end of file");
       line(3, "return -1;");
       line(2, "}");
@@ -379,7 +293,7 @@ void writer::read_peek() {
 // listener counts, the multifd id check.
 void writer::helpers() {
   out_ << "bool migration_has_main_and_multifd_channels(void)\n{\n";
-  line(1, "MigrationIncomingState *mis = migration_incoming_get_current();");
+  line(1, c_code::incoming_state);
   out_ << "\n";
   line(1, "if (!mis->from_src_file) {");
   line(2, "return false;");
@@ -387,7 +301,7 @@ void writer::helpers() {
   line(1, "return !migrate_multifd() || multifd_recv_all_channels_created();");
   out_ << "}\n\n/* What the socket listener waits for before it turns connections away. */\n"
           "bool migration_has_all_channels(void)\n{\n";
-  line(1, "MigrationIncomingState *mis = migration_incoming_get_current();");
+  line(1, c_code::incoming_state);
   out_ << "\n";
   if (t_.sem.all_channels == all_channels_rule::main_multifd_and_preempt) {
     line(1, "return migration_has_main_and_multifd_channels() &&");
@@ -421,13 +335,12 @@ void writer::helpers() {
 }
 
 void writer::chain_function(const std::string& fn, const rows& r, const guard& ctx, const std::string& comment) {
-  std::ostringstream body;
+  c_code::lines body;
   std::swap(body, out_);
   const auto saved = init_;
   write_rows(r, ctx, 1);
   std::swap(body, out_);
-  std::string init = "CH_NONE";
-  if (init_) init = init_ == verdict::main ? "CH_MAIN" : init_ == verdict::multifd ? "CH_MULTIFD" : init_ == verdict::preempt ? "CH_POSTCOPY" : "CH_NONE";
+  const std::string init(init_ ? c_code::channel_constant(*init_) : "CH_NONE");
   init_ = saved;
   out_ << "/* " << comment << " */\nstatic MigChannelType " << fn
        << "(MigrationIncomingState *mis, QIOChannel *ioc, Error **errp)\n{\n";
@@ -441,7 +354,7 @@ void writer::chain_function(const std::string& fn, const rows& r, const guard& c
 
 void writer::process_incoming(bool watch) {
   out_ << "void migration_channel_process_incoming(QIOChannel *ioc)\n{\n";
-  line(1, "MigrationIncomingState *mis = migration_incoming_get_current();");
+  line(1, c_code::incoming_state);
   line(1, "Error *local_err = NULL;");
   line(1, "MigChannelType channel;");
   out_ << "\n";
@@ -490,7 +403,7 @@ void writer::watch_layout(const rows& woken, const rows& after_all, const rows& 
                  "A channel that arrives once main and every multifd channel are in.");
   // The channels still pending once the others are in.
   {
-    std::ostringstream body;
+    c_code::lines body;
     std::swap(body, out_);
     const guard pending = with(with(all_in, column::peekable, yes), column::magic, of(first_bytes::silent));
     returns_channel_ = false;
@@ -538,10 +451,10 @@ std::string writer::run() {
     if (r.then == verdict::exit || r.then == verdict::crash) fail(i, "an outcome only the code around it decides");
     if (r.then == verdict::blocked && !outcome_of(r)) fail(i, "a wait that is not the peek's");
   }
-  out_ << "/*\n * " << t_.name << ": " << t_.summary << ".\n"
-       << " * Written by migchan from its built-in table, in QEMU's idiom but not QEMU's\n"
-          " * code: the same decisions, for `migchan check` to read back.\n */\n\n"
-          "#include \"qemu/osdep.h\"\n#include \"channel.h\"\n#include \"migration.h\"\n#include \"multifd.h\"\n"
+  out_.comment({std::string(t_.name) + ": " + std::string(t_.summary) + ".",
+                "Written by migchan from its built-in table, in QEMU's idiom but not QEMU's",
+                "code: the same decisions, for `migchan check` to read back."});
+  out_ << "\n#include \"qemu/osdep.h\"\n#include \"channel.h\"\n#include \"migration.h\"\n#include \"multifd.h\"\n"
           "#include \"options.h\"\n#include \"qapi/error.h\"\n\n";
   bool peeks = false, defers = false;
   for (const auto& r : t_.rules) {

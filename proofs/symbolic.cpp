@@ -43,12 +43,18 @@ std::vector<arrival<S>> arrival_vars(int events, const sender_config<S>& src, co
   return in;
 }
 
+expr name_term(smt::solver& z, const expr& e, const std::string& name) {
+  if (e.is_const()) return e;
+  const expr v = e.is_bool() ? expr::bool_var(name) : expr::int_var(name);
+  z.add(v == e);
+  return v;
+}
+
 dest_state<S> name_state(smt::solver& z, const dest_state<S>& s, const std::string& p) {
-  const auto b = [&](const expr& e, const char* n) { auto v = expr::bool_var(p + n); z.add(v == e); return v; };
-  const auto i = [&](const expr& e, const char* n) { auto v = expr::int_var(p + n); z.add(v == e); return v; };
-  return {b(s.has_main, "has_main"), b(s.has_preempt, "has_preempt"), i(s.multifd_count, "multifd_count"),
-          i(s.status, "status"), i(s.starts, "starts"), b(s.stalled, "stalled"), b(s.aborted, "aborted"),
-          b(s.parked, "parked"), i(s.parked_kind, "parked_kind"), b(s.exited, "exited")};
+  const auto n = [&](const expr& e, const char* field) { return name_term(z, e, p + field); };
+  return {n(s.has_main, "has_main"), n(s.has_preempt, "has_preempt"), n(s.multifd_count, "multifd_count"),
+          n(s.status, "status"), n(s.starts, "starts"), n(s.stalled, "stalled"), n(s.aborted, "aborted"),
+          n(s.parked, "parked"), n(s.parked_kind, "parked_kind"), n(s.exited, "exited")};
 }
 
 std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const dest_config<S>& d,
@@ -62,8 +68,8 @@ std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const de
     st.in = in[i];
     st.before = state;
     st.out = step<S>(t, d, state, st.in);
-    st.out.then = [&] { auto v = expr::int_var(n + "then"); z.add(v == st.out.then); return v; }();
-    st.out.why = [&] { auto v = expr::int_var(n + "why"); z.add(v == st.out.why); return v; }();
+    st.out.then = name_term(z, st.out.then, n + "then");
+    st.out.why = name_term(z, st.out.why, n + "why");
     st.out.next = name_state(z, st.out.next, n + "next.");
     state = st.out.next;
   }

@@ -34,6 +34,10 @@ std::vector<arrival<S>> arrival_vars(int events, const sender_config<S>& src, co
 std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const dest_config<S>& d,
                                         const dest_state<S>& init, const std::vector<arrival<S>>& in,
                                         const std::string& prefix, dest_state<S>& final_state);
+// A variable `name` defined as e; a constant stays itself, as a name would only
+// hide from the folding in smt.h a value already known.
+smt::expr name_term(smt::solver& z, const smt::expr& e, const std::string& name);
+// Each field of s through name_term, named prefix + the field.
 dest_state<S> name_state(smt::solver& z, const dest_state<S>& s, const std::string& prefix);
 
 // The total number of channels the arrivals carry.

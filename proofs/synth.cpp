@@ -257,18 +257,6 @@ struct synthesizer::impl {
                   const std::vector<std::set<key>>& keys, const std::string& prefix) {
     sym_run r;
     r.steps.resize(in.size());
-    const auto name_b = [&](const expr& e, const std::string& n) {
-      if (e.is_const()) return e;
-      const expr v = expr::bool_var(n);
-      z.add(v == e);
-      return v;
-    };
-    const auto name_i = [&](const expr& e, const std::string& n) {
-      if (e.is_const()) return e;
-      const expr v = expr::int_var(n);
-      z.add(v == e);
-      return v;
-    };
     for (std::size_t i = 0; i < in.size(); ++i) {
       const auto n = prefix + std::to_string(i) + ".";
       auto& st = r.steps[i];
@@ -278,24 +266,14 @@ struct synthesizer::impl {
       st.out = step_deciding<S>(*o.base, true, [&](const basic_observation<S>& ob) { return decide_sym(ob, reach); },
                                 dc, state, st.in);
       auto& out = st.out;
-      out.then = name_i(out.then, n + "then");
-      out.why = name_i(out.why, n + "why");
-      out.started = name_b(out.started, n + "started");
-      out.valid_run = name_b(out.valid_run, n + "valid_run");
-      out.woke = name_b(out.woke, n + "woke");
-      out.woke_then = name_i(out.woke_then, n + "woke_then");
-      auto& s = out.next;
-      s.has_main = name_b(s.has_main, n + "has_main");
-      s.has_preempt = name_b(s.has_preempt, n + "has_preempt");
-      s.multifd_count = name_i(s.multifd_count, n + "multifd_count");
-      s.status = name_i(s.status, n + "status");
-      s.starts = name_i(s.starts, n + "starts");
-      s.stalled = name_b(s.stalled, n + "stalled");
-      s.aborted = name_b(s.aborted, n + "aborted");
-      s.parked = name_b(s.parked, n + "parked");
-      s.parked_kind = name_i(s.parked_kind, n + "parked_kind");
-      s.exited = name_b(s.exited, n + "exited");
-      state = s;
+      out.then = name_term(z, out.then, n + "then");
+      out.why = name_term(z, out.why, n + "why");
+      out.started = name_term(z, out.started, n + "started");
+      out.valid_run = name_term(z, out.valid_run, n + "valid_run");
+      out.woke = name_term(z, out.woke, n + "woke");
+      out.woke_then = name_term(z, out.woke_then, n + "woke_then");
+      out.next = name_state(z, out.next, n);
+      state = out.next;
     }
     r.final_state = state;
     return r;

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <map>
-#include <sstream>
 #include <vector>
 
 #include "model/classify.h"
 #include "model/render.h"
+#include "proofs/c_code.h"
 #include "proofs/synth_rows.h"
 
 namespace migchan::proofs {
@@ -86,57 +86,13 @@ std::vector<guard> cover(const std::vector<context>& mine, const std::vector<con
   return kept;
 }
 
-std::string bool_test(column c, bool v) {
-  static const std::map<column, std::string> call{
-      {column::multifd, "migrate_multifd()"},
-      {column::postcopy_ram, "migrate_postcopy_ram()"},
-      {column::postcopy_preempt, "migrate_postcopy_preempt()"},
-      {column::mapped_ram, "migrate_mapped_ram()"},
-      {column::has_main, "mis->from_src_file"},
-      {column::all_multifd, "multifd_recv_all_channels_created()"},
-      {column::has_preempt, "mis->postcopy_qemufile_dst"}};
-  return (v ? "" : "!") + call.at(c);
-}
-
-// The names migration/ gives its incoming QIOChannels (qio_channel_set_name()).
-std::string transport_test(transport t, bool eq) {
-  static const std::array<std::string_view, enum_size<transport>> names{
-      "migration-socket-incoming", "migration-fd-incoming", "migration-tls-incoming", "migration-file-incoming",
-      "migration-exec-incoming"};
-  return std::string(eq ? "!" : "") + "strcmp(ioc->name, \"" + std::string(names[static_cast<std::size_t>(t)]) + "\")";
-}
-
-std::string bool_peekable(bool v) {
-  return std::string(v ? "" : "!") + "qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK)";
-}
-
-std::string state_test(mig_status s, bool eq) {
-  std::string n(name(s));
-  for (auto& ch : n) ch = ch == '-' ? '_' : static_cast<char>(ch - 'a' + 'A');
-  return std::string("mis->state ") + (eq ? "==" : "!=") + " MIGRATION_STATUS_" + n;
-}
-
 // One column's test; empty when it allows every value.
 std::string column_test(const guard& g, column c) {
-  const mask m = g.get(c);
-  const std::size_t size = info(c).size;
-  if (m == domain_mask(c)) return "";
-  if (size == 2) return bool_test(c, m == yes);
-  const int n = __builtin_popcount(m);
-  const bool negate = n > static_cast<int>(size) / 2;
-  std::vector<std::string> parts;
-  for (std::size_t v = 0; v < size; ++v) {
-    if (((m >> v) & 1u) == (negate ? 1u : 0u)) continue;
-    parts.push_back(c == column::state ? state_test(static_cast<mig_status>(v), !negate)
-                                       : transport_test(static_cast<transport>(v), !negate));
-  }
-  std::string s;
-  for (const auto& p : parts) s += (s.empty() ? "" : negate ? " && " : " || ") + p;
-  return parts.size() > 1 ? "(" + s + ")" : s;
+  return g.is_any(c) ? "" : c_code::test(c, g.get(c), domain_mask(c), true);
 }
 
-// `pad`: the indent of the `if` it goes in; more terms continue below it.
-std::string condition(const std::vector<guard>& cubes, const std::string& pad) {
+// `depth`: that of the `if` it goes in; more terms continue below it.
+std::string condition(const std::vector<guard>& cubes, int depth) {
   std::vector<std::string> terms;
   for (const auto& g : cubes) {
     std::string t;
@@ -151,48 +107,49 @@ std::string condition(const std::vector<guard>& cubes, const std::string& pad) {
     terms.push_back(cubes.size() > 1 && n > 1 ? "(" + t + ")" : t);
   }
   std::string s;
-  for (const auto& t : terms) s += (s.empty() ? "" : " ||\n" + pad + "    ") + t;
+  for (const auto& t : terms) s += (s.empty() ? "" : " ||\n" + c_code::lines::indent(depth + 1)) + t;
   return s;
 }
 
-std::string statement(verdict v, const std::string& pad) {
-  switch (v) {
-    case verdict::main: return pad + "channel = CH_MAIN;\n";
-    case verdict::multifd: return pad + "channel = CH_MULTIFD;\n";
-    case verdict::preempt: return pad + "channel = CH_POSTCOPY;\n";
-    case verdict::reject: return pad + "error_setg(errp, \"channel refused by the classifier\");\n" + pad + "return;\n";
-    case verdict::drop: return pad + "error_report(\"channel ignored by the classifier\");\n" + pad + "return;\n";
-    case verdict::abort: return pad + "g_assert_not_reached();\n";
-    default: break;
-  }
-  throw c_unwritable("no C statement decides '" + std::string(name(v)) + "'");
+// The synthesized rows carry no message of QEMU's: the C says who refused.
+void decide(c_code::lines& out, int depth, verdict v) {
+  const std::string_view text = v == verdict::reject ? "channel refused by the classifier"
+                                : v == verdict::drop ? "channel ignored by the classifier"
+                                                     : c_code::not_reached;
+  const auto s = c_code::statement(v, text);
+  if (!s) throw c_unwritable("no C statement decides '" + std::string(name(v)) + "'");
+  out.line(depth, *s);
+  if (v == verdict::reject || v == verdict::drop) out.line(depth, "return;");
 }
 
 // An if/else chain deciding `decided` (the contexts that reach it); contexts
 // not in it are free. Smaller groups first, so later ones may cover them.
-std::string chain(const std::map<context, verdict>& decided, const std::string& pad) {
+void chain(c_code::lines& out, int depth, const std::map<context, verdict>& decided) {
   std::map<verdict, std::vector<context>> groups;
   for (const auto& [c, v] : decided) groups[v].push_back(c);
   std::vector<verdict> order;
   for (const auto& [v, cs] : groups) order.push_back(v);
   std::stable_sort(order.begin(), order.end(),
                    [&](verdict a, verdict b) { return groups[a].size() < groups[b].size(); });
-  if (order.size() == 1) return statement(order[0], pad);
-  std::string out;
+  if (order.size() == 1) return decide(out, depth, order[0]);
   for (std::size_t i = 0; i + 1 < order.size(); ++i) {
     std::vector<context> later;
     for (std::size_t j = i + 1; j < order.size(); ++j)
       later.insert(later.end(), groups[order[j]].begin(), groups[order[j]].end());
-    const auto cond = condition(cover(groups[order[i]], later), pad);
-    out += (i == 0 ? pad + "if (" : " else if (") + cond + ") {\n" + statement(order[i], pad + "    ") + pad + "}";
+    out.branch(depth, i == 0, condition(cover(groups[order[i]], later), depth));
+    decide(out, depth + 1, order[i]);
   }
-  return out + " else {\n" + statement(order.back(), pad + "    ") + pad + "}\n";
+  out.branch(depth, false, "");
+  decide(out, depth + 1, order.back());
+  out.line(depth, "}");
 }
+
+std::string magic_test(first_bytes f) { return c_code::test(column::magic, of(f), domain_mask(column::magic)); }
 
 }  // namespace
 
 std::string c_condition(const guard& g) {
-  std::string s = g.is_any(column::peekable) ? "" : bool_peekable(g.get(column::peekable) == yes);
+  std::string s = column_test(g, column::peekable);
   for (const column c : context_columns) {
     const auto t = column_test(g, c);
     if (!t.empty()) s += (s.empty() ? "" : " && ") + t;
@@ -200,8 +157,7 @@ std::string c_condition(const guard& g) {
   if (!g.is_any(column::magic)) {
     const mask m = g.get(column::magic);
     std::string t;
-    if (m == of(first_bytes::vm_file_magic)) t = "channel_magic == QEMU_VM_FILE_MAGIC";
-    else if (m == of(first_bytes::multifd_magic)) t = "channel_magic == MULTIFD_MAGIC";
+    if (m == of(first_bytes::vm_file_magic) || m == of(first_bytes::multifd_magic)) t = column_test(g, column::magic);
     else {
       for (std::size_t v = 0; v < enum_size<first_bytes>; ++v)
         if ((m >> v) & 1u) t += (t.empty() ? "" : "|") + std::string(name(static_cast<first_bytes>(v)));
@@ -260,14 +216,18 @@ std::string write_c(const table& t, const table& base, std::string_view base_nam
     other[c] = at(first_bytes::other);
   }
 
-  std::ostringstream s;
-  s << "/*\n * " << t.name << ": " << t.summary << ".\n * Written by `migchan synth --c`; read it back with\n"
-    << " * `migchan check FILE --base " << base_name << "`.\n */\n"
-    << "void migration_ioc_process_incoming(QIOChannel *ioc, Error **errp)\n{\n"
-    << "    MigrationIncomingState *mis = migration_incoming_get_current();\n"
-    << "    uint32_t channel_magic = 0;\n    int channel = CH_NONE;\n    int ret;\n\n";
-  const std::string in1 = "        ", in2 = "            ";
-  s << "    if (" << bool_peekable(false) << ") {\n" << chain(nopeek, in1) << "    }";
+  c_code::lines out;
+  out.comment({std::string(t.name) + ": " + std::string(t.summary) + ".",
+               "Written by `migchan synth --c`; read it back with",
+               "`migchan check FILE --base " + std::string(base_name) + "`."});
+  out << "void migration_ioc_process_incoming(QIOChannel *ioc, Error **errp)\n{\n";
+  out.line(1, c_code::incoming_state);
+  out.line(1, "uint32_t channel_magic = 0;");
+  out.line(1, "int channel = CH_NONE;");
+  out.line(1, "int ret;");
+  out << "\n";
+  out.branch(1, true, c_code::test(column::peekable, no, domain_mask(column::peekable)));
+  chain(out, 2, nopeek);
   // Peekable channels: those decided whatever they send first, then the peek.
   if (!file_magic.empty()) {
     std::map<context, verdict> split = whole;
@@ -280,23 +240,34 @@ std::string write_c(const table& t, const table& base, std::string_view base_nam
       std::vector<context> rest = peeked;
       for (const auto& [w, ds] : groups)
         if (w != v) rest.insert(rest.end(), ds.begin(), ds.end());
-      s << " else if (" << condition(cover(cs, rest), "    ") << ") {\n" << statement(v, in1) << "    }";
+      out.branch(1, false, condition(cover(cs, rest), 1));
+      decide(out, 2, v);
     }
-    s << " else {\n"
-      << in1 << "ret = migration_channel_read_peek(ioc, (void *)&channel_magic, sizeof(channel_magic), errp);\n"
-      << in1 << "if (ret != 0) {\n" << in2 << "return;\n" << in1 << "}\n"
-      << in1 << "channel_magic = be32_to_cpu(channel_magic);\n"
-      << in1 << "if (channel_magic == QEMU_VM_FILE_MAGIC) {\n" << chain(file_magic, in2) << in1
-      << "} else if (channel_magic == MULTIFD_MAGIC) {\n" << chain(multifd, in2) << in1 << "} else {\n"
-      << chain(other, in2) << in1 << "}\n    }\n";
+    out.branch(1, false, "");
+    out.peek(2, "return;");
+    out.branch(2, true, magic_test(first_bytes::vm_file_magic));
+    chain(out, 3, file_magic);
+    out.branch(2, false, magic_test(first_bytes::multifd_magic));
+    chain(out, 3, multifd);
+    out.branch(2, false, "");
+    chain(out, 3, other);
+    out.line(2, "}");
   } else {
-    s << " else {\n" << chain(whole, in1) << "    }\n";
+    out.branch(1, false, "");
+    chain(out, 2, whole);
   }
-  s << "\n    if (channel == CH_MAIN) {\n        migration_incoming_setup(qemu_file_new_input(ioc));\n"
-    << "    } else if (channel == CH_MULTIFD) {\n        multifd_recv_new_channel(ioc, errp);\n"
-    << "    } else if (channel == CH_POSTCOPY) {\n"
-    << "        postcopy_preempt_new_channel(mis, qemu_file_new_input(ioc));\n    }\n}\n";
-  return s.str();
+  out.line(1, "}");
+  // What QEMU does with the channel once it knows which it is.
+  out << "\n";
+  out.branch(1, true, "channel == " + std::string(c_code::channel_constant(verdict::main)));
+  out.line(2, "migration_incoming_setup(qemu_file_new_input(ioc));");
+  out.branch(1, false, "channel == " + std::string(c_code::channel_constant(verdict::multifd)));
+  out.line(2, "multifd_recv_new_channel(ioc, errp);");
+  out.branch(1, false, "channel == " + std::string(c_code::channel_constant(verdict::preempt)));
+  out.line(2, "postcopy_preempt_new_channel(mis, qemu_file_new_input(ioc));");
+  out.line(1, "}");
+  out << "}\n";
+  return out.str();
 }
 
 }  // namespace migchan::proofs
