@@ -68,7 +68,9 @@ struct scenario {
   bool across_versions = true;  // also for a cross-version target (replay: never)
   bool to_older = true;         // also from a newer source to an older destination
   bool early_sender = true;     // also where the source opens its preempt channel at start
-  bool multifd_first_only = false;  // only where the source writes main after its multifd connects (9.0+)
+  // Only where the source writes main after its multifd connects (9.0+) and the destination
+  // peeks main (8.0+, 6720c2b3): elsewhere main is taken by order and the surplus ids race.
+  bool waiting_pair_only = false;
   bool by_default = true;       // in the default set (else only by --scenario)
   bool source_ends = false;     // a real source: wait for it to end, though the destination does not start
   bool tcp = false;             // a real source over TCP on 127.0.0.1 (socket buffers of its size)

@@ -94,10 +94,10 @@ std::vector<scenario> build() {
                         [](auto& s) { s.channels = 4, s.source_channels = 2, s.source_ends = s.tcp = true; }),
                    finding(3)));
   // A 9.0+ source writes main only after every multifd connect, which the destination's accept
-  // queue cannot hold while it waits on main. An older source writes main at once and its
-  // multifd connects race: which id a destination reads first is chance, not the model's.
+  // queue cannot hold while it waits on main. Where main is written at once or taken by order,
+  // the multifd connects race: which id a destination reads first is chance, not the model's.
   const auto surplus = [](int from, int to) {
-    return [=](scenario& s) { s.channels = to, s.source_channels = from, s.multifd_first_only = true; };
+    return [=](scenario& s) { s.channels = to, s.source_channels = from, s.waiting_pair_only = true; };
   };
   v.push_back(with(with(make("multifd-4-into-2", f::real, "source multifd-channels 4, destination 2", multifd),
                         surplus(4, 2)),
@@ -258,7 +258,8 @@ scenario scenario_of(const replay_trace& t, const std::string& name) {
 }
 
 bool applies(const target& t, const scenario& s) {
-  if (s.multifd_first_only && !multifd_first(sender_for(t.source.version, s.machine.value_or(t.machine))))
+  if (s.waiting_pair_only && (!multifd_first(sender_for(t.source.version, s.machine.value_or(t.machine))) ||
+                              t.destination.version[0] < 8))
     return false;
   if (!s.early_sender && preempt_at_start(sender_for(t.source.version, s.machine.value_or(t.machine))))
     return false;
