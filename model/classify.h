@@ -13,24 +13,32 @@ template <class D> struct basic_decision {
   typename D::integer cost;  // enum reads
 };
 
+namespace detail {
+// First match over the rows. Out of line at run time: the dispatch array
+// answers there, and this loop would only crowd its registers.
+[[gnu::noinline]] constexpr basic_decision<concrete_domain> first_match(const table& t,
+                                                                      basic_observation<concrete_domain> o) {
+  for (std::size_t i = 0; i < t.rules.size(); ++i)
+    if (matches<concrete_domain>(t.rules[i].when, o))
+      return {static_cast<int>(i), static_cast<int>(t.rules[i].then), static_cast<int>(t.rules[i].cost)};
+  // "No rule matched" is a verdict of its own; checks report it as a gap.
+  return {static_cast<int>(t.rules.size()), static_cast<int>(verdict::reject), static_cast<int>(reads::nothing)};
+}
+}  // namespace detail
+
 template <class D>
 constexpr basic_decision<D> classify(const table& t, const basic_observation<D>& o) {
   const int n = static_cast<int>(t.rules.size());
   if constexpr (std::is_same_v<D, concrete_domain>) {
     // A copy of a table given other rows keeps the pointer: the array must be theirs.
-    if (!std::is_constant_evaluated() && t.compiled && t.compiled->from.data() == t.rules.data() &&
-        t.compiled->from.size() == t.rules.size())
-      if (const auto i = fired_row(*t.compiled, o)) {
-        if (static_cast<int>(*i) >= n)
-          return {n, static_cast<int>(verdict::reject), static_cast<int>(reads::nothing)};
-        const auto& r = t.rules[*i];
-        return {static_cast<int>(*i), static_cast<int>(r.then), static_cast<int>(r.cost)};
+    if (!std::is_constant_evaluated()) {
+      const dispatch_view* d = t.compiled;
+      if (d && d->from.data() == t.rules.data() && d->from.size() == t.rules.size() && dispatchable(o)) [[likely]] {
+        const auto e = fired_row(*d, o);
+        return {e.row, e.then, e.cost};
       }
-    for (int i = 0; i < n; ++i)
-      if (matches<D>(t.rules[i].when, o))
-        return {i, static_cast<int>(t.rules[i].then), static_cast<int>(t.rules[i].cost)};
-    // "No rule matched" is a verdict of its own; checks report it as a gap.
-    return {n, static_cast<int>(verdict::reject), static_cast<int>(reads::nothing)};
+    }
+    return detail::first_match(t, o);
   } else {
     basic_decision<D> d{D::num(n), D::num(static_cast<int>(verdict::reject)),
                         D::num(static_cast<int>(reads::nothing))};

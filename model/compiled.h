@@ -18,6 +18,10 @@
 
 namespace migchan {
 
+// Rows a dispatch array can serve: a value's signature has a bit per row
+// (classes_of()) and an entry a byte for the row.
+inline constexpr std::size_t dispatch_rows_max = 63;
+
 namespace compiled_detail {
 
 constexpr std::size_t values(raw c) {
@@ -54,9 +58,10 @@ constexpr classes classes_of(std::span<const rule> rules) {
     std::array<std::uint64_t, raw_values_max> sig{};
     for (std::size_t v = 0; v < n; ++v) {
       std::uint64_t s = 0;
-      for (std::size_t r = 0; r < rules.size() && r < 63; ++r)
+      for (std::size_t r = 0; r < rules.size() && r < dispatch_rows_max; ++r)
         s |= static_cast<std::uint64_t>((rules[r].when.get(tested_as(col)) >> v) & 1u) << r;
-      if (col == raw::transport) s |= static_cast<std::uint64_t>(is_peekable(static_cast<transport>(v))) << 63;
+      if (col == raw::transport)
+        s |= static_cast<std::uint64_t>(is_peekable(static_cast<transport>(v))) << dispatch_rows_max;
       sig[v] = s;
     }
     std::uint8_t next = 0;
@@ -94,6 +99,18 @@ constexpr std::array<std::uint32_t, raw_count> strides(const classes& k) {
   return s;
 }
 
+constexpr dispatch_entry entry(const basic_decision<concrete_domain>& d) {
+  return {static_cast<std::uint8_t>(d.rule), static_cast<std::uint8_t>(d.then), static_cast<std::uint8_t>(d.cost)};
+}
+
+constexpr dispatch_offsets offsets(const std::array<std::array<std::uint8_t, raw_values_max>, raw_count>& cls,
+                                   const std::array<std::uint32_t, raw_count>& stride) {
+  dispatch_offsets f{};
+  for (std::size_t c = 0; c < raw_count; ++c)
+    for (std::size_t v = 0; v < raw_values_max; ++v) f[c][v] = cls[c][v] * stride[c];
+  return f;
+}
+
 }  // namespace compiled_detail
 
 // How many entries a table's dispatch array has.
@@ -105,23 +122,25 @@ constexpr std::size_t dispatch_size(std::span<const rule> rules) {
 }
 
 template <std::size_t N> struct compiled_table {
-  std::array<std::uint8_t, N> row{};
+  std::array<dispatch_entry, N> row{};
   std::array<std::array<std::uint8_t, raw_values_max>, raw_count> cls{};
   std::array<std::uint32_t, raw_count> stride{};
+  dispatch_offsets off{};
 
   constexpr dispatch_view view(std::span<const rule> from) const {
     bool defers = false;
     for (const auto& r : from) defers = defers || r.then == verdict::defer;
-    return {from, row, cls.data(), stride.data(), defers};
+    return {from, row, cls.data(), stride.data(), &off, defers};
   }
 };
 
 // The same, built at run time for tables read from C. It lives where
 // compile_at_run_time() put it, so a table may point at `view`.
 struct runtime_dispatch {
-  std::vector<std::uint8_t> row;
+  std::vector<dispatch_entry> row;
   std::array<std::array<std::uint8_t, raw_values_max>, raw_count> cls{};
   std::array<std::uint32_t, raw_count> stride{};
+  dispatch_offsets off{};
   dispatch_view view;
 };
 
@@ -130,27 +149,31 @@ template <std::size_t N> constexpr compiled_table<N> compile(std::span<const rul
   const auto k = compiled_detail::classes_of(rules);
   out.cls = k.of;
   out.stride = compiled_detail::strides(k);
+  out.off = compiled_detail::offsets(out.cls, out.stride);
   const table t{"", "", "", rules, {}, {}};
   for (std::size_t i = 0; i < N; ++i) {
     const auto o = compiled_detail::representative(k, i, out.stride);
-    out.row[i] = static_cast<std::uint8_t>(classify<concrete_domain>(t, o.generic()).rule);
+    out.row[i] = compiled_detail::entry(classify<concrete_domain>(t, o.generic()));
   }
   return out;
 }
 
+// A table with more rows gets a view of no rows, which classify() never uses.
 inline std::unique_ptr<runtime_dispatch> compile_at_run_time(std::span<const rule> rules) {
   auto out = std::make_unique<runtime_dispatch>();
+  if (rules.size() > dispatch_rows_max) return out;
   const auto k = compiled_detail::classes_of(rules);
   out->cls = k.of;
   out->stride = compiled_detail::strides(k);
+  out->off = compiled_detail::offsets(out->cls, out->stride);
   out->row.resize(dispatch_size(rules));
   const table t{"", "", "", rules, {}, {}};
   for (std::size_t i = 0; i < out->row.size(); ++i)
-    out->row[i] = static_cast<std::uint8_t>(
-        classify<concrete_domain>(t, compiled_detail::representative(k, i, out->stride).generic()).rule);
+    out->row[i] = compiled_detail::entry(
+        classify<concrete_domain>(t, compiled_detail::representative(k, i, out->stride).generic()));
   bool defers = false;
   for (const auto& r : rules) defers = defers || r.then == verdict::defer;
-  out->view = {rules, out->row, out->cls.data(), out->stride.data(), defers};
+  out->view = {rules, out->row, out->cls.data(), out->stride.data(), &out->off, defers};
   return out;
 }
 
@@ -187,7 +210,8 @@ constexpr bool agrees(std::span<const rule> rules, const dispatch_view& d) {
   for (std::size_t c = 0; c < raw_count; ++c) stride[c] = d.stride[c];
   // Whose rows they are is compared at run time (classify(), tests/model/compiled_test.cpp):
   // GCC cannot compare unrelated pointers in a constant expression under UBSan.
-  return stride == strides(k) && d.row.size() == dispatch_size(rules) && d.from.size() == rules.size();
+  return stride == strides(k) && *d.off == offsets(k.of, stride) && d.row.size() == dispatch_size(rules) &&
+         d.from.size() == rules.size();
 }
 
 }  // namespace migchan

@@ -134,6 +134,16 @@ smt::result table_query::check(property p, unsigned assumed) {
   return p_->z.check_assuming(p_->query_name(p), p_->names(p, assumed), p_->opts.timeout_ms);
 }
 
+smt::result table_query::check_each(property p, const std::vector<unsigned>& sets) {
+  std::vector<std::vector<std::string>> each;
+  for (unsigned m : sets) {
+    auto n = p_->names(p, m);
+    n.pop_back();  // the property's guard, common to all
+    each.push_back(std::move(n));
+  }
+  return p_->z.check_assuming_any(p_->query_name(p), {impl::guard_of(p)}, each, p_->opts.timeout_ms);
+}
+
 std::optional<counterexample> table_query::shortest(property p, unsigned assumed, unsigned fewer_than) {
   auto& z = p_->z;
   const auto names = p_->names(p, assumed);

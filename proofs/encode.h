@@ -49,6 +49,9 @@ public:
   // Is there a trace breaking `p` while the assumptions in `assumed` (bit mask
   // over enum assumption) hold? sat: yes; unsat: the property holds.
   smt::result check(property p, unsigned assumed);
+  // The same for several assumption sets in one search: unsat iff `p` holds
+  // under each of them.
+  smt::result check_each(property p, const std::vector<unsigned>& sets);
   // The shortest counterexample under `assumed`: strictly fewer channels than
   // `fewer_than` (0: no bound). nullopt when there is none.
   std::optional<counterexample> shortest(property p, unsigned assumed, unsigned fewer_than = 0);

@@ -436,6 +436,12 @@ struct solver::impl {
     return r;
   }
 
+  const z3::expr& literal(const std::string& query, const std::string& want) const {
+    auto it = std::find_if(named.begin(), named.end(), [&](const named_assumption& n) { return n.name == want; });
+    if (it == named.end()) misuse("query '" + query + "': no assumption named '" + want + "'");
+    return it->literal;
+  }
+
   z3::expr_vector all_literals() const {
     z3::expr_vector v(ctx());
     for (const auto& n : named) v.push_back(n.literal);
@@ -497,14 +503,33 @@ result solver::check(const std::string& query, std::optional<unsigned> timeout_m
 result solver::check_assuming(const std::string& query, const std::vector<std::string>& names,
                               std::optional<unsigned> timeout_ms) {
   z3::expr_vector enabled(ctx());
-  for (const auto& want : names) {
-    auto it = std::find_if(p_->named.begin(), p_->named.end(),
-                           [&](const named_assumption& n) { return n.name == want; });
-    if (it == p_->named.end()) misuse("query '" + query + "': no assumption named '" + want + "'");
-    enabled.push_back(it->literal);
-  }
+  for (const auto& want : names) enabled.push_back(p_->literal(query, want));
   // The others are off: their tracking literals are free, so the solver may
   // falsify them and their guarded constraints hold vacuously.
+  return p_->run(query, enabled, timeout_ms);
+}
+
+result solver::check_assuming_any(const std::string& query, const std::vector<std::string>& common,
+                                  const std::vector<std::vector<std::string>>& sets,
+                                  std::optional<unsigned> timeout_ms) {
+  z3::expr_vector enabled(ctx());
+  for (const auto& want : common) enabled.push_back(p_->literal(query, want));
+  try {
+    z3::expr_vector any(ctx());
+    for (const auto& set : sets) {
+      z3::expr_vector all(ctx());
+      for (const auto& want : set) all.push_back(p_->literal(query, want));
+      any.push_back(z3::mk_and(all));
+    }
+    // A literal of its own switches the disjunction on for this check only;
+    // left free afterwards, it leaves later checks as they were.
+    const std::string name = "any!" + std::to_string(next_literal++);
+    z3::expr lit = ctx().bool_const(name.c_str());
+    p_->s.add(z3::implies(lit, z3::mk_or(any)));
+    enabled.push_back(lit);
+  } catch (const z3::exception& ex) {
+    throw std::runtime_error("smt: query '" + query + "': " + ex.msg());
+  }
   return p_->run(query, enabled, timeout_ms);
 }
 

@@ -150,6 +150,11 @@ public:
   // Check with only `names` enabled; the other named assumptions are off.
   result check_assuming(const std::string& query, const std::vector<std::string>& names,
                         std::optional<unsigned> timeout_ms = {});
+  // Check with `common` enabled and, of `sets`, any one wholly enabled: unsat
+  // iff check_assuming(common and s) is unsat for every s in sets, in one search.
+  result check_assuming_any(const std::string& query, const std::vector<std::string>& common,
+                            const std::vector<std::vector<std::string>>& sets,
+                            std::optional<unsigned> timeout_ms = {});
   // check(), then lower `objective` (an integer) step by step until it can go no
   // lower. On sat the model is one of minimal objective. If a step runs out of time
   // the answer stays sat with the best model found and reason says the minimum is

@@ -52,11 +52,18 @@ classifier_result verify_table(const table& t, const verify_options& o) {
     // oracle knows nothing of --caps/--transport restrictions: Z3 alone then.
     const bool restricted = qo.caps || qo.uri;
     if (restricted) pr.oracle_missed = true;
-    else for (unsigned m : proposed_sets(oracle, p)) {
-      const auto res = all.check(p, m);
-      if (res.answer == smt::answer::unsat) pr.minimal_sets.push_back(m);
-      else if (res.answer == smt::answer::sat) pr.oracle_missed = true;
-      else pr.unknown = res.reason;
+    else {
+      // The proposed sets in one search; one by one only if some set fails.
+      const auto proposed = proposed_sets(oracle, p);
+      if (proposed.size() > 1 && all.check_each(p, proposed).answer == smt::answer::unsat)
+        pr.minimal_sets = proposed;
+      else
+        for (unsigned m : proposed) {
+          const auto res = all.check(p, m);
+          if (res.answer == smt::answer::unsat) pr.minimal_sets.push_back(m);
+          else if (res.answer == smt::answer::sat) pr.oracle_missed = true;
+          else pr.unknown = res.reason;
+        }
     }
     if (pr.oracle_missed) {
       // Rare: a counterexample needs more channels than the oracle tried.
@@ -81,6 +88,7 @@ classifier_result verify_table(const table& t, const verify_options& o) {
     r.results.push_back(std::move(pr));
   }
   r.seconds = since(t0);
+  if (o.single_arrival) r.arrivals = check_single(t);
   return r;
 }
 
@@ -89,7 +97,8 @@ namespace {
 // Results cross a pipe from a child process as plain bytes: every field is an
 // integer, a bool, or a vector/string of them.
 static_assert(std::is_trivially_copyable_v<trace_step<cd>> && std::is_trivially_copyable_v<sender_config<cd>> &&
-              std::is_trivially_copyable_v<dest_config<cd>>);
+              std::is_trivially_copyable_v<dest_config<cd>> && std::is_trivially_copyable_v<implicit_default> &&
+              std::is_trivially_copyable_v<overlap>);
 
 struct writer {
   std::string out;
@@ -136,6 +145,15 @@ std::string encode(const classifier_result& r) {
     if (p.trace) w.pod(p.trace->src), w.pod(p.trace->dst), w.vec(p.trace->steps), w.vec(p.trace->natural),
         w.pod(p.trace->arrivals);
   }
+  w.pod(r.arrivals.has_value());
+  if (const auto& a = r.arrivals) {
+    w.pod(a->gap.has_value());
+    if (a->gap) w.pod(*a->gap);
+    w.pod(a->dead.size());
+    for (const auto& d : a->dead) w.pod(d.row), w.pod(d.unmatchable), w.vec(d.blockers);
+    w.vec(a->implicit_defaults), w.vec(a->overlaps), w.pod(a->overlaps_skipped);
+    w.str(a->unknown), w.pod(a->queries), w.pod(a->seconds);
+  }
   return w.out;
 }
 
@@ -159,6 +177,19 @@ classifier_result decode(const table& t, std::string_view bytes) {
       p.trace = std::move(cx);
     }
     c.results.push_back(std::move(p));
+  }
+  if (r.pod<bool>()) {
+    single_result a;
+    if (r.pod<bool>()) a.gap = r.pod<observation>();
+    const auto dead = r.pod<std::size_t>();
+    for (std::size_t i = 0; i < dead; ++i) {
+      dead_rule d;
+      d.row = r.pod<std::size_t>(), d.unmatchable = r.pod<bool>(), d.blockers = r.vec<std::size_t>();
+      a.dead.push_back(std::move(d));
+    }
+    a.implicit_defaults = r.vec<implicit_default>(), a.overlaps = r.vec<overlap>(), a.overlaps_skipped = r.pod<bool>();
+    a.unknown = r.str(), a.queries = r.pod<unsigned>(), a.seconds = r.pod<double>();
+    c.arrivals = std::move(a);
   }
   return c;
 }

@@ -10,6 +10,7 @@
 
 #include "model/check.h"
 #include "proofs/encode.h"
+#include "proofs/single.h"
 
 namespace migchan::proofs {
 
@@ -27,6 +28,7 @@ struct classifier_result {
   const table* t = nullptr;
   analysis single;
   std::vector<property_result> results;
+  std::optional<single_result> arrivals;  // check_single(), when verify_options::single_arrival
   double seconds = 0;
 };
 
@@ -35,6 +37,7 @@ struct verify_options {
   int max_channels = multifd_channels_max;
   int oracle_channels = 4;    // N for the brute-force proposal
   query_options z3{};
+  bool single_arrival = false;  // also check_single() each table, in its worker
 };
 
 classifier_result verify_table(const table& t, const verify_options& o);

@@ -180,8 +180,10 @@ run_result run(const common_args& a, const std::vector<const table*>& tables, bo
   // at once as there are cores: two busy Z3 4.8.12 contexts in one process
   // crashed in Z3_solver_check_assumptions (SIGSEGV); a fresh context per table
   // also keeps the answers independent of scheduling.
+  // The single-arrival checks run there too, each after its table's sequences.
+  o.single_arrival = true;
   r.results = proofs::verify_tables(tables, o, std::max(1u, std::thread::hardware_concurrency()));
-  for (const table* t : tables) r.single.push_back(proofs::check_single(*t));
+  for (const auto& cr : r.results) r.single.push_back(*cr.arrivals);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.traces.empty())
     for (const auto& cr : r.results)

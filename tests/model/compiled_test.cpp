@@ -13,17 +13,19 @@ using cd = concrete_domain;
 namespace {
 
 // First match over the rows alone.
-int by_rows(const table& t, const observation& o) {
+basic_decision<cd> by_rows(const table& t, const observation& o) {
   table rows_only = t;
   rows_only.compiled = nullptr;
-  return classify<cd>(rows_only, o.generic()).rule;
+  return classify<cd>(rows_only, o.generic());
 }
 
+// The array holds each decision too: rule, verdict and reads must all agree.
 std::size_t mismatches(const table& t) {
   std::size_t n = 0, seen = 0;
   for_each_raw([&](const observation& o) {
     ++seen;
-    if (classify<cd>(t, o.generic()).rule != by_rows(t, o)) ++n;
+    const auto a = classify<cd>(t, o.generic()), b = by_rows(t, o);
+    if (a.rule != b.rule || a.then != b.then || a.cost != b.cost) ++n;
   });
   CHECK(seen == raw_observations);
   return n;
@@ -53,6 +55,17 @@ TEST_CASE("an array built at run time decides as the rows, and is not used for o
   t.rules = fewer;
   CHECK(mismatches(t) == 0);
   CHECK_FALSE(agrees(fewer, d->view));
+}
+
+TEST_CASE("a table with more rows than an array serves is classified by its rows") {
+  const auto& base = classifiers::reference;
+  std::vector<rule> many(dispatch_rows_max + 1, base.rules.front());
+  many.insert(many.end(), base.rules.begin(), base.rules.end());
+  const auto d = compile_at_run_time(many);
+  table t = base;
+  t.rules = many;
+  t.compiled = &d->view;
+  CHECK(mismatches(t) == 0);
 }
 
 TEST_CASE("classes merge only values every guard treats alike") {

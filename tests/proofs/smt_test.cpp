@@ -164,6 +164,24 @@ TEST_CASE("check_assuming switches named assumptions off") {
   CHECK(needed == std::vector<std::string>{"a.big", "a.seven"});
 }
 
+TEST_CASE("check_assuming_any is unsat exactly when every set is, and leaves later checks alone") {
+  solver s;
+  s.add(x() < 5, "a.small");
+  s.add(x() > 10, "a.big");
+  s.add(x() == 7, "a.seven");
+  s.add(x() >= 0, "a.nonneg");
+  // small and big conflict, so do big and seven: both sets unsat under nonneg.
+  CHECK(s.check_assuming_any("both", {"a.nonneg"}, {{"a.small", "a.big"}, {"a.big", "a.seven"}}).answer ==
+        answer::unsat);
+  // seven alone is satisfiable: the disjunction is too, with a model of that set.
+  REQUIRE(s.check_assuming_any("one", {"a.nonneg"}, {{"a.small", "a.big"}, {"a.seven"}}).answer == answer::sat);
+  CHECK(s.eval_int(x()) == 7);
+  CHECK_THROWS_AS(s.check_assuming_any("typo", {}, {{"a.nope"}}), std::logic_error);
+  // The disjunction was for its own check only.
+  CHECK(s.check_assuming("small", {"a.small"}).answer == answer::sat);
+  CHECK(s.check_assuming("none", {}).answer == answer::sat);
+}
+
 TEST_CASE("push and pop scope constraints and assumption names") {
   solver s;
   s.add(x() == 1, "a.one");
