@@ -13,6 +13,7 @@
 
 #include "model/builtin.h"
 #include "model/check.h"
+#include "tests/model/broken_tables.h"
 #include "tests/proofs/written.h"
 
 using namespace migchan;
@@ -122,26 +123,6 @@ int line_of(const std::string& text, std::string_view needle) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
 }
 
-namespace broken {
-// 10.1 without its else: a peekable channel with unknown magic matches nothing.
-constexpr std::array gap_rules{
-    rule{"peek.main", {.mm_done = no, .peekable = yes, .magic = of(first_bytes::vm_file_magic)}, verdict::main},
-    rule{"nopeek", {.mm_done = no, .peekable = no}, verdict::main},
-    rule{"after_mm", {.mm_done = yes}, verdict::preempt},
-};
-constexpr table gap{"gap", "", "", gap_rules, {}, classifiers::qemu_10_1.sem};
-
-// A row shadowed by the union of two earlier ones (neither covers it alone),
-// and a row whose guard no valid observation meets.
-constexpr std::array dead_rules{
-    rule{"has_main", {.has_main = yes}, verdict::multifd},
-    rule{"no_main", {.has_main = no}, verdict::main},
-    rule{"shadowed", {.peekable = yes}, verdict::reject},
-    rule{"preempt_without_ram", {.postcopy_ram = no, .postcopy_preempt = yes}, verdict::preempt},
-    rule{"else", {}, verdict::reject},
-};
-constexpr table dead{"dead", "", "", dead_rules, {}, classifiers::qemu_10_1.sem};
-}  // namespace broken
 
 }  // namespace
 
