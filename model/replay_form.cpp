@@ -16,7 +16,9 @@ template <class E> E enum_field(const json& v, const std::string& where) {
   if (auto e = parse_enum<E>(v.get<std::string>())) return *e;
   std::string names;
   for (auto n : enum_traits<E>::names) names += (names.empty() ? "" : ", ") + std::string(n);
-  bad(where, "'" + v.get<std::string>() + "' is not one of " + names);
+  // JSON's escapes keep the message on one line whatever the value holds.
+  const auto escaped = v.dump();
+  bad(where, "'" + escaped.substr(1, escaped.size() - 2) + "' is not one of " + names);
 }
 
 bool bool_field(const json& obj, const char* key, const std::string& where, bool fallback) {

@@ -136,6 +136,9 @@ TEST_CASE("expand: \"end\" overrides how magic and init end a channel") {
   CHECK(to_json(parse_replay_trace(to_json(t))) == to_json(t));
   CHECK(problem(R"({"classifier": "x", "arrivals": [{"kind": "main", "end": "later"}]})") ==
         "arrivals[0].end: 'later' is not one of stay, close, reset");
+  // A value with a newline in it still gives one line (found by fuzz_replay_trace).
+  CHECK(problem(R"({"classifier": "x", "arrivals": [{"kind": "ma\nin"}]})") ==
+        "arrivals[0].kind: 'ma\\nin' is not one of main, multifd, preempt");
 }
 
 TEST_CASE("expand: main names the machine type given, else minimal_main_stream()'s") {
