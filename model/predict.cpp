@@ -47,8 +47,8 @@ std::vector<arrival<cd>> source_order(const sender_config<cd>& s, const dest_con
     return arrival<cd>{true, static_cast<int>(k), s.transport, static_cast<int>(m), 1, static_cast<int>(i)};
   };
   std::vector<arrival<cd>> out;
-  // Main's bytes can depend on the destination too: predict_order() sets them.
-  out.push_back(one(channel_kind::main, s.recovery ? first_bytes::vm_command : first_bytes::vm_file_magic));
+  // As the source writes them; what the destination sees can depend on it too: predict_order().
+  out.push_back(one(channel_kind::main, first_bytes(main_first_bytes<cd>(s, d, 0, false))));
   const bool early = preempt_at_start(static_cast<sender_gen>(s.gen));
   // A preempt channel sends nothing until a page is requested.
   if (s.postcopy_preempt && early) out.push_back(one(channel_kind::preempt, first_bytes::silent));

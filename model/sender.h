@@ -157,9 +157,11 @@ inline void set_main_bytes(const table& t, const sender_config<concrete_domain>&
   const auto self = [](const arrival<cd>& a) -> const arrival<cd>& { return a; };
   auto state = initial_state<cd>(s, d);
   for (auto it = order.begin(); it != order.end(); ++it) {
-    if (it->kind == static_cast<int>(channel_kind::main))
+    if (it->kind == static_cast<int>(channel_kind::main)) {
       it->magic = main_first_bytes<cd>(s, d, connects_behind<cd>(it + 1, order.end(), self),
                                        waits_on_silence<cd>(t, d, state, it->transport));
+      return;  // a source opens one main: no state past it is needed
+    }
     for (int k = 0; k < it->count; ++k) {
       auto one = *it;
       one.count = 1;

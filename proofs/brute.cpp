@@ -30,10 +30,10 @@ struct opened {
   constexpr auto operator<=>(const opened&) const = default;
 };
 
-arrival<cd> make(opened c, const sender_config<cd>& s, first_bytes preempt_magic) {
+arrival<cd> make(opened c, const sender_config<cd>& s, const dest_config<cd>& d, first_bytes preempt_magic) {
   const auto k = c.kind;
-  // Main's bytes can depend on the order and the destination too: set_main_bytes().
-  const first_bytes magic = k == channel_kind::main      ? (s.recovery ? first_bytes::vm_command : first_bytes::vm_file_magic)
+  // Main's bytes as the source writes them; what the destination sees: set_main_bytes().
+  const first_bytes magic = k == channel_kind::main      ? first_bytes(main_first_bytes<cd>(s, d, 0, false))
                             : k == channel_kind::multifd ? (s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic)
                                                          : preempt_magic;
   return {true, static_cast<int>(k), s.transport, static_cast<int>(magic), 1, static_cast<int>(c.init)};
@@ -54,7 +54,7 @@ std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s, const d
   std::vector<std::vector<arrival<cd>>> out;
   do {
     std::vector<arrival<cd>> seq;
-    for (auto c : chans) seq.push_back(make(c, s, preempt));
+    for (auto c : chans) seq.push_back(make(c, s, d, preempt));
     out.push_back(std::move(seq));
   } while (std::next_permutation(chans.begin(), chans.end()));
   return out;
