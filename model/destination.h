@@ -159,6 +159,9 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
   const B handshake_fails = tls && (is(a.magic, first_bytes::eof) || is(a.magic, first_bytes::reset));
 
   const auto pick = [](const B& cond, const auto& a1, const auto& b1) { return D::ite(cond, a1, b1); };
+  // Each of why and then is a list of cases, the first that holds wins: one case a line, kept
+  // from clang-format, which would indent each nested pick() one step further.
+  // clang-format off
   const auto why = pick(!a.present, en<D>(cause::none),
                    pick(out_of_service, en<D>(cause::behind),
                    pick(listener_drops, en<D>(cause::listener),
@@ -182,6 +185,7 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
                     pick(multifd_off, en<D>(t.sem.multifd_off_dropped ? verdict::drop : verdict::abort),
                     pick(dup_main || dup_preempt, en<D>(verdict::abort),
                     pick(is(d.then, verdict::reject), refused, d.then))))))))));
+  // clang-format on
   const B handshake = handshake_waits || handshake_fails;
   const auto cost = pick(packets && !out_of_service && !listener_drops && !handshake, en<D>(reads::read64),
                          pick(handshake, en<D>(reads::nothing), d.cost));

@@ -16,7 +16,7 @@ inline constexpr mask any = 0xffff;
 inline constexpr mask yes = 0b10;  // bool columns: bit 1 = true allowed
 inline constexpr mask no = 0b01;   //               bit 0 = false allowed
 
-template <class E> constexpr mask full = static_cast<mask>((1u << enum_size<E>) - 1);
+template <class E> constexpr mask full = static_cast<mask>((1u << (enum_size<E>)) - 1);
 
 template <class E, class... Es> constexpr mask of(E e, Es... es) {
   return static_cast<mask>((1u << static_cast<unsigned>(e)) | (0u | ... | (1u << static_cast<unsigned>(es))));

@@ -189,7 +189,7 @@ struct signals_off {
 template <class T> [[nodiscard]] signals_off stop_on_signals(T& server) {
   stop_arg = &server;
   stop_fn = [](void* s) { static_cast<T*>(s)->stop(); };
-  struct sigaction sa{};
+  struct sigaction sa = {};
   sa.sa_handler = on_signal;
   for (const int sig : stop_signals) ::sigaction(sig, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
@@ -309,7 +309,7 @@ action add_replay(CLI::App& app) {
     static replay_stop stopper;
     stop_arg = &stopper;
     stop_fn = [](void* s) { static_cast<replay_stop*>(s)->stop(); };
-    struct sigaction sa{};
+    struct sigaction sa = {};
     sa.sa_handler = on_signal;
     for (const int sig : stop_signals) ::sigaction(sig, &sa, nullptr);
     const signals_off guard;

@@ -147,7 +147,7 @@ unique_fd listen_on(const uri& u, int backlog) {
   constexpr int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
   if (u.kind == uri_kind::unix_socket) {
     // Like QEMU, replace a socket file left by an earlier run; never delete a regular file.
-    struct stat st{};
+    struct stat st = {};
     if (::lstat(u.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(u.path.c_str());
     unique_fd fd(::socket(AF_UNIX, type, 0));
     if (!fd) throw_errno(errno, "cannot create socket for " + describe(u));
