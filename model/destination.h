@@ -114,8 +114,8 @@ constexpr typename D::boolean has_all_channels(all_channels_rule r, const dest_c
 }
 
 constexpr bool table_defers(const table& t) {
-  if (!std::is_constant_evaluated() && t.compiled && t.compiled->from.data() == t.rules.data())
-    return t.compiled->defers;
+  if (!std::is_constant_evaluated())
+    if (const dispatch_view* d = own_dispatch(t)) return d->defers;
   for (const auto& r : t.rules)
     if (r.then == verdict::defer) return true;
   return false;
@@ -265,6 +265,12 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
 
 template <class D>
 constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
+  // Concretely the dispatch array is looked up once per step, not per classification.
+  if constexpr (std::is_same_v<D, concrete_domain>)
+    if (!std::is_constant_evaluated())
+      if (const dispatch_view* d = own_dispatch(t))
+        return step_deciding<D>(t, d->defers, [d, &t](const basic_observation<D>& o) { return classify_through(d, t, o); },
+                                c, s, a);
   return step_deciding<D>(t, table_defers(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); },
                           c, s, a);
 }
