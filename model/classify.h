@@ -17,7 +17,7 @@ namespace detail {
 // First match over the rows. Out of line at run time: the dispatch array
 // answers there, and this loop would only crowd its registers.
 [[gnu::noinline]] constexpr basic_decision<concrete_domain> first_match(const table& t,
-                                                                      basic_observation<concrete_domain> o) {
+                                                                      const basic_observation<concrete_domain>& o) {
   for (std::size_t i = 0; i < t.rules.size(); ++i)
     if (matches<concrete_domain>(t.rules[i].when, o))
       return {static_cast<int>(i), static_cast<int>(t.rules[i].then), static_cast<int>(t.rules[i].cost)};
@@ -26,19 +26,28 @@ namespace detail {
 }
 }  // namespace detail
 
+// The table's dispatch array, if it was compiled from these very rows (a copy of
+// a table given other rows keeps the pointer), else nullptr.
+constexpr const dispatch_view* own_dispatch(const table& t) {
+  const dispatch_view* d = t.compiled;
+  return d && d->from.data() == t.rules.data() && d->from.size() == t.rules.size() ? d : nullptr;
+}
+
+// classify() over concrete values given own_dispatch(t), for callers that look it up once.
+constexpr basic_decision<concrete_domain> classify_through(const dispatch_view* d, const table& t,
+                                                           const basic_observation<concrete_domain>& o) {
+  if (d && dispatchable(o)) [[likely]] {
+    const auto e = fired_row(*d, o);
+    return {e.row, e.then, e.cost};
+  }
+  return detail::first_match(t, o);
+}
+
 template <class D>
 constexpr basic_decision<D> classify(const table& t, const basic_observation<D>& o) {
   const int n = static_cast<int>(t.rules.size());
   if constexpr (std::is_same_v<D, concrete_domain>) {
-    // A copy of a table given other rows keeps the pointer: the array must be theirs.
-    if (!std::is_constant_evaluated()) {
-      const dispatch_view* d = t.compiled;
-      if (d && d->from.data() == t.rules.data() && d->from.size() == t.rules.size() && dispatchable(o)) [[likely]] {
-        const auto e = fired_row(*d, o);
-        return {e.row, e.then, e.cost};
-      }
-    }
-    return detail::first_match(t, o);
+    return classify_through(std::is_constant_evaluated() ? nullptr : own_dispatch(t), t, o);
   } else {
     basic_decision<D> d{D::num(n), D::num(static_cast<int>(verdict::reject)),
                         D::num(static_cast<int>(reads::nothing))};

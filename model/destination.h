@@ -44,17 +44,21 @@ template <class D> struct dest_config {
   B exit_on_error = D::lit(true);
 };
 
+// The booleans first: together, a concrete state is 24 bytes with no hole. With
+// them spread it was 28, and GCC copied each step's result into the next step's
+// input through the stack in pieces a load cannot be forwarded from, a stall
+// that cost more than the rest of a concrete step(). Build it by field name.
 template <class D> struct dest_state {
   using B = typename D::boolean;
   using I = typename D::integer;
   B has_main, has_preempt;
-  I multifd_count;
-  I status;  // enum mig_status
-  I starts;  // times incoming processing started (migration_incoming_process / postcopy_try_recover)
   B stalled, aborted;
-  B parked;             // a deferred channel waits (only tables with defer rows)
-  I parked_kind;        // what the sender opened it as, for soundness
+  B parked;                  // a deferred channel waits (only tables with defer rows)
   B exited = D::lit(false);  // the process exited after an error (exit-on-error)
+  I multifd_count;
+  I status;       // enum mig_status
+  I starts;       // times incoming processing started (migration_incoming_process / postcopy_try_recover)
+  I parked_kind;  // what the sender opened it as, for soundness
 };
 
 template <class D> struct arrival {
@@ -80,14 +84,17 @@ template <class D> struct step_result {
 };
 
 template <class D> constexpr dest_state<D> fresh_state() {
-  return {D::lit(false), D::lit(false), D::num(0), en<D>(mig_status::setup), D::num(0),
-          D::lit(false), D::lit(false), D::lit(false), D::num(0)};
+  return {.has_main = D::lit(false), .has_preempt = D::lit(false), .stalled = D::lit(false),
+          .aborted = D::lit(false), .parked = D::lit(false), .exited = D::lit(false), .multifd_count = D::num(0),
+          .status = en<D>(mig_status::setup), .starts = D::num(0), .parked_kind = D::num(0)};
 }
 
 // After a postcopy pause: main and preempt are gone, multifd channels stay.
 template <class D> constexpr dest_state<D> paused_state(const dest_config<D>& c) {
-  return {D::lit(false), D::lit(false), D::ite(c.multifd, c.channels, D::num(0)),
-          en<D>(mig_status::postcopy_paused), D::num(0), D::lit(false), D::lit(false), D::lit(false), D::num(0)};
+  auto s = fresh_state<D>();
+  s.multifd_count = D::ite(c.multifd, c.channels, D::num(0));
+  s.status = en<D>(mig_status::postcopy_paused);
+  return s;
 }
 
 template <class D>
@@ -107,8 +114,8 @@ constexpr typename D::boolean has_all_channels(all_channels_rule r, const dest_c
 }
 
 constexpr bool table_defers(const table& t) {
-  if (!std::is_constant_evaluated() && t.compiled && t.compiled->from.data() == t.rules.data())
-    return t.compiled->defers;
+  if (!std::is_constant_evaluated())
+    if (const dispatch_view* d = own_dispatch(t)) return d->defers;
   for (const auto& r : t.rules)
     if (r.then == verdict::defer) return true;
   return false;
@@ -262,6 +269,12 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
 
 template <class D>
 constexpr step_result<D> step(const table& t, const dest_config<D>& c, const dest_state<D>& s, const arrival<D>& a) {
+  // Concretely the dispatch array is looked up once per step, not per classification.
+  if constexpr (std::is_same_v<D, concrete_domain>)
+    if (!std::is_constant_evaluated())
+      if (const dispatch_view* d = own_dispatch(t))
+        return step_deciding<D>(t, d->defers, [d, &t](const basic_observation<D>& o) { return classify_through(d, t, o); },
+                                c, s, a);
   return step_deciding<D>(t, table_defers(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); },
                           c, s, a);
 }

@@ -88,9 +88,12 @@ template <class D> constexpr typename D::boolean pair_possible(const sender_conf
 
 template <class D> constexpr dest_state<D> initial_state(const sender_config<D>& s, const dest_config<D>& d) {
   const auto f = fresh_state<D>(), p = paused_state<D>(d);
-  return {D::ite(s.recovery, p.has_main, f.has_main), D::ite(s.recovery, p.has_preempt, f.has_preempt),
-          D::ite(s.recovery, p.multifd_count, f.multifd_count), D::ite(s.recovery, p.status, f.status),
-          D::num(0), D::lit(false), D::lit(false), D::lit(false), D::num(0)};
+  auto r = f;
+  r.has_main = D::ite(s.recovery, p.has_main, f.has_main);
+  r.has_preempt = D::ite(s.recovery, p.has_preempt, f.has_preempt);
+  r.multifd_count = D::ite(s.recovery, p.multifd_count, f.multifd_count);
+  r.status = D::ite(s.recovery, p.status, f.status);
+  return r;
 }
 
 // How many connections a socket listener holds before a connect has to wait: its

@@ -52,9 +52,19 @@ expr name_term(smt::solver& z, const expr& e, const std::string& name) {
 
 dest_state<S> name_state(smt::solver& z, const dest_state<S>& s, const std::string& p) {
   const auto n = [&](const expr& e, const char* field) { return name_term(z, e, p + field); };
-  return {n(s.has_main, "has_main"), n(s.has_preempt, "has_preempt"), n(s.multifd_count, "multifd_count"),
-          n(s.status, "status"), n(s.starts, "starts"), n(s.stalled, "stalled"), n(s.aborted, "aborted"),
-          n(s.parked, "parked"), n(s.parked_kind, "parked_kind"), n(s.exited, "exited")};
+  // Field by field: the solver sees the names in this order whatever the struct's.
+  dest_state<S> r;
+  r.has_main = n(s.has_main, "has_main");
+  r.has_preempt = n(s.has_preempt, "has_preempt");
+  r.multifd_count = n(s.multifd_count, "multifd_count");
+  r.status = n(s.status, "status");
+  r.starts = n(s.starts, "starts");
+  r.stalled = n(s.stalled, "stalled");
+  r.aborted = n(s.aborted, "aborted");
+  r.parked = n(s.parked, "parked");
+  r.parked_kind = n(s.parked_kind, "parked_kind");
+  r.exited = n(s.exited, "exited");
+  return r;
 }
 
 std::vector<trace_step<S>> run_symbolic(smt::solver& z, const table& t, const dest_config<S>& d,
