@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto s = migchan::patch::parse(files.back().text, "fuzz.patch");
       files.pop_back();
       for (const auto& d : s.files)
-        if (!d.new_path.empty()) files.front().text = migchan::patch::apply(files.front().text, d, "fuzz.patch", "fuzz0.c").text;
+        if (!d.new_path.empty())
+          files.front().text = migchan::patch::apply(files.front().text, d, "fuzz.patch", "fuzz0.c").text;
     } catch (const migchan::patch::patch_error& e) {
       if (!one_line(e.what(), "fuzz.patch")) __builtin_trap();
       return 0;
@@ -60,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::set<std::string_view> ids;
     for (const auto& r : t.view.rules)
       if (!ids.insert(r.id).second) __builtin_trap();  // ids are unique
-    if (t.view.rules.size() <= 64) {  // every valid observation is decided
+    if (t.view.rules.size() <= 64) {                   // every valid observation is decided
       migchan::for_each_observation(t.view, [&](const migchan::observation& o) {
         if (!migchan::classify(t.view, o).fired) __builtin_trap();
       });

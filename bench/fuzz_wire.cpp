@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Every prefix of the bytes, as the peek sees them grow.
   for (std::size_t n = 0; n <= b.size() && n <= 16; ++n) {
     const auto c = classify_prefix(b.first(n), n == b.size() ? end : peer_end::open);
-    if (c == first_bytes::silent) __builtin_trap();  // only a timer tells silence
+    if (c == first_bytes::silent) __builtin_trap();                      // only a timer tells silence
     if (!c && n == b.size() && end != peer_end::open) __builtin_trap();  // an end decides
     if (!c) (void)classify_silence(b.first(n));
   }

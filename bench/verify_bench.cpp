@@ -85,9 +85,10 @@ sample z3_all_masks(int max_channels, std::size_t& unknowns) {
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
-  std::printf("verify_bench: %zu classifiers x %zu properties x %u assumption sets; median of %d runs;\n"
-              "wall seconds, CPU seconds in parentheses\n\n",
-              builtin_tables.size(), property_count, masks, reps);
+  std::printf(
+      "verify_bench: %zu classifiers x %zu properties x %u assumption sets; median of %d runs;\n"
+      "wall seconds, CPU seconds in parentheses\n\n",
+      builtin_tables.size(), property_count, masks, reps);
 
   // Warm up: the Z3 context is created on first use.
   (void)proofs::verify_table(classifiers::reference, {});
@@ -112,8 +113,9 @@ int main(int argc, char** argv) {
               : total.cpu <= 2.0                    ? "met in CPU time, missed in wall time (machine busy?)"
                                                     : "MISSED");
 
-  std::printf("(b) wall seconds per (classifier, property): the oracle's proposed sets proved by Z3 (and the\n"
-              "    subset search if the oracle missed one), plus the shortest counterexample when refuted\n");
+  std::printf(
+      "(b) wall seconds per (classifier, property): the oracle's proposed sets proved by Z3 (and the\n"
+      "    subset search if the oracle missed one), plus the shortest counterexample when refuted\n");
   std::printf("    %-10s %7s", "", "total");
   for (std::size_t p = 0; p < property_count; ++p) std::printf(" %17s", str(name(static_cast<property>(p))).c_str());
   std::printf(" %7s\n", "other");
@@ -146,8 +148,11 @@ int main(int argc, char** argv) {
         const auto tb = timed([&] { q.emplace(*t, prop, proofs::query_options{}); });
         smt::answer a{};
         const auto tc = timed([&] { a = q->check(0).answer; });
-        const auto ts = timed([&] { if (a == smt::answer::sat) (void)q->shortest(0); });
-        sb.wall += tb.wall, sb.cpu += tb.cpu, sc.wall += tc.wall, sc.cpu += tc.cpu, ss.wall += ts.wall, ss.cpu += ts.cpu;
+        const auto ts = timed([&] {
+          if (a == smt::answer::sat) (void)q->shortest(0);
+        });
+        sb.wall += tb.wall, sb.cpu += tb.cpu, sc.wall += tc.wall, sc.cpu += tc.cpu, ss.wall += ts.wall,
+            ss.cpu += ts.cpu;
       }
       b.push_back(sb), c.push_back(sc), sh.push_back(ss);
     }
@@ -174,11 +179,12 @@ int main(int argc, char** argv) {
     }
     const sample v = median(vt), z = median(zt);
     if (n == 1) v1 = v, z1 = z;
-    std::printf("    %5d %8.3f s (%7.3f s) %7.2fx   %14.3f s (%7.3f s) %7.2fx %8zu\n", n, v.wall, v.cpu,
-                v.cpu / v1.cpu, z.wall, z.cpu, z.cpu / z1.cpu, unknowns);
+    std::printf("    %5d %8.3f s (%7.3f s) %7.2fx   %14.3f s (%7.3f s) %7.2fx %8zu\n", n, v.wall, v.cpu, v.cpu / v1.cpu,
+                z.wall, z.cpu, z.cpu / z1.cpu, unknowns);
   }
-  std::printf("    (ratios in CPU time; verify_table runs the N <= 4 oracle at every N. 'Z3 alone' is one\n"
-              "     query per classifier and property, checked under every assumption set, no oracle)\n\n");
+  std::printf(
+      "    (ratios in CPU time; verify_table runs the N <= 4 oracle at every N. 'Z3 alone' is one\n"
+      "     query per classifier and property, checked under every assumption set, no oracle)\n\n");
 
   // (d)
   std::printf("(d) brute force, brute::enumerate(t, n): wall seconds, traces, growth from n-1\n");
@@ -227,8 +233,9 @@ int main(int argc, char** argv) {
     if (builtin_tables[c] == &ref) ref_seconds = median(per_classifier[c]);
   const double k = std::log(points.back().second / points[1].second) / std::log(16.0 / 8.0);
   const double at255 = points.back().second * std::pow(255.0 / 16.0, k);
-  std::printf("\n    time grows like n^%.1f between n=8 and n=16; n=255 would take about %.0e s (%.0f days);\n"
-              "    Z3 proves N <= 255 for reference in %.3f s\n",
-              k, at255, at255 / 86400.0, ref_seconds);
+  std::printf(
+      "\n    time grows like n^%.1f between n=8 and n=16; n=255 would take about %.0e s (%.0f days);\n"
+      "    Z3 proves N <= 255 for reference in %.3f s\n",
+      k, at255, at255 / 86400.0, ref_seconds);
   return 0;
 }

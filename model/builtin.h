@@ -15,10 +15,11 @@
 
 namespace migchan {
 
-inline constexpr std::array<const table*, 10> builtin_tables{
-    &classifiers::qemu_7_2,  &classifiers::qemu_8_0,  &classifiers::qemu_8_1,  &classifiers::qemu_9_0,
-    &classifiers::qemu_10_0, &classifiers::qemu_10_1, &classifiers::qemu_11_1, &classifiers::io_watch,
-    &classifiers::patch_v6,  &classifiers::reference};
+inline constexpr std::array<const table*, 10> builtin_tables{&classifiers::qemu_7_2,  &classifiers::qemu_8_0,
+                                                             &classifiers::qemu_8_1,  &classifiers::qemu_9_0,
+                                                             &classifiers::qemu_10_0, &classifiers::qemu_10_1,
+                                                             &classifiers::qemu_11_1, &classifiers::io_watch,
+                                                             &classifiers::patch_v6,  &classifiers::reference};
 
 constexpr const table* find_builtin(std::string_view name) {
   for (const table* t : builtin_tables)

@@ -48,7 +48,14 @@ enum class init_packet : std::uint8_t {
 
 // MigrationStatus values the destination's classifier can observe.
 enum class mig_status : std::uint8_t {
-  none, setup, active, postcopy_active, postcopy_paused, postcopy_recover, failed, completed,
+  none,
+  setup,
+  active,
+  postcopy_active,
+  postcopy_paused,
+  postcopy_recover,
+  failed,
+  completed,
 };
 
 // What the destination does with the channel.
@@ -79,30 +86,28 @@ template <class... S> constexpr auto make_names(S... s) {
   return std::array<std::string_view, sizeof...(S)>{std::string_view{s}...};
 }
 
-#define MIGCHAN_ENUM_NAMES(E, ...)                                              \
-  template <> struct enum_traits<E> {                                           \
-    static constexpr auto names = make_names(__VA_ARGS__);                          \
-    static constexpr std::size_t size = names.size();                           \
+#define MIGCHAN_ENUM_NAMES(E, ...)                         \
+  template <> struct enum_traits<E> {                      \
+    static constexpr auto names = make_names(__VA_ARGS__); \
+    static constexpr std::size_t size = names.size();      \
   }
 
 MIGCHAN_ENUM_NAMES(channel_kind, "main", "multifd", "preempt");
 MIGCHAN_ENUM_NAMES(transport, "socket", "fd", "tls", "file", "exec");
-MIGCHAN_ENUM_NAMES(first_bytes, "vm_file_magic", "multifd_magic", "vm_command",
-                   "ram_page", "silent", "partial", "eof", "reset", "other");
-MIGCHAN_ENUM_NAMES(init_packet, "good", "id_at_count", "id_above_count", "id_repeated", "bad_version",
-                   "bad_uuid", "truncated", "truncated_eof");
-MIGCHAN_ENUM_NAMES(mig_status, "none", "setup", "active", "postcopy-active",
-                   "postcopy-paused", "postcopy-recover", "failed", "completed");
-MIGCHAN_ENUM_NAMES(verdict, "main", "multifd", "preempt", "reject", "exit", "abort",
-                   "crash", "drop", "blocked", "defer");
+MIGCHAN_ENUM_NAMES(first_bytes, "vm_file_magic", "multifd_magic", "vm_command", "ram_page", "silent", "partial", "eof",
+                   "reset", "other");
+MIGCHAN_ENUM_NAMES(init_packet, "good", "id_at_count", "id_above_count", "id_repeated", "bad_version", "bad_uuid",
+                   "truncated", "truncated_eof");
+MIGCHAN_ENUM_NAMES(mig_status, "none", "setup", "active", "postcopy-active", "postcopy-paused", "postcopy-recover",
+                   "failed", "completed");
+MIGCHAN_ENUM_NAMES(verdict, "main", "multifd", "preempt", "reject", "exit", "abort", "crash", "drop", "blocked",
+                   "defer");
 MIGCHAN_ENUM_NAMES(reads, "nothing", "peek4", "read64");
 #undef MIGCHAN_ENUM_NAMES
 
 template <class E> constexpr std::size_t enum_size = enum_traits<E>::size;
 
-template <class E> constexpr std::string_view name(E e) {
-  return enum_traits<E>::names[static_cast<std::size_t>(e)];
-}
+template <class E> constexpr std::string_view name(E e) { return enum_traits<E>::names[static_cast<std::size_t>(e)]; }
 
 template <class E> constexpr std::optional<E> parse_enum(std::string_view s) {
   for (std::size_t i = 0; i < enum_size<E>; ++i)

@@ -19,14 +19,14 @@ inline constexpr std::size_t max_rules = 128;
 inline constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
 struct analysis {
-  std::size_t observations = 0;            // valid observations tried (representatives)
-  std::optional<observation> gap;          // a valid observation no rule matches
-  std::size_t dead = npos;                 // first rule that never fires
+  std::size_t observations = 0;    // valid observations tried (representatives)
+  std::optional<observation> gap;  // a valid observation no rule matches
+  std::size_t dead = npos;         // first rule that never fires
   std::size_t dead_count = 0;
-  std::array<bool, max_rules> fires{};     // fires[i]: rule i fires for some valid observation
-  std::size_t duplicate = npos;            // first rule whose id repeats an earlier one
-  std::size_t unobservable = npos;         // first rule that fires on a non-peekable channel by its first bytes
-  std::size_t not_a_row_verdict = npos;    // first rule deciding exit or crash, which only step() does
+  std::array<bool, max_rules> fires{};   // fires[i]: rule i fires for some valid observation
+  std::size_t duplicate = npos;          // first rule whose id repeats an earlier one
+  std::size_t unobservable = npos;       // first rule that fires on a non-peekable channel by its first bytes
+  std::size_t not_a_row_verdict = npos;  // first rule deciding exit or crash, which only step() does
   bool too_large = false;
 };
 
@@ -43,7 +43,10 @@ constexpr std::size_t representatives(const mask* masks, std::size_t n, std::arr
     for (std::size_t k = 0; k < n && k < 32; ++k) s |= ((masks[k] >> v) & 1u) << k;
     bool seen = false;
     for (std::size_t j = 0; j < count; ++j) seen = seen || sig[j] == s;
-    if (!seen) { sig[count] = s; out[count++] = static_cast<int>(v); }
+    if (!seen) {
+      sig[count] = s;
+      out[count++] = static_cast<int>(v);
+    }
   }
   return count;
 }
@@ -51,7 +54,8 @@ constexpr std::size_t representatives(const mask* masks, std::size_t n, std::arr
 constexpr std::size_t masks_of(const table& t, column c, mask* out, std::size_t cap) {
   std::size_t n = 0;
   auto add = [&](mask m) {
-    for (std::size_t i = 0; i < n; ++i) if (out[i] == m) return;
+    for (std::size_t i = 0; i < n; ++i)
+      if (out[i] == m) return;
     if (n < cap) out[n++] = m;
   };
   for (const auto& r : t.rules) add(r.when.get(c));
@@ -98,10 +102,16 @@ template <class F> constexpr std::size_t for_each_raw_observation(const table& t
 
 constexpr analysis analyse(const table& t) {
   analysis a;
-  if (t.rules.size() > max_rules) { a.too_large = true; return a; }
+  if (t.rules.size() > max_rules) {
+    a.too_large = true;
+    return a;
+  }
   for (std::size_t i = 0; i < t.rules.size() && a.duplicate == npos; ++i)
     for (std::size_t j = 0; j < i; ++j)
-      if (t.rules[i].id == t.rules[j].id) { a.duplicate = i; break; }
+      if (t.rules[i].id == t.rules[j].id) {
+        a.duplicate = i;
+        break;
+      }
   a.observations = for_each_observation(t, [&](const observation& o) {
     // Indices, not pointers: GCC cannot compare pointers in constexpr under UBSan.
     const auto d = classify<concrete_domain>(t, o.generic());
@@ -117,7 +127,10 @@ constexpr analysis analyse(const table& t) {
     }
   });
   for (std::size_t i = 0; i < t.rules.size(); ++i) {
-    if (!a.fires[i]) { if (a.dead == npos) a.dead = i; ++a.dead_count; }
+    if (!a.fires[i]) {
+      if (a.dead == npos) a.dead = i;
+      ++a.dead_count;
+    }
     if (!row_verdict(t.rules[i].then) && a.not_a_row_verdict == npos) a.not_a_row_verdict = i;
   }
   return a;
@@ -143,7 +156,8 @@ template <rule_id Id> struct rule_decides_what_only_the_code_around_it_does;
 template <const table& T, rule_id ExpectedDead = rule_id{""}> consteval bool checked() {
   constexpr analysis a = analyse(T);
   static_assert(!a.too_large, "table has more rows than the compile-time checker handles");
-  constexpr bool expected_dead = a.dead == npos || (a.dead_count == 1 && T.rules[a.dead].id == std::string_view{ExpectedDead.s});
+  constexpr bool expected_dead = a.dead == npos ||
+                                 (a.dead_count == 1 && T.rules[a.dead].id == std::string_view{ExpectedDead.s});
   if constexpr (a.duplicate != npos) (void)sizeof(rule_id_is_duplicated<rule_id{T.rules[a.duplicate].id}>);
   if constexpr (a.gap.has_value()) (void)sizeof(table_is_not_exhaustive<rule_id{T.name}>);
   if constexpr (!expected_dead) (void)sizeof(rule_is_dead<rule_id{T.rules[a.dead].id}>);

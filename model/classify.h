@@ -17,7 +17,7 @@ namespace detail {
 // First match over the rows. Out of line at run time: the dispatch array
 // answers there, and this loop would only crowd its registers.
 [[gnu::noinline]] constexpr basic_decision<concrete_domain> first_match(const table& t,
-                                                                      const basic_observation<concrete_domain>& o) {
+                                                                        const basic_observation<concrete_domain>& o) {
   for (std::size_t i = 0; i < t.rules.size(); ++i)
     if (matches<concrete_domain>(t.rules[i].when, o))
       return {static_cast<int>(i), static_cast<int>(t.rules[i].then), static_cast<int>(t.rules[i].cost)};
@@ -43,14 +43,12 @@ constexpr basic_decision<concrete_domain> classify_through(const dispatch_view* 
   return detail::first_match(t, o);
 }
 
-template <class D>
-constexpr basic_decision<D> classify(const table& t, const basic_observation<D>& o) {
+template <class D> constexpr basic_decision<D> classify(const table& t, const basic_observation<D>& o) {
   const int n = static_cast<int>(t.rules.size());
   if constexpr (std::is_same_v<D, concrete_domain>) {
     return classify_through(std::is_constant_evaluated() ? nullptr : own_dispatch(t), t, o);
   } else {
-    basic_decision<D> d{D::num(n), D::num(static_cast<int>(verdict::reject)),
-                        D::num(static_cast<int>(reads::nothing))};
+    basic_decision<D> d{D::num(n), D::num(static_cast<int>(verdict::reject)), D::num(static_cast<int>(reads::nothing))};
     for (int i = n - 1; i >= 0; --i) {
       const auto m = matches<D>(t.rules[i].when, o);
       d = {D::ite(m, D::num(i), d.rule), D::ite(m, D::num(static_cast<int>(t.rules[i].then)), d.then),

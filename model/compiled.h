@@ -68,7 +68,10 @@ constexpr classes classes_of(std::span<const rule> rules) {
     for (std::size_t v = 0; v < n; ++v) {
       std::size_t same = v;
       for (std::size_t w = 0; w < v; ++w)
-        if (sig[w] == sig[v]) { same = w; break; }
+        if (sig[w] == sig[v]) {
+          same = w;
+          break;
+        }
       k.of[c][v] = same == v ? next++ : k.of[c][same];
     }
     k.count[c] = next;
@@ -76,12 +79,16 @@ constexpr classes classes_of(std::span<const rule> rules) {
   return k;
 }
 
-constexpr observation representative(const classes& k, std::size_t index, const std::array<std::uint32_t, raw_count>& stride) {
+constexpr observation representative(const classes& k, std::size_t index,
+                                     const std::array<std::uint32_t, raw_count>& stride) {
   std::array<std::size_t, raw_count> v{};
   for (std::size_t c = 0; c < raw_count; ++c) {
     const std::size_t cls = index / stride[c] % k.count[c];
     for (std::size_t x = 0; x < values(static_cast<raw>(c)); ++x)
-      if (k.of[c][x] == cls) { v[c] = x; break; }
+      if (k.of[c][x] == cls) {
+        v[c] = x;
+        break;
+      }
   }
   observation o;
   o.transport = static_cast<transport>(v[0]);

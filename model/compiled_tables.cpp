@@ -10,11 +10,11 @@
 
 namespace migchan::classifiers {
 
-#define MIGCHAN_COMPILED(rows)                                                                  \
-  namespace {                                                                                   \
-  constexpr auto rows##_array = compile<dispatch_size(rows##_rules)>(rows##_rules);             \
+#define MIGCHAN_COMPILED(rows)                                                                             \
+  namespace {                                                                                              \
+  constexpr auto rows##_array = compile<dispatch_size(rows##_rules)>(rows##_rules);                        \
   static_assert(agrees(rows##_rules, rows##_array.view(rows##_rules)), #rows ": array and rows disagree"); \
-  }                                                                                             \
+  }                                                                                                        \
   constexpr dispatch_view rows##_dispatch = rows##_array.view(rows##_rules)
 
 MIGCHAN_COMPILED(qemu_7_2);

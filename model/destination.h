@@ -64,10 +64,10 @@ template <class D> struct dest_state {
 template <class D> struct arrival {
   using I = typename D::integer;
   typename D::boolean present;  // false: padding at the end of a symbolic trace
-  I kind;       // enum channel_kind: what the sender opened
-  I transport;  // enum transport
-  I magic;      // enum first_bytes
-  I count;      // how many identical channels arrive back to back (>= 1)
+  I kind;                       // enum channel_kind: what the sender opened
+  I transport;                  // enum transport
+  I magic;                      // enum first_bytes
+  I count;                      // how many identical channels arrive back to back (>= 1)
   // enum init_packet: what its MultiFDInit_t says against the destination, if it is read as one
   I init = D::num(0);
 };
@@ -84,9 +84,16 @@ template <class D> struct step_result {
 };
 
 template <class D> constexpr dest_state<D> fresh_state() {
-  return {.has_main = D::lit(false), .has_preempt = D::lit(false), .stalled = D::lit(false),
-          .aborted = D::lit(false), .parked = D::lit(false), .exited = D::lit(false), .multifd_count = D::num(0),
-          .status = en<D>(mig_status::setup), .starts = D::num(0), .parked_kind = D::num(0)};
+  return {.has_main = D::lit(false),
+          .has_preempt = D::lit(false),
+          .stalled = D::lit(false),
+          .aborted = D::lit(false),
+          .parked = D::lit(false),
+          .exited = D::lit(false),
+          .multifd_count = D::num(0),
+          .status = en<D>(mig_status::setup),
+          .starts = D::num(0),
+          .parked_kind = D::num(0)};
 }
 
 // After a postcopy pause: main and preempt are gone, multifd channels stay.
@@ -100,8 +107,16 @@ template <class D> constexpr dest_state<D> paused_state(const dest_config<D>& c)
 template <class D>
 constexpr basic_observation<D> observe(const dest_config<D>& c, const dest_state<D>& s,
                                        const typename D::integer& transport, const typename D::integer& magic) {
-  return {c.multifd, c.postcopy_ram, c.postcopy_preempt, c.mapped_ram, transport, s.has_main,
-          c.multifd && s.multifd_count >= c.channels, s.has_preempt, s.status, magic};
+  return {c.multifd,
+          c.postcopy_ram,
+          c.postcopy_preempt,
+          c.mapped_ram,
+          transport,
+          s.has_main,
+          c.multifd && s.multifd_count >= c.channels,
+          s.has_preempt,
+          s.status,
+          magic};
 }
 
 // migration_has_all_channels(), as the socket listener sees it.
@@ -152,9 +167,9 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
   const B init_refused = init_read && !is(a.init, init_packet::good) && !id_past_array;
   const B multifd_off = v_multifd && !c.multifd;
   const B dup_main = v_main && s.has_main && D::lit(t.sem.setup == setup_rule::asserting);
-  const B dup_preempt = v_preempt && (s.has_preempt || (!c.postcopy_preempt &&
-                                                        D::lit(t.sem.setup == setup_rule::asserting_preempt))) &&
-                       D::lit(t.sem.setup != setup_rule::lenient);
+  const B dup_preempt =
+      v_preempt && (s.has_preempt || (!c.postcopy_preempt && D::lit(t.sem.setup == setup_rule::asserting_preempt))) &&
+      D::lit(t.sem.setup != setup_rule::lenient);
   // TLS: the listener accepts, then the server handshake runs to its end on the
   // blocking socket inside the same callback (migration/tls.c, io/channel-tls.c),
   // so accept and classification are one step. On TLS the first-bytes classes
@@ -202,7 +217,8 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
   const B now_multifd = by_rule && is(then, verdict::multifd);
   const B now_preempt = by_rule && is(then, verdict::preempt);
   // An error returned to migration_channel_process_incoming() (not the TLS handshake's).
-  const B reported = a.present && !out_of_service && !handshake && (is(then, verdict::reject) || is(then, verdict::exit));
+  const B reported = a.present && !out_of_service && !handshake &&
+                     (is(then, verdict::reject) || is(then, verdict::exit));
 
   dest_state<D> n = s;
   n.has_main = s.has_main || now_main;
@@ -221,12 +237,12 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
   B start = D::lit(false);
   switch (t.sem.start) {
     case start_rule::on_last_channel:  // 7.2 start_migration
-      start = (now_main && !(c.multifd || c.postcopy_preempt)) ||
-              (now_multifd && n.multifd_count == c.channels) || now_preempt;
+      start = (now_main && !(c.multifd || c.postcopy_preempt)) || (now_multifd && n.multifd_count == c.channels) ||
+              now_preempt;
       break;
     case start_rule::should_start_incoming:  // 5655aab0
-      start = assigned && D::ite(c.multifd, has_all_channels<D>(t.sem.all_channels, c, n),
-                                 by_rule && is(then, verdict::main));
+      start = assigned &&
+              D::ite(c.multifd, has_all_channels<D>(t.sem.all_channels, c, n), by_rule && is(then, verdict::main));
       break;
     case start_rule::main_and_multifd:  // 00f3fcef: a preempt channel returns early
       start = assigned && !now_preempt && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
@@ -234,23 +250,34 @@ constexpr step_result<D> step_deciding(const table& t, bool defers, const Decide
   }
   n.starts = s.starts + D::ite(start, D::num(1), D::num(0));
   // postcopy_try_recover(): a start while paused resumes instead.
-  n.status = D::ite(start, D::ite(is(s.status, mig_status::postcopy_paused), en<D>(mig_status::postcopy_recover),
-                                  en<D>(mig_status::active)), s.status);
+  n.status = D::ite(start,
+                    D::ite(is(s.status, mig_status::postcopy_paused), en<D>(mig_status::postcopy_recover),
+                           en<D>(mig_status::active)),
+                    s.status);
   if (t.sem.errors == on_error::fail_and_exit) n.status = D::ite(reported, en<D>(mig_status::failed), n.status);
 
   // A run of identical channels is one step only if each of them would fare
   // the same: no state change but the multifd count, which stays below the
   // total until the last one, or a terminal outcome for the first.
-  const B run_ok = a.count == D::num(1) || !a.present ||
-                   (now_multifd && s.multifd_count + a.count <= c.channels) ||
+  const B run_ok = a.count == D::num(1) || !a.present || (now_multifd && s.multifd_count + a.count <= c.channels) ||
                    (!now_main && !now_preempt && !now_parked && !now_multifd && !is(then, verdict::main));
 
-  step_result<D> r{n, d.rule, then, cost, why, start && a.present, a.count >= D::num(1) && run_ok,
-                   D::lit(false), D::num(static_cast<int>(t.rules.size())), en<D>(verdict::defer), D::num(0)};
+  step_result<D> r{n,
+                   d.rule,
+                   then,
+                   cost,
+                   why,
+                   start && a.present,
+                   a.count >= D::num(1) && run_ok,
+                   D::lit(false),
+                   D::num(static_cast<int>(t.rules.size())),
+                   en<D>(verdict::defer),
+                   D::num(0)};
 
   // A parked channel is looked at again once main and all multifd are in.
   if (defers) {
-    const B ready = n.parked && !n.stalled && !n.aborted && !n.exited && n.has_main && (!c.multifd || n.multifd_count >= c.channels);
+    const B ready = n.parked && !n.stalled && !n.aborted && !n.exited && n.has_main &&
+                    (!c.multifd || n.multifd_count >= c.channels);
     // Concretely, nothing is parked most of the time: no second look then.
     if constexpr (std::is_same_v<D, concrete_domain>)
       if (!ready) return r;
@@ -273,10 +300,10 @@ constexpr step_result<D> step(const table& t, const dest_config<D>& c, const des
   if constexpr (std::is_same_v<D, concrete_domain>)
     if (!std::is_constant_evaluated())
       if (const dispatch_view* d = own_dispatch(t))
-        return step_deciding<D>(t, d->defers, [d, &t](const basic_observation<D>& o) { return classify_through(d, t, o); },
-                                c, s, a);
-  return step_deciding<D>(t, table_defers(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); },
-                          c, s, a);
+        return step_deciding<D>(
+            t, d->defers, [d, &t](const basic_observation<D>& o) { return classify_through(d, t, o); }, c, s, a);
+  return step_deciding<D>(
+      t, table_defers(t), [&t](const basic_observation<D>& o) { return classify<D>(t, o); }, c, s, a);
 }
 
 }  // namespace migchan

@@ -54,13 +54,13 @@ constexpr std::array<set_list, property_count> like_8_1{
 };
 // Where only non-peekable channels (TLS, file, fd, exec) can still be read
 // as MultiFDInit_t while they stay silent: they decide by order alone.
-constexpr set_list silent_only_if_not_peekable = sets(
-    set(non_peekable_implies_multifd), set(multifd_excludes_preempt, non_peekable_configs_match),
-    set(multifd_excludes_preempt, configs_match),
-    set(main_connects_first, preempt_after_multifd, non_peekable_configs_match),
-    set(preempt_after_multifd, tls_main_first, non_peekable_configs_match),
-    set(main_connects_first, preempt_after_multifd, configs_match),
-    set(preempt_after_multifd, tls_main_first, configs_match));
+constexpr set_list silent_only_if_not_peekable =
+    sets(set(non_peekable_implies_multifd), set(multifd_excludes_preempt, non_peekable_configs_match),
+         set(multifd_excludes_preempt, configs_match),
+         set(main_connects_first, preempt_after_multifd, non_peekable_configs_match),
+         set(preempt_after_multifd, tls_main_first, non_peekable_configs_match),
+         set(main_connects_first, preempt_after_multifd, configs_match),
+         set(preempt_after_multifd, tls_main_first, configs_match));
 // 10.1 to 11.0 and patch-v6: the preempt race needs one of two order assumptions.
 constexpr std::array<set_list, property_count> like_10_1{
     sets(main_first),

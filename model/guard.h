@@ -26,15 +26,25 @@ template <class E, class... Es> constexpr mask except(E e, Es... es) {
 }
 
 enum class column : std::uint8_t {
-  mm_done, peekable, transport, magic, has_main, all_multifd, has_preempt, state,
-  multifd, postcopy_ram, postcopy_preempt, mapped_ram,
+  mm_done,
+  peekable,
+  transport,
+  magic,
+  has_main,
+  all_multifd,
+  has_preempt,
+  state,
+  multifd,
+  postcopy_ram,
+  postcopy_preempt,
+  mapped_ram,
 };
 inline constexpr std::size_t column_count = 12;
 
 struct column_info {
   std::string_view name;
-  std::size_t size;                         // values in the column's domain
-  const std::string_view* value_names;      // nullptr for bool columns
+  std::size_t size;                     // values in the column's domain
+  const std::string_view* value_names;  // nullptr for bool columns
 };
 
 namespace detail {
@@ -85,13 +95,13 @@ struct guard {
   mask multifd = any, postcopy_ram = any, postcopy_preempt = any, mapped_ram = any;
 
   constexpr mask get(column c) const {
-    const mask m[] = {mm_done, peekable, transport, magic, has_main, all_multifd,
-                      has_preempt, state, multifd, postcopy_ram, postcopy_preempt, mapped_ram};
+    const mask m[] = {mm_done,     peekable, transport, magic,        has_main,         all_multifd,
+                      has_preempt, state,    multifd,   postcopy_ram, postcopy_preempt, mapped_ram};
     return static_cast<mask>(m[static_cast<std::size_t>(c)] & domain_mask(c));
   }
   constexpr void set(column c, mask v) {
-    mask* m[] = {&mm_done, &peekable, &transport, &magic, &has_main, &all_multifd,
-                 &has_preempt, &state, &multifd, &postcopy_ram, &postcopy_preempt, &mapped_ram};
+    mask* m[] = {&mm_done,     &peekable, &transport, &magic,        &has_main,         &all_multifd,
+                 &has_preempt, &state,    &multifd,   &postcopy_ram, &postcopy_preempt, &mapped_ram};
     *m[static_cast<std::size_t>(c)] = v;
   }
   constexpr bool is_any(column c) const { return get(c) == domain_mask(c); }

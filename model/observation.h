@@ -19,19 +19,28 @@ template <class D> struct basic_observation {
   using I = typename D::integer;
   // destination capabilities (migrate_multifd(), migrate_postcopy_ram(), ...)
   B multifd, postcopy_ram, postcopy_preempt, mapped_ram;
-  I transport;     // enum transport
-  B has_main;      // mis->from_src_file != NULL
-  B all_multifd;   // multifd_recv_all_channels_created()
-  B has_preempt;   // mis->postcopy_qemufile_dst != NULL
-  I state;         // enum mig_status: mis->state
-  I magic;         // enum first_bytes: what a 4-byte peek would see
+  I transport;    // enum transport
+  B has_main;     // mis->from_src_file != NULL
+  B all_multifd;  // multifd_recv_all_channels_created()
+  B has_preempt;  // mis->postcopy_qemufile_dst != NULL
+  I state;        // enum mig_status: mis->state
+  I magic;        // enum first_bytes: what a 4-byte peek would see
 };
 
 // The fields of an observation, named once for everything that lists them:
 // rendering, Z3 variables and models, witnesses. Booleans have 2 values and no
 // value names.
 enum class field : std::uint8_t {
-  multifd, postcopy_ram, postcopy_preempt, mapped_ram, transport, has_main, all_multifd, has_preempt, state, magic,
+  multifd,
+  postcopy_ram,
+  postcopy_preempt,
+  mapped_ram,
+  transport,
+  has_main,
+  all_multifd,
+  has_preempt,
+  state,
+  magic,
 };
 inline constexpr std::size_t field_count = 10;
 
@@ -82,36 +91,50 @@ struct observation {
   first_bytes magic = first_bytes::vm_file_magic;
 
   constexpr basic_observation<concrete_domain> generic() const {
-    return {multifd,     postcopy_ram, postcopy_preempt,         mapped_ram,
-            static_cast<int>(transport), has_main, all_multifd, has_preempt,
-            static_cast<int>(state),     static_cast<int>(magic)};
+    return {multifd,
+            postcopy_ram,
+            postcopy_preempt,
+            mapped_ram,
+            static_cast<int>(transport),
+            has_main,
+            all_multifd,
+            has_preempt,
+            static_cast<int>(state),
+            static_cast<int>(magic)};
   }
   constexpr bool operator==(const observation&) const = default;
 
   static constexpr observation from(const basic_observation<concrete_domain>& g) {
-    return {g.multifd,     g.postcopy_ram, g.postcopy_preempt,         g.mapped_ram,
-            static_cast<migchan::transport>(g.transport),  g.has_main, g.all_multifd, g.has_preempt,
-            static_cast<mig_status>(g.state),               static_cast<first_bytes>(g.magic)};
+    return {g.multifd,
+            g.postcopy_ram,
+            g.postcopy_preempt,
+            g.mapped_ram,
+            static_cast<migchan::transport>(g.transport),
+            g.has_main,
+            g.all_multifd,
+            g.has_preempt,
+            static_cast<mig_status>(g.state),
+            static_cast<first_bytes>(g.magic)};
   }
 };
 
 // Every observation of the raw space, valid or not (46,080): 2^7 booleans x
 // transport x state x first bytes. The one enumeration of the space.
 // for_each_of() walks the same order over chosen values of the three enum fields.
-inline constexpr std::size_t raw_observations =
-    128 * enum_size<transport> * enum_size<mig_status> * enum_size<first_bytes>;
+inline constexpr std::size_t raw_observations = 128 * enum_size<transport> * enum_size<mig_status> *
+                                                enum_size<first_bytes>;
 template <class F>
-constexpr void for_each_of(const int* tv, std::size_t nt, const int* sv, std::size_t ns, const int* mv,
-                           std::size_t nm, F&& f) {
+constexpr void for_each_of(const int* tv, std::size_t nt, const int* sv, std::size_t ns, const int* mv, std::size_t nm,
+                           F&& f) {
   for (unsigned bits = 0; bits < 128; ++bits)
     for (std::size_t ti = 0; ti < nt; ++ti)
       for (std::size_t si = 0; si < ns; ++si)
         for (std::size_t mi = 0; mi < nm; ++mi)
           f(observation{bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), transport(tv[ti]),
-                        bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(sv[si]),
-                        first_bytes(mv[mi])});
+                        bool(bits & 16), bool(bits & 32), bool(bits & 64), mig_status(sv[si]), first_bytes(mv[mi])});
 }
-template <class E> inline constexpr auto every_value = [] {
+template <class E>
+inline constexpr auto every_value = [] {
   std::array<int, enum_size<E>> v{};
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int>(i);
   return v;

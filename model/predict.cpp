@@ -57,7 +57,8 @@ std::vector<arrival<cd>> source_order(const sender_config<cd>& s, const dest_con
     const auto magic = s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic;
     for (int i = 0; i < want.good; ++i) out.push_back(one(channel_kind::multifd, magic));
     if (want.at_count) out.push_back(one(channel_kind::multifd, magic, init_packet::id_at_count));
-    for (int i = 0; i < want.above_count; ++i) out.push_back(one(channel_kind::multifd, magic, init_packet::id_above_count));
+    for (int i = 0; i < want.above_count; ++i)
+      out.push_back(one(channel_kind::multifd, magic, init_packet::id_above_count));
   }
   if (s.postcopy_preempt && !early && s.switched) out.push_back(one(channel_kind::preempt, first_bytes::silent));
   return out;

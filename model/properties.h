@@ -8,7 +8,12 @@
 namespace migchan {
 
 enum class property : std::uint8_t {
-  sound, no_abort, no_silent_peek, complete, order_independent, mismatch_rejected,
+  sound,
+  no_abort,
+  no_silent_peek,
+  complete,
+  order_independent,
+  mismatch_rejected,
 };
 template <> struct enum_traits<property> {
   static constexpr auto names = make_names("sound", "no-abort", "no-silent-peek", "complete", "order-independent",
@@ -94,22 +99,25 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
     const auto v = st.out.then;
     misclassified = misclassified ||
                     (present && is<D>(st.out.why, cause::rule) && detail::decided_as_kind<D>(v) && v != st.in.kind) ||
-                    (st.out.woke && detail::decided_as_kind<D>(st.out.woke_then) && st.out.woke_then != st.out.woke_kind);
-    aborted = aborted || (present && !is<D>(st.out.why, cause::behind) && (is<D>(v, verdict::abort) || is<D>(v, verdict::crash))) ||
+                    (st.out.woke && detail::decided_as_kind<D>(st.out.woke_then) &&
+                     st.out.woke_then != st.out.woke_kind);
+    aborted = aborted ||
+              (present && !is<D>(st.out.why, cause::behind) &&
+               (is<D>(v, verdict::abort) || is<D>(v, verdict::crash))) ||
               (st.out.woke && is<D>(st.out.woke_then, verdict::abort));
-    silent_wait = silent_wait || (present && (is<D>(st.out.why, cause::rule) || is<D>(st.out.why, cause::multifd_init)) &&
-                                  is<D>(v, verdict::blocked)) ||
+    silent_wait = silent_wait ||
+                  (present && (is<D>(st.out.why, cause::rule) || is<D>(st.out.why, cause::multifd_init)) &&
+                   is<D>(v, verdict::blocked)) ||
                   (st.out.woke && is<D>(st.out.woke_then, verdict::blocked));
     // Taking a channel for a feature the destination has off is no reject.
     const auto fv_here = detail::final_verdict<D>(tr, i);
-    accepted_disabled = accepted_disabled ||
-                        (present && is<D>(st.out.why, cause::rule) &&
-                         ((is<D>(fv_here, verdict::multifd) && !d.multifd) ||
-                          (is<D>(fv_here, verdict::preempt) && !d.postcopy_preempt)));
+    accepted_disabled = accepted_disabled || (present && is<D>(st.out.why, cause::rule) &&
+                                              ((is<D>(fv_here, verdict::multifd) && !d.multifd) ||
+                                               (is<D>(fv_here, verdict::preempt) && !d.postcopy_preempt)));
     const auto fv = detail::final_verdict<D>(tr, i);
     unassigned = unassigned || (present && !(fv == st.in.kind && (is<D>(st.out.why, cause::rule))));
-    early_start = early_start ||
-                  (st.out.started && !(st.out.next.has_main && (!d.multifd || st.out.next.multifd_count >= d.channels)));
+    early_start = early_start || (st.out.started &&
+                                  !(st.out.next.has_main && (!d.multifd || st.out.next.multifd_count >= d.channels)));
   }
   switch (p) {
     case property::sound: return misclassified;
@@ -133,8 +141,7 @@ constexpr typename D::boolean violates(property p, const sender_config<D>& s, co
 // The natural order: main, then multifd, then preempt.
 template <class D> constexpr typename D::boolean natural_order(std::span<const trace_step<D>> tr) {
   typename D::boolean ok = D::lit(true);
-  for (std::size_t i = 1; i < tr.size(); ++i)
-    ok = ok && (!tr[i].in.present || tr[i].in.kind >= tr[i - 1].in.kind);
+  for (std::size_t i = 1; i < tr.size(); ++i) ok = ok && (!tr[i].in.present || tr[i].in.kind >= tr[i - 1].in.kind);
   return ok;
 }
 

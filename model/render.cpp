@@ -85,10 +85,15 @@ nlohmann::json to_json(const table& t) {
   for (const auto& r : t.rules) rules.push_back(to_json(r));
   nlohmann::json forbids = nlohmann::json::array();
   for (const auto& f : t.forbids)
-    forbids.push_back({{"id", std::string(f.id)}, {"guard", to_json(f.when)}, {"text", std::string(f.text)},
+    forbids.push_back({{"id", std::string(f.id)},
+                       {"guard", to_json(f.when)},
+                       {"text", std::string(f.text)},
                        {"upstream", {{"commit", std::string(f.ref.commit)}, {"where", std::string(f.ref.where)}}}});
-  return {{"name", std::string(t.name)}, {"summary", std::string(t.summary)}, {"source", std::string(t.source)},
-          {"rules", rules}, {"refused_configurations", forbids}};
+  return {{"name", std::string(t.name)},
+          {"summary", std::string(t.summary)},
+          {"source", std::string(t.source)},
+          {"rules", rules},
+          {"refused_configurations", forbids}};
 }
 
 nlohmann::json to_json(const observation& o) {
@@ -129,7 +134,10 @@ std::string render_markdown(const table& t) {
   s << "| id | guard | decision | reads | C condition | upstream |\n|---|---|---|---|---|---|\n";
   const auto esc = [](std::string_view v) {
     std::string o;
-    for (char ch : v) { if (ch == '|') o += "\\|"; else o += ch; }
+    for (char ch : v) {
+      if (ch == '|') o += "\\|";
+      else o += ch;
+    }
     return o;
   };
   for (const auto& r : t.rules) {

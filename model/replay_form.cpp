@@ -64,7 +64,8 @@ replay_trace parse_replay_trace(const json& j) {
   t.config.postcopy_ram = bool_field(cfg, "postcopy_ram", "config", false);
   t.config.postcopy_preempt = bool_field(cfg, "postcopy_preempt", "config", false);
   t.config.mapped_ram = bool_field(cfg, "mapped_ram", "config", false);
-  t.config.channels = int_field(cfg, "channels", "config", multifd_channels_default, multifd_channels_min, multifd_channels_max);
+  t.config.channels = int_field(cfg, "channels", "config", multifd_channels_default, multifd_channels_min,
+                                multifd_channels_max);
   t.config.exit_on_error = bool_field(cfg, "exit_on_error", "config", true);
   t.recovery = bool_field(cfg, "recovery", "config", false);
   if (cfg.contains("transport")) t.transport = enum_field<transport>(cfg["transport"], "config.transport");
@@ -122,8 +123,10 @@ nlohmann::json to_json(const replay_trace& t) {
   using json = nlohmann::json;
   json arrivals = json::array();
   for (const auto& a : t.arrivals) {
-    json x{{"kind", std::string(name(a.kind))}, {"magic", std::string(name(a.magic))},
-           {"init", std::string(name(a.init))}, {"count", a.count}};
+    json x{{"kind", std::string(name(a.kind))},
+           {"magic", std::string(name(a.magic))},
+           {"init", std::string(name(a.init))},
+           {"count", a.count}};
     if (a.gap_ms) x["gap_ms"] = *a.gap_ms;
     if (a.end) x["end"] = std::string(name(*a.end));
     if (a.expect)
@@ -133,15 +136,22 @@ nlohmann::json to_json(const replay_trace& t) {
     arrivals.push_back(x);
   }
   json j{{"classifier", t.classifier},
-         {"config", {{"multifd", t.config.multifd}, {"postcopy_ram", t.config.postcopy_ram},
-                     {"postcopy_preempt", t.config.postcopy_preempt}, {"mapped_ram", t.config.mapped_ram},
-                     {"channels", t.config.channels}, {"exit_on_error", t.config.exit_on_error},
-                     {"transport", std::string(name(t.transport))}, {"recovery", t.recovery}}},
+         {"config",
+          {{"multifd", t.config.multifd},
+           {"postcopy_ram", t.config.postcopy_ram},
+           {"postcopy_preempt", t.config.postcopy_preempt},
+           {"mapped_ram", t.config.mapped_ram},
+           {"channels", t.config.channels},
+           {"exit_on_error", t.config.exit_on_error},
+           {"transport", std::string(name(t.transport))},
+           {"recovery", t.recovery}}},
          {"arrivals", arrivals}};
   if (t.property) j["property"] = *t.property;
   if (t.source)
-    j["source_config"] = {{"multifd", t.source->multifd}, {"postcopy_ram", t.source->postcopy_ram},
-                          {"postcopy_preempt", t.source->postcopy_preempt}, {"channels", t.source->channels}};
+    j["source_config"] = {{"multifd", t.source->multifd},
+                          {"postcopy_ram", t.source->postcopy_ram},
+                          {"postcopy_preempt", t.source->postcopy_preempt},
+                          {"channels", t.source->channels}};
   return j;
 }
 

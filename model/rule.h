@@ -15,7 +15,7 @@ struct upstream {
 };
 
 struct rule {
-  std::string_view id;       // stable, dotted: "peek.multifd_magic"
+  std::string_view id;  // stable, dotted: "peek.multifd_magic"
   guard when;
   verdict then = verdict::reject;
   reads cost = reads::nothing;  // what the classifier read to get here

@@ -24,13 +24,13 @@ template <class D> struct sender_config {
 };
 
 enum class assumption : std::uint8_t {
-  main_connects_first,          // the destination accepts main before any other channel
-  preempt_after_multifd,        // the preempt channel arrives after every multifd channel
-  multifd_excludes_preempt,     // multifd and postcopy-preempt are never on together
-  tls_main_first,               // with TLS, main finishes its handshake first
-  non_peekable_implies_multifd, // non-peekable transports carry only main and multifd channels
-  non_peekable_configs_match,   // on a non-peekable transport both sides have the same capabilities
-  configs_match,                // both sides have the same capabilities and channel count
+  main_connects_first,           // the destination accepts main before any other channel
+  preempt_after_multifd,         // the preempt channel arrives after every multifd channel
+  multifd_excludes_preempt,      // multifd and postcopy-preempt are never on together
+  tls_main_first,                // with TLS, main finishes its handshake first
+  non_peekable_implies_multifd,  // non-peekable transports carry only main and multifd channels
+  non_peekable_configs_match,    // on a non-peekable transport both sides have the same capabilities
+  configs_match,                 // both sides have the same capabilities and channel count
 };
 template <> struct enum_traits<assumption> {
   static constexpr auto names = make_names("main-connects-first", "preempt-after-multifd", "multifd-excludes-preempt",
@@ -57,8 +57,15 @@ template <class D>
 constexpr typename D::boolean accepted(const table& t, typename D::boolean multifd, typename D::boolean postcopy_ram,
                                        typename D::boolean postcopy_preempt, typename D::boolean mapped_ram,
                                        const typename D::integer& transport) {
-  const basic_observation<D> o{multifd, postcopy_ram, postcopy_preempt, mapped_ram, transport, D::lit(false),
-                               D::lit(false), D::lit(false), en<D>(mig_status::setup),
+  const basic_observation<D> o{multifd,
+                               postcopy_ram,
+                               postcopy_preempt,
+                               mapped_ram,
+                               transport,
+                               D::lit(false),
+                               D::lit(false),
+                               D::lit(false),
+                               en<D>(mig_status::setup),
                                en<D>(first_bytes::vm_file_magic)};
   return valid<D>(t, o);
 }
@@ -109,8 +116,7 @@ template <class D> constexpr typename D::integer accept_queue(const dest_config<
 // The connections a source opens after main that its header waits for: every one
 // up to its last multifd channel (an early preempt channel among them takes a
 // place in the accept queue too). `in` maps an element to its arrival.
-template <class D, class It, class In>
-constexpr typename D::integer connects_behind(It first, It last, const In& in) {
+template <class D, class It, class In> constexpr typename D::integer connects_behind(It first, It last, const In& in) {
   using B = typename D::boolean;
   auto n = D::num(0);
   B multifd_later = D::lit(false);
@@ -175,9 +181,7 @@ inline void set_main_bytes(const table& t, const sender_config<concrete_domain>&
 
 // How many of a source's multifd channels carry each kind of MultiFDInit_t for
 // this destination: ids 0..S-1 against the destination's N.
-template <class D> struct init_counts {
-  typename D::integer good, at_count, above_count;
-};
+template <class D> struct init_counts { typename D::integer good, at_count, above_count; };
 template <class D> constexpr init_counts<D> multifd_inits(const sender_config<D>& s, const dest_config<D>& d) {
   const auto n = s.channels;
   // Only a destination reading MultiFDInit_t judges ids against its own count.
@@ -223,15 +227,14 @@ constexpr typename D::boolean sender_can_produce(const table* t, const sender_co
                                              t ? waits_on_silence<D>(*t, d, st.before, a.transport) : D::lit(false));
     // mapped-ram channels carry file contents, no MultiFDInit_t.
     const I multifd_magic = D::ite(s.mapped_ram, en<D>(first_bytes::other), en<D>(first_bytes::multifd_magic));
-    ok = ok && (!a.present ||
-                ((main || multifd || preempt) && a.transport == s.transport && a.count >= D::num(1) &&
-                 (multifd || a.count == D::num(1)) && (!main || a.magic == main_magic) &&
-                 (!multifd || a.magic == multifd_magic) &&
-                 (!multifd || is(a.init, init_packet::good) || is(a.init, init_packet::id_at_count) ||
-                  is(a.init, init_packet::id_above_count)) &&
-                 (multifd || is(a.init, init_packet::good)) &&
-                 (!preempt || is(a.magic, first_bytes::silent) || is(a.magic, first_bytes::ram_page)) &&
-                 (!preempt || !postponed || st.before.starts >= D::num(1)) && st.out.valid_run));
+    ok = ok && (!a.present || ((main || multifd || preempt) && a.transport == s.transport && a.count >= D::num(1) &&
+                               (multifd || a.count == D::num(1)) && (!main || a.magic == main_magic) &&
+                               (!multifd || a.magic == multifd_magic) &&
+                               (!multifd || is(a.init, init_packet::good) || is(a.init, init_packet::id_at_count) ||
+                                is(a.init, init_packet::id_above_count)) &&
+                               (multifd || is(a.init, init_packet::good)) &&
+                               (!preempt || is(a.magic, first_bytes::silent) || is(a.magic, first_bytes::ram_page)) &&
+                               (!preempt || !postponed || st.before.starts >= D::num(1)) && st.out.valid_run));
     const B m = a.present && multifd;
     mains = mains + D::ite(a.present && main, D::num(1), D::num(0));
     good = good + D::ite(m && is(a.init, init_packet::good), a.count, D::num(0));
@@ -241,8 +244,8 @@ constexpr typename D::boolean sender_can_produce(const table* t, const sender_co
   }
   const auto want = multifd_inits<D>(s, d);
   const B fresh_multifd = s.multifd && !s.recovery;
-  const B multifd_ok = D::ite(fresh_multifd, good == want.good && at_count == want.at_count &&
-                                                 above_count == want.above_count,
+  const B multifd_ok = D::ite(fresh_multifd,
+                              good == want.good && at_count == want.at_count && above_count == want.above_count,
                               good == D::num(0) && at_count == D::num(0) && above_count == D::num(0));
   const B preempt_count_ok =
       D::ite(s.postcopy_preempt,

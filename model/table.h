@@ -38,9 +38,9 @@ enum class setup_rule : std::uint8_t { lenient, asserting, asserting_preempt };
 // migration_thread() write main's header (migration/multifd.c:972-979 and
 // migration/migration.c:3770-3775 at v10.2.2); 7.2 to 8.2 write it at once.
 enum class sender_gen : std::uint8_t {
-  early_preempt,      // 7.2 (and 8.x with x-preempt-pre-7-2): preempt opened at migration start
-  postponed_preempt,  // 8.x (5655aab0): preempt opened after the first PONG, recovery after resume prepare
-  early_preempt_multifd_first,      // 9.0+ with x-preempt-pre-7-2
+  early_preempt,                // 7.2 (and 8.x with x-preempt-pre-7-2): preempt opened at migration start
+  postponed_preempt,            // 8.x (5655aab0): preempt opened after the first PONG, recovery after resume prepare
+  early_preempt_multifd_first,  // 9.0+ with x-preempt-pre-7-2
   postponed_preempt_multifd_first,  // 9.0+
 };
 inline constexpr std::size_t sender_gen_count = 4;
@@ -63,8 +63,8 @@ enum class id_check : std::uint8_t { greater, greater_equal };
 
 // What the destination does after reporting a channel error (migration_channel_process_incoming()).
 enum class on_error : std::uint8_t {
-  report,          // 7.2-9.x: error_report_err() only; the destination carries on
-  fail_and_exit,   // 10.0+: state FAILED, then exit(EXIT_FAILURE) unless exit-on-error is off
+  report,         // 7.2-9.x: error_report_err() only; the destination carries on
+  fail_and_exit,  // 10.0+: state FAILED, then exit(EXIT_FAILURE) unless exit-on-error is off
 };
 
 struct qemu_texts;

@@ -100,12 +100,11 @@ std::string outcome_text(const table& t, const arrival<concrete_domain>& a, cons
       }
       return {};
     case cause::tls_handshake:
-      if (magic == first_bytes::partial)
-        return "the TLS server handshake waits for the client on a blocking socket";
+      if (magic == first_bytes::partial) return "the TLS server handshake waits for the client on a blocking socket";
       return std::string(q.tls_failed);
     case cause::multifd_off:
       return r.then == static_cast<int>(verdict::drop) ? "CH_MULTIFD with multifd off: not dispatched"
-                                                        : std::string(q.multifd_off);
+                                                       : std::string(q.multifd_off);
     case cause::dup_main: return std::string(q.dup_main);
     case cause::dup_preempt:
       return before.has_preempt ? std::string(q.dup_preempt) : "Assertion `migrate_postcopy_preempt()' failed";

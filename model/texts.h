@@ -73,13 +73,13 @@ inline constexpr qemu_texts v11_1 = [] {
 // The values a message's conversions take. Runtime callers fill them from the
 // bytes they read; the proofs from representative().
 struct text_args {
-  int registered = 0;          // multifd channels registered so far
-  std::uint32_t magic = 0;     // first 4 bytes, big-endian
-  std::uint32_t version = 1;   // MultiFDInit_t.version
+  int registered = 0;         // multifd channels registered so far
+  std::uint32_t magic = 0;    // first 4 bytes, big-endian
+  std::uint32_t version = 1;  // MultiFDInit_t.version
   std::string uuid = "00000000-0000-0000-0000-000000000000";
   std::string expected_uuid = "00000000-0000-0000-0000-000000000000";
-  int id = 0;                  // MultiFDInit_t.id
-  int channels = 0;            // the destination's multifd-channels
+  int id = 0;        // MultiFDInit_t.id
+  int channels = 0;  // the destination's multifd-channels
 };
 
 // The 4 bytes a first-bytes class stands for, as QEMU reads them.
@@ -88,8 +88,8 @@ constexpr std::uint32_t representative_magic(first_bytes m) {
     case first_bytes::vm_file_magic: return qemu_vm_file_magic;
     case first_bytes::multifd_magic: return multifd_magic;
     case first_bytes::vm_command: return 0x08000a00U;  // MIG_CMD_RECV_BITMAP
-    case first_bytes::ram_page: return 0;               // high half of a be64 page header
-    case first_bytes::other: return 0x47455420U;        // "GET "
+    case first_bytes::ram_page: return 0;              // high half of a be64 page header
+    case first_bytes::other: return 0x47455420U;       // "GET "
     default: return 0;
   }
 }

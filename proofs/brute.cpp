@@ -33,15 +33,17 @@ struct opened {
 arrival<cd> make(opened c, const sender_config<cd>& s, const dest_config<cd>& d, first_bytes preempt_magic) {
   const auto k = c.kind;
   // Main's bytes as the source writes them; what the destination sees: set_main_bytes().
-  const first_bytes magic = k == channel_kind::main      ? first_bytes(main_first_bytes<cd>(s, d, 0, false))
-                            : k == channel_kind::multifd ? (s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic)
-                                                         : preempt_magic;
+  const first_bytes magic = k == channel_kind::main ? first_bytes(main_first_bytes<cd>(s, d, 0, false))
+                            : k == channel_kind::multifd
+                                ? (s.mapped_ram ? first_bytes::other : first_bytes::multifd_magic)
+                                : preempt_magic;
   return {true, static_cast<int>(k), s.transport, static_cast<int>(magic), 1, static_cast<int>(c.init)};
 }
 
 }  // namespace
 
-std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s, const dest_config<cd>& d, first_bytes preempt) {
+std::vector<std::vector<arrival<cd>>> orders(const sender_config<cd>& s, const dest_config<cd>& d,
+                                             first_bytes preempt) {
   std::vector<opened> chans{{channel_kind::main}};
   if (s.multifd && !s.recovery) {
     const auto want = multifd_inits<cd>(s, d);
@@ -87,13 +89,12 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
         for (int gen = 0; gen < static_cast<int>(sender_gen_count); ++gen)
           for (int rec = 0; rec < 2; ++rec)
             for (int sw = 0; sw < 2; ++sw) {
-              sender_config<cd> s{bool(caps & 1), bool(caps & 2), bool(caps & 4), bool(caps & 8), tp, n, gen, rec == 1,
-                                  sw == 1};
+              sender_config<cd> s{bool(caps & 1), bool(caps & 2), bool(caps & 4), bool(caps & 8), tp, n, gen,
+                                  rec == 1,       sw == 1};
               if (!sender_ok<cd>(t, s)) continue;
               if (!s.multifd && n > 1) continue;  // the channel count only matters with multifd
               // Switching only changes when a postponed preempt channel opens.
-              if (s.switched && !(s.postcopy_preempt && !preempt_at_start(sender_gen(gen))) && !s.recovery)
-                continue;
+              if (s.switched && !(s.postcopy_preempt && !preempt_at_start(sender_gen(gen))) && !s.recovery) continue;
               for (unsigned dcaps = 0; dcaps < 16; ++dcaps)
                 for (int dn = 1; dn <= max_channels; ++dn)
                   for (int ex = 0; ex < exit_modes; ++ex) {
@@ -103,29 +104,32 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
                     const bool match = same_caps<cd>(s, d);
                     // The preempt channel sends the same first bytes in every order, the natural one too.
                     for (auto pm : {first_bytes::silent, first_bytes::ram_page}) {
-                    if (pm == first_bytes::ram_page && !s.postcopy_preempt) break;
-                    std::vector<std::vector<trace_step<cd>>> feasible_traces;
-                    for (auto seq : orders(s, d, pm)) {
-                      set_main_bytes(t, s, d, seq);
-                      std::vector<trace_step<cd>> tr(seq.size());
-                      for (std::size_t i = 0; i < seq.size(); ++i) tr[i].in = seq[i];
-                      if (!feasible(t, s, d, tr)) {
-                        // A postponed preempt placed last but never let in: the
-                        // destination never started, so the channel never comes.
-                        if (tr.back().in.kind != static_cast<int>(channel_kind::preempt)) continue;
-                        tr.pop_back();
-                        if (!feasible(t, s, d, tr)) continue;
+                      if (pm == first_bytes::ram_page && !s.postcopy_preempt) break;
+                      std::vector<std::vector<trace_step<cd>>> feasible_traces;
+                      for (auto seq : orders(s, d, pm)) {
+                        set_main_bytes(t, s, d, seq);
+                        std::vector<trace_step<cd>> tr(seq.size());
+                        for (std::size_t i = 0; i < seq.size(); ++i) tr[i].in = seq[i];
+                        if (!feasible(t, s, d, tr)) {
+                          // A postponed preempt placed last but never let in: the
+                          // destination never started, so the channel never comes.
+                          if (tr.back().in.kind != static_cast<int>(channel_kind::preempt)) continue;
+                          tr.pop_back();
+                          if (!feasible(t, s, d, tr)) continue;
+                        }
+                        feasible_traces.push_back(std::move(tr));
                       }
-                      feasible_traces.push_back(std::move(tr));
-                    }
-                    const std::vector<trace_step<cd>>* natural = nullptr;
-                    if (match)
+                      const std::vector<trace_step<cd>>* natural = nullptr;
+                      if (match)
+                        for (const auto& tr : feasible_traces)
+                          if (natural_order<cd>(tr)) {
+                            natural = &tr;
+                            break;
+                          }
                       for (const auto& tr : feasible_traces)
-                        if (natural_order<cd>(tr)) { natural = &tr; break; }
-                    for (const auto& tr : feasible_traces)
-                      f(ctx, s, d, tr,
-                        natural ? std::span<const trace_step<cd>>(*natural) : std::span<const trace_step<cd>>{},
-                        holds_mask(s, d, tr));
+                        f(ctx, s, d, tr,
+                          natural ? std::span<const trace_step<cd>>(*natural) : std::span<const trace_step<cd>>{},
+                          holds_mask(s, d, tr));
                     }
                   }
             }
@@ -133,25 +137,28 @@ void visit(const table& t, int max_channels, visitor f, void* ctx) {
 
 outcome enumerate(const table& t, int max_channels) {
   outcome out;
-  visit(t, max_channels, [](void* ctx, const sender_config<cd>& s, const dest_config<cd>& d,
-                            std::span<const trace_step<cd>> tr, std::span<const trace_step<cd>> natural, unsigned hm) {
-    auto& o = *static_cast<outcome*>(ctx);
-    ++o.traces;
-    const bool match = same_caps<cd>(s, d);
-    const auto fin = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
-    for (std::size_t p = 0; p < property_count; ++p) {
-      const auto prop = static_cast<property>(p);
-      if ((about_mismatch(prop) && match) || (about_match(prop) && !match)) continue;
-      if (prop == property::order_independent && natural.empty()) continue;
-      if (!violates<cd>(prop, s, d, tr, fin, natural)) continue;
-      // configs-match says nothing about mismatch-rejected: treat it as held.
-      const unsigned m = about_mismatch(prop) ? hm | 1u << static_cast<unsigned>(assumption::configs_match) : hm;
-      o.violating_masks[p].set(m);
-      auto& w = o.shortest[p][m];
-      if (!w || tr.size() < w->steps.size())
-        w = witness{s, d, {tr.begin(), tr.end()}, {natural.begin(), natural.end()}};
-    }
-  }, &out);
+  visit(
+      t, max_channels,
+      [](void* ctx, const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr,
+         std::span<const trace_step<cd>> natural, unsigned hm) {
+        auto& o = *static_cast<outcome*>(ctx);
+        ++o.traces;
+        const bool match = same_caps<cd>(s, d);
+        const auto fin = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
+        for (std::size_t p = 0; p < property_count; ++p) {
+          const auto prop = static_cast<property>(p);
+          if ((about_mismatch(prop) && match) || (about_match(prop) && !match)) continue;
+          if (prop == property::order_independent && natural.empty()) continue;
+          if (!violates<cd>(prop, s, d, tr, fin, natural)) continue;
+          // configs-match says nothing about mismatch-rejected: treat it as held.
+          const unsigned m = about_mismatch(prop) ? hm | 1u << static_cast<unsigned>(assumption::configs_match) : hm;
+          o.violating_masks[p].set(m);
+          auto& w = o.shortest[p][m];
+          if (!w || tr.size() < w->steps.size())
+            w = witness{s, d, {tr.begin(), tr.end()}, {natural.begin(), natural.end()}};
+        }
+      },
+      &out);
   return out;
 }
 

@@ -48,8 +48,8 @@ struct scenario {
 
 // Calls f(src, dst, trace, natural_trace, assumptions_that_hold_mask) for every
 // feasible trace; natural_trace is empty for mismatching configurations.
-using visitor = void (*)(void* ctx, const sender_config<cd>&, const dest_config<cd>&,
-                         std::span<const trace_step<cd>>, std::span<const trace_step<cd>>, unsigned);
+using visitor = void (*)(void* ctx, const sender_config<cd>&, const dest_config<cd>&, std::span<const trace_step<cd>>,
+                         std::span<const trace_step<cd>>, unsigned);
 void visit(const table& t, int max_channels, visitor f, void* ctx);
 
 outcome enumerate(const table& t, int max_channels);

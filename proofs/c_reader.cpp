@@ -75,13 +75,32 @@ int reader::function(std::string_view name, bool loops) {
 // Names with a fixed meaning: never read from their definition, even when
 // the files define them (options.c defines the capabilities).
 bool primitive(std::string_view f) {
-  static const std::set<std::string_view> known{
-      "migrate_multifd", "migrate_use_multifd", "migrate_postcopy_ram", "migrate_postcopy_preempt",
-      "migrate_mapped_ram", "multifd_recv_all_channels_created", "qio_channel_has_feature", "strcmp",
-      "cpu_to_be32", "be32_to_cpu", "multifd_load_setup", "multifd_recv_setup", "migrate_channel_requires_tls_upgrade",
-      "migration_incoming_early_channel_remove", "migration_channel_read_peek", "migration_incoming_get_current",
-      "assert", "g_assert", "error_setg", "error_setg_errno", "error_report", "error_propagate",
-      "error_report_err", "g_assert_not_reached", "abort", "exit"};
+  static const std::set<std::string_view> known{"migrate_multifd",
+                                                "migrate_use_multifd",
+                                                "migrate_postcopy_ram",
+                                                "migrate_postcopy_preempt",
+                                                "migrate_mapped_ram",
+                                                "multifd_recv_all_channels_created",
+                                                "qio_channel_has_feature",
+                                                "strcmp",
+                                                "cpu_to_be32",
+                                                "be32_to_cpu",
+                                                "multifd_load_setup",
+                                                "multifd_recv_setup",
+                                                "migrate_channel_requires_tls_upgrade",
+                                                "migration_incoming_early_channel_remove",
+                                                "migration_channel_read_peek",
+                                                "migration_incoming_get_current",
+                                                "assert",
+                                                "g_assert",
+                                                "error_setg",
+                                                "error_setg_errno",
+                                                "error_report",
+                                                "error_propagate",
+                                                "error_report_err",
+                                                "g_assert_not_reached",
+                                                "abort",
+                                                "exit"};
   return known.count(f) != 0;
 }
 
@@ -155,9 +174,11 @@ int reader::choose_entry() {
                                             : "none of the files defines");
   std::string where = err_.files.front();
   if (err_.files.size() > 1) where = std::to_string(err_.files.size()) + " files (" + where + ", ...)";
-  throw c_reader_error(sanitize(where + ": no classifier: looked for migration_channel_process_incoming(), "
-                                        "migration_channel_identify() and migration_ioc_process_incoming(), and for "
-                                        "a function that assigns CH_*, peeks or hands the channel over" + missing));
+  throw c_reader_error(sanitize(where +
+                                ": no classifier: looked for migration_channel_process_incoming(), "
+                                "migration_channel_identify() and migration_ioc_process_incoming(), and for "
+                                "a function that assigns CH_*, peeks or hands the channel over" +
+                                missing));
 }
 
 // ================================================================ rows
@@ -214,8 +235,9 @@ void reader::emit(const path& p, const outcome& o, const std::string& region_hin
     const bool live = !none(fire[i]);
     if (!live && (o.v == verdict::abort || (o.implicit && !path_dead))) continue;
     if (drafts_.size() >= max_rows) err_.unsupported(cur_, "more than 4096 rows");
-    drafts_.push_back({region + "." + o.detail, cs[i], o, p.peeked || region_hint == "peek" ? reads::peek4 : reads::nothing,
-                       c, live, tree_.fns[static_cast<std::size_t>(current_fn(p))].name});
+    drafts_.push_back({region + "." + o.detail, cs[i], o,
+                       p.peeked || region_hint == "peek" ? reads::peek4 : reads::nothing, c, live,
+                       tree_.fns[static_cast<std::size_t>(current_fn(p))].name});
     bits b = cube_bits(cs[i]);
     and_with(b, valid_);
     or_with(covered_, b);
@@ -237,8 +259,9 @@ void reader::finish(path& p, pos at, bool by_return) {
     o = {p.init->v, p.init->v == verdict::reject ? "channel left as CH_NONE" : "", p.init->at, true,
          "implicit_" + std::string(p.init->v == verdict::reject ? "none" : name(p.init->v))};
   } else {
-    err_.expected(at, "an assignment to the channel variable, or an initializer, on every path: "
-                      "the path ending here decides nothing");
+    err_.expected(at,
+                  "an assignment to the channel variable, or an initializer, on every path: "
+                  "the path ending here decides nothing");
   }
   emit(p, o);
 }
@@ -275,9 +298,9 @@ parsed_table reader::run() {
   watch_callback_ = find_watch_callback();
   if (watch_callback_ >= 0) {
     const int handler = find_wake_handler(watch_callback_);
-    const int pending = fm_.f_and(fm_.f_atom(column::mm_done, yes),
-                                  fm_.f_and(fm_.f_atom(column::peekable, yes),
-                                            fm_.f_atom(column::magic, of(first_bytes::silent))));
+    const int pending =
+        fm_.f_and(fm_.f_atom(column::mm_done, yes),
+                  fm_.f_and(fm_.f_atom(column::peekable, yes), fm_.f_atom(column::magic, of(first_bytes::silent))));
     wake_ = true;
     execute(handler, pending, "woken");
     wake_ = false;
@@ -310,7 +333,9 @@ parsed_table reader::run() {
     out_.rules.push_back(r);
   }
   for (const auto& f : base_.forbids)
-    out_.forbids.push_back({store(std::string(f.id)), f.when, store(std::string(f.text)),
+    out_.forbids.push_back({store(std::string(f.id)),
+                            f.when,
+                            store(std::string(f.text)),
                             {store(std::string(f.ref.commit)), store(std::string(f.ref.where))}});
   const std::string& fname = tree_.fns[static_cast<std::size_t>(entry_)].name;
   out_.function = fname;
@@ -325,7 +350,10 @@ parsed_table reader::run() {
   out_.view = {store(name),
                store("read from " + name + (fname.empty() ? "" : ", " + fname + "()") + " against " +
                      std::string(base_.name)),
-               store(name), out_.rules, out_.forbids, sem_};
+               store(name),
+               out_.rules,
+               out_.forbids,
+               sem_};
   out_.dispatch = compile_at_run_time(out_.rules);
   out_.view.compiled = &out_.dispatch->view;
   return std::move(out_);

@@ -67,12 +67,12 @@ struct c_source {
 struct parsed_table {
   table view{};
   std::vector<rule> rules;
-  std::vector<config_rule> forbids;  // copied from the base table
-  std::deque<std::string> arena;     // ids, texts, C conditions, origins
-  std::string function;              // the classifier's name, "" when unknown
-  std::vector<std::string> functions;  // every function read, the classifier first
-  std::vector<std::string> files;      // the files they are in
-  std::vector<std::string> notes;      // what the C said besides the rows ("id check: ...")
+  std::vector<config_rule> forbids;            // copied from the base table
+  std::deque<std::string> arena;               // ids, texts, C conditions, origins
+  std::string function;                        // the classifier's name, "" when unknown
+  std::vector<std::string> functions;          // every function read, the classifier first
+  std::vector<std::string> files;              // the files they are in
+  std::vector<std::string> notes;              // what the C said besides the rows ("id check: ...")
   std::unique_ptr<runtime_dispatch> dispatch;  // the rows as an array, for the runtime
 
   parsed_table() = default;

@@ -16,10 +16,12 @@ using rows = std::vector<std::size_t>;  // indices into table::rules
 constexpr std::array<first_bytes, 4> outcome_classes{first_bytes::silent, first_bytes::partial, first_bytes::reset,
                                                      first_bytes::eof};
 constexpr mask after_peek = except(first_bytes::silent, first_bytes::partial, first_bytes::reset, first_bytes::eof);
-constexpr std::array<column, column_count> column_order{
-    column::mm_done,  column::peekable,    column::transport,   column::magic,       column::has_main,
-    column::all_multifd, column::has_preempt, column::state,    column::multifd,     column::postcopy_ram,
-    column::postcopy_preempt, column::mapped_ram};
+constexpr std::array<column, column_count> column_order{column::mm_done,          column::peekable,
+                                                        column::transport,        column::magic,
+                                                        column::has_main,         column::all_multifd,
+                                                        column::has_preempt,      column::state,
+                                                        column::multifd,          column::postcopy_ram,
+                                                        column::postcopy_preempt, column::mapped_ram};
 
 bool single(mask m) { return m != 0 && (m & (m - 1)) == 0; }
 
@@ -37,7 +39,8 @@ bool implies(const guard& a, const guard& b) {
 }
 
 guard meet(guard a, const guard& b) {
-  for (std::size_t c = 0; c < column_count; ++c) a.set(column(c), static_cast<mask>(a.get(column(c)) & b.get(column(c))));
+  for (std::size_t c = 0; c < column_count; ++c)
+    a.set(column(c), static_cast<mask>(a.get(column(c)) & b.get(column(c))));
   return a;
 }
 
@@ -53,8 +56,8 @@ class writer {
 
  private:
   [[noreturn]] void fail(std::size_t row, const std::string& why) const {
-    throw c_writer_error(std::string(t_.name) + ": row " + std::string(t_.rules[row].id) + " cannot be written in C: " +
-                         why);
+    throw c_writer_error(std::string(t_.name) + ": row " + std::string(t_.rules[row].id) +
+                         " cannot be written in C: " + why);
   }
   void line(int depth, std::string_view s) { out_.line(depth, s); }
 
@@ -166,8 +169,8 @@ void writer::chain(const rows& r, const guard& ctx, int d) {
       body(d);
       return;
     }
-    const bool is_else =
-        open && (c.empty() || (last + 1 == items.size() && !implicit_seen && covers_rest(items, k, g, ctx)));
+    const bool is_else = open &&
+                         (c.empty() || (last + 1 == items.size() && !implicit_seen && covers_rest(items, k, g, ctx)));
     out_.branch(d, !open, is_else ? "" : c);
     open = true;
     body(d + 1);
@@ -186,7 +189,8 @@ void writer::peek_block(const rows& r, const guard& ctx, int d) {
   const guard g = with(first->when, column::magic, any);
   std::size_t k = 0;
   while (k < r.size() && implies(with(t_.rules[r[k]].when, column::magic, any), g)) ++k;
-  rows in(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(k)), rest(r.begin() + static_cast<std::ptrdiff_t>(k), r.end());
+  rows in(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(k)),
+      rest(r.begin() + static_cast<std::ptrdiff_t>(k), r.end());
   for (std::size_t i : rest)
     if (t_.rules[i].cost == reads::peek4) fail(i, "it peeks under another condition than the rows before it");
   rows magic_rows;
@@ -325,8 +329,8 @@ void writer::helpers() {
   line(1, "if (qio_channel_read_all(c, (char *)&msg, sizeof(msg), errp) != 0) {");
   line(2, "return -1;");
   line(1, "}");
-  line(1, std::string("if (msg.id ") + (t_.sem.ids == id_check::greater ? ">" : ">=") +
-              " migrate_multifd_channels()) {");
+  line(1,
+       std::string("if (msg.id ") + (t_.sem.ids == id_check::greater ? ">" : ">=") + " migrate_multifd_channels()) {");
   line(2, "error_setg(errp, \"multifd: channel id %u out of range\", msg.id);");
   line(2, "return -1;");
   line(1, "}");
@@ -420,7 +424,8 @@ void writer::watch_layout(const rows& woken, const rows& after_all, const rows& 
     line(1, "migration_incoming_setup(ioc, channel, errp);");
     out_ << "}\n\n";
   }
-  out_ << "static bool migration_incoming_channel_install(MigrationIncomingState *mis, QIOChannel *ioc, Error **errp)\n{\n";
+  out_
+      << "static bool migration_incoming_channel_install(MigrationIncomingState *mis, QIOChannel *ioc, Error **errp)\n{\n";
   line(1, "MigChannelType ch;");
   out_ << "\n";
   line(1, "if (qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK)) {");
@@ -429,8 +434,9 @@ void writer::watch_layout(const rows& woken, const rows& after_all, const rows& 
   line(2, "ch = migration_channel_identify(mis, ioc, errp);");
   line(1, "}");
   line(1, "return ch != CH_NONE && migration_incoming_setup(ioc, ch, errp);");
-  out_ << "}\n\n/* G_IO_IN on a watched channel: classify it, then maybe the one left over. */\n"
-          "static gboolean migration_incoming_channel_readable(QIOChannel *ioc, GIOCondition condition, gpointer opaque)\n{\n";
+  out_
+      << "}\n\n/* G_IO_IN on a watched channel: classify it, then maybe the one left over. */\n"
+         "static gboolean migration_incoming_channel_readable(QIOChannel *ioc, GIOCondition condition, gpointer opaque)\n{\n";
   line(1, "MigrationIncomingState *mis = opaque;");
   line(1, "Error *local_err = NULL;");
   out_ << "\n";

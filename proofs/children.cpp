@@ -35,7 +35,10 @@ std::vector<std::string> run_in_children(const std::vector<std::function<std::st
         const auto bytes = jobs[i]();
         for (std::size_t done = 0; done < bytes.size();) {
           const auto n = write(p[1], bytes.data() + done, bytes.size() - done);
-          if (n <= 0) { code = 1; break; }
+          if (n <= 0) {
+            code = 1;
+            break;
+          }
           done += static_cast<std::size_t>(n);
         }
       } catch (...) {
@@ -57,7 +60,10 @@ std::vector<std::string> run_in_children(const std::vector<std::function<std::st
       auto& c = running[k];
       char buf[65536];
       const auto n = read(c.fd, buf, sizeof buf);
-      if (n > 0) { c.bytes.append(buf, static_cast<std::size_t>(n)); continue; }
+      if (n > 0) {
+        c.bytes.append(buf, static_cast<std::size_t>(n));
+        continue;
+      }
       close(c.fd);
       int status = 0;
       waitpid(c.pid, &status, 0);

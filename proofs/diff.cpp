@@ -33,9 +33,9 @@ int row_of(const table& t, const observation& w) {
 // (mm_done, peekable) can stand for the raw ones it implies; then the derived
 // ones, which go when the raw ones left say enough.
 constexpr column widen_order[] = {
-    column::has_main,         column::all_multifd, column::has_preempt, column::multifd,
-    column::postcopy_ram,     column::postcopy_preempt, column::mapped_ram, column::state,
-    column::magic,            column::transport,   column::mm_done,     column::peekable,
+    column::has_main,     column::all_multifd,      column::has_preempt, column::multifd,
+    column::postcopy_ram, column::postcopy_preempt, column::mapped_ram,  column::state,
+    column::magic,        column::transport,        column::mm_done,     column::peekable,
 };
 
 struct tracker {
@@ -116,8 +116,10 @@ bool find_sequence(const table& a, const table& b, const diff_options& opt, bool
   // Arrivals the source can produce against either destination.
   z.add(sender_can_produce<S>(&a, src, dst, ra, fa) && sender_can_produce<S>(&b, src, dst, rb, fb));
   for (std::size_t i = 0; i < assumption_count; ++i)
-    if ((opt.assumed >> i) & 1u) z.add(holds<S>(static_cast<assumption>(i), src, dst, std::span<const trace_step<S>>(ra)));
-  z.add(!(assignment_of<S>(std::span<const trace_step<S>>(ra)) == assignment_of<S>(std::span<const trace_step<S>>(rb))));
+    if ((opt.assumed >> i) & 1u)
+      z.add(holds<S>(static_cast<assumption>(i), src, dst, std::span<const trace_step<S>>(ra)));
+  z.add(!(assignment_of<S>(std::span<const trace_step<S>>(ra)) ==
+          assignment_of<S>(std::span<const trace_step<S>>(rb))));
   const auto total = channels_of(in);
   const auto res = z.minimize(std::string(a.name) + " vs " + std::string(b.name) +
                                   (mismatch ? ":sequence:mismatched" : ":sequence"),

@@ -32,8 +32,8 @@ namespace migchan::proofs {
 inline constexpr int refused = -1;  // a side's "row" for an observation it does not accept
 
 struct region {
-  guard where;               // every valid observation here is decided by rule_a and rule_b
-  int rule_a = refused;      // row index of a, or `refused`
+  guard where;           // every valid observation here is decided by rule_a and rule_b
+  int rule_a = refused;  // row index of a, or `refused`
   int rule_b = refused;
   observation witness;
 };
@@ -41,15 +41,15 @@ struct region {
 struct divergence {
   sender_config<concrete_domain> config;
   dest_config<concrete_domain> dest;
-  bool mismatched = false;  // source and destination configurations differ
+  bool mismatched = false;                        // source and destination configurations differ
   std::vector<trace_step<concrete_domain>> a, b;  // the same arrivals through each table
   unsigned arrivals = 0;                          // channels, runs counted in full
 };
 
 struct diff_options {
-  unsigned assumed = 0;        // bit mask over enum assumption: sequences must satisfy these
+  unsigned assumed = 0;  // bit mask over enum assumption: sequences must satisfy these
   int max_channels = multifd_channels_max;
-  int events = 6;              // symbolic runs of channels per sequence
+  int events = 6;  // symbolic runs of channels per sequence
   std::size_t max_regions = 64;
   bool always_search_sequences = false;
   std::optional<unsigned> timeout_ms = 20000;  // per query
@@ -57,9 +57,9 @@ struct diff_options {
 
 struct diff_result {
   std::vector<region> regions;
-  bool truncated = false;               // more regions than max_regions
-  std::optional<divergence> sequence;   // shortest
-  std::string unknown;                  // non-empty when Z3 gave up: query and reason
+  bool truncated = false;              // more regions than max_regions
+  std::optional<divergence> sequence;  // shortest
+  std::string unknown;                 // non-empty when Z3 gave up: query and reason
   double seconds = 0;
 
   bool equivalent() const { return regions.empty() && !sequence && !truncated; }

@@ -94,7 +94,8 @@ struct table_query::impl {
         const expr pm = expr::int_var("preempt_magic");
         for (const auto* tr : {&a.steps, &natural})
           for (const auto& st : *tr)
-            in_scope = in_scope && implies(st.in.present && st.in.kind == int(channel_kind::preempt), st.in.magic == pm);
+            in_scope = in_scope &&
+                       implies(st.in.present && st.in.kind == int(channel_kind::preempt), st.in.magic == pm);
       }
       z.add(in_scope, guard_of(p));
     }

@@ -28,7 +28,7 @@ struct counterexample {
 
 struct query_options {
   int max_channels = multifd_channels_max;  // multifd-channels on either side: 1..max
-  int events = 6;          // symbolic events per trace (tests check 6 covers every order for N <= 5)
+  int events = 6;                           // symbolic events per trace (tests check 6 covers every order for N <= 5)
   std::optional<unsigned> timeout_ms = 20000;
   // Restrict the source's configuration (the destination's too, where they
   // match): capabilities exactly these, and this transport.
@@ -39,7 +39,7 @@ struct query_options {
 // Every property of one table as Z3 queries over one symbolic trace, built
 // once and asked many times with different properties and assumption sets.
 class table_query {
-public:
+ public:
   table_query(const table& t, const query_options& o = {});
   ~table_query();
   table_query(table_query&&) noexcept;
@@ -56,29 +56,29 @@ public:
   // `fewer_than` (0: no bound). nullopt when there is none.
   std::optional<counterexample> shortest(property p, unsigned assumed, unsigned fewer_than = 0);
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> p_;
 };
 
 // One property of one table.
 class query {
-public:
+ public:
   query(const table& t, property p, const query_options& o = {});
   smt::result check(unsigned assumed) { return q_.check(p_, assumed); }
   std::optional<counterexample> shortest(unsigned assumed, unsigned fewer_than = 0) {
     return q_.shortest(p_, assumed, fewer_than);
   }
 
-private:
+ private:
   table_query q_;
   property p_;
 };
 
 struct check_result {
-  smt::result verdict;                    // unsat: the property holds under `assumed`
-  std::vector<unsigned> minimal_sets;     // minimal assumption sets (bit masks) under which it holds
-  std::optional<counterexample> trace;    // shortest counterexample under `assumed`, if refuted
+  smt::result verdict;                  // unsat: the property holds under `assumed`
+  std::vector<unsigned> minimal_sets;   // minimal assumption sets (bit masks) under which it holds
+  std::optional<counterexample> trace;  // shortest counterexample under `assumed`, if refuted
 };
 
 // Z3 alone: checks `p` for table `t` under `assumed`; with `minimal_sets`, also

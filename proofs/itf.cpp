@@ -43,21 +43,16 @@ bool is_tagged(const value& v) {
 void check_value(const value& v, const std::string& where) {
   switch (v.type()) {
     case value::value_t::boolean:
-    case value::value_t::string:
-      return;
+    case value::value_t::string: return;
     case value::value_t::array:
       for (std::size_t i = 0; i < v.size(); ++i) check_value(v[i], where + "[" + std::to_string(i) + "]");
       return;
     case value::value_t::number_integer:
     case value::value_t::number_unsigned:
-      fail(where + ": bare JSON number " + v.dump() + ", write integers as {\"#bigint\":\"" +
-           v.dump() + "\"}");
-    case value::value_t::number_float:
-      fail(where + ": JSON number " + v.dump() + " is not an ITF value");
-    case value::value_t::object:
-      break;
-    default:
-      fail(where + ": " + excerpt(v) + " is not an ITF value");
+      fail(where + ": bare JSON number " + v.dump() + ", write integers as {\"#bigint\":\"" + v.dump() + "\"}");
+    case value::value_t::number_float: fail(where + ": JSON number " + v.dump() + " is not an ITF value");
+    case value::value_t::object: break;
+    default: fail(where + ": " + excerpt(v) + " is not an ITF value");
   }
   if (!is_tagged(v)) {  // a record
     for (const auto& [k, field] : v.items()) check_value(field, where + "." + k);
@@ -157,8 +152,7 @@ long long as_int(const value& v) {
   const std::string& s = v.at("#bigint").get_ref<const std::string&>();
   long long out = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc{} || end != s.data() + s.size())
-    fail("integer " + s + " does not fit in 64 bits");
+  if (ec != std::errc{} || end != s.data() + s.size()) fail("integer " + s + " does not fit in 64 bits");
   return out;
 }
 
@@ -189,8 +183,7 @@ value to_json(const trace& t) {
       o[var] = it->second;
     }
     for (const auto& [k, _] : s.values)
-      if (!o.contains(k))
-        fail("state " + std::to_string(i) + " has variable '" + k + "' not listed in 'vars'");
+      if (!o.contains(k)) fail("state " + std::to_string(i) + " has variable '" + k + "' not listed in 'vars'");
     states.push_back(std::move(o));
   }
   j["states"] = std::move(states);

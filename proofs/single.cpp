@@ -29,7 +29,9 @@ observation read_observation(const smt::solver& z, const basic_observation<S>& o
   for_each_field(o, [&](field f, const expr& e) {
     v[static_cast<std::size_t>(f)] = info(f).boolean() ? z.eval_bool(e) : static_cast<int>(z.eval_int(e));
   });
-  for_each_field(c, [&](field f, auto& x) { x = static_cast<std::remove_reference_t<decltype(x)>>(v[static_cast<std::size_t>(f)]); });
+  for_each_field(c, [&](field f, auto& x) {
+    x = static_cast<std::remove_reference_t<decltype(x)>>(v[static_cast<std::size_t>(f)]);
+  });
   return observation::from(c);
 }
 
@@ -161,7 +163,8 @@ single_result check_single(const table& t, const single_options& opt) {
         z.push();
         z.add(m[i] && m[j]);
         const auto q = "overlap:" + id(i) + ":" + id(j);
-        if (ask(q) == smt::answer::sat) r.overlaps.push_back({i, j, typical_observation(z, o, prefix + q, opt.timeout_ms)});
+        if (ask(q) == smt::answer::sat)
+          r.overlaps.push_back({i, j, typical_observation(z, o, prefix + q, opt.timeout_ms)});
         z.pop();
       }
 

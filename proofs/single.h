@@ -42,17 +42,17 @@ struct overlap {
 struct single_options {
   bool blockers = true;  // look for the minimal set of rows blocking each dead row
   bool overlaps = true;
-  std::size_t max_overlap_rows = 128;  // overlaps cost a query per pair of rows: skipped above this
+  std::size_t max_overlap_rows = 128;          // overlaps cost a query per pair of rows: skipped above this
   std::optional<unsigned> timeout_ms = 20000;  // per query
 };
 
 struct single_result {
-  std::optional<observation> gap;               // exhaustive fails: matched by no row
-  std::vector<dead_rule> dead;                  // in row order
+  std::optional<observation> gap;  // exhaustive fails: matched by no row
+  std::vector<dead_rule> dead;     // in row order
   std::vector<implicit_default> implicit_defaults;
   std::vector<overlap> overlaps;
   bool overlaps_skipped = false;  // too many rows (single_options::max_overlap_rows)
-  std::string unknown;  // non-empty when Z3 gave up on a query: its name and reason
+  std::string unknown;            // non-empty when Z3 gave up on a query: its name and reason
   unsigned queries = 0;
   double seconds = 0;
 

@@ -84,8 +84,7 @@ struct access {
   static void require(const expr& e, expr::sort_t s, const char* op) {
     if (e.sort_ == expr::sort_t::none) misuse(std::string("null expr given to ") + op);
     if (e.sort_ != s)
-      misuse(std::string(op) + " needs " + (s == expr::sort_t::boolean ? "boolean" : "integer") +
-             " operands");
+      misuse(std::string(op) + " needs " + (s == expr::sort_t::boolean ? "boolean" : "integer") + " operands");
   }
 
   // a is (not b) or b is (not a)
@@ -232,12 +231,14 @@ expr compare(const expr& a, const expr& b, const char* op, bool reflexive, Fold 
 }  // namespace
 
 expr operator<(const expr& a, const expr& b) {
-  return compare(a, b, "operator<", false, [](long long x, long long y) { return x < y; },
-                 [](const z3::expr& x, const z3::expr& y) { return x < y; });
+  return compare(
+      a, b, "operator<", false, [](long long x, long long y) { return x < y; },
+      [](const z3::expr& x, const z3::expr& y) { return x < y; });
 }
 expr operator<=(const expr& a, const expr& b) {
-  return compare(a, b, "operator<=", true, [](long long x, long long y) { return x <= y; },
-                 [](const z3::expr& x, const z3::expr& y) { return x <= y; });
+  return compare(
+      a, b, "operator<=", true, [](long long x, long long y) { return x <= y; },
+      [](const z3::expr& x, const z3::expr& y) { return x <= y; });
 }
 expr operator>(const expr& a, const expr& b) { return b < a; }
 expr operator>=(const expr& a, const expr& b) { return b <= a; }
@@ -280,8 +281,7 @@ expr ite(const expr& c, const expr& a, const expr& b) {
     if (b.is_true()) return !c || a;
     if (b.is_false()) return c && a;
   }
-  return access::build(
-      [&] { return z3::ite(access::term(c), access::term(a), access::term(b)); });
+  return access::build([&] { return z3::ite(access::term(c), access::term(a), access::term(b)); });
 }
 
 std::string_view name(answer a) {
@@ -312,7 +312,7 @@ thread_local unsigned next_literal = 0;  // tracking literals are unique across 
 // #5371, fixed later). The watchdog instead interrupts the context after the
 // deadline and keeps interrupting until the check returns.
 class watchdog {
-public:
+ public:
   explicit watchdog(std::optional<unsigned> ms) {
     if (!ms) return;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms);
@@ -342,7 +342,7 @@ public:
     return fired_;
   }
 
-private:
+ private:
   std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;
@@ -379,11 +379,10 @@ struct solver::impl {
   std::optional<z3::model> model;   // after sat
   std::vector<std::string> core;    // after unsat
   std::string last_query;
-  std::optional<answer> last;       // of the last check, if any
+  std::optional<answer> last;  // of the last check, if any
 
   // Run one check; `enabled` are the tracking literals to assume.
-  result run(const std::string& query, const z3::expr_vector& enabled,
-             std::optional<unsigned> timeout_ms) {
+  result run(const std::string& query, const z3::expr_vector& enabled, std::optional<unsigned> timeout_ms) {
     model.reset();
     core.clear();
     last.reset();
@@ -491,8 +490,7 @@ void solver::push() {
 void solver::pop() {
   if (p_->scopes.empty()) misuse("pop() without push()");
   p_->s.pop();
-  p_->named.erase(p_->named.begin() + static_cast<std::ptrdiff_t>(p_->scopes.back()),
-                  p_->named.end());
+  p_->named.erase(p_->named.begin() + static_cast<std::ptrdiff_t>(p_->scopes.back()), p_->named.end());
   p_->scopes.pop_back();
 }
 
@@ -533,8 +531,7 @@ result solver::check_assuming_any(const std::string& query, const std::vector<st
   return p_->run(query, enabled, timeout_ms);
 }
 
-result solver::minimize(const std::string& query, const expr& objective,
-                        std::optional<unsigned> timeout_ms) {
+result solver::minimize(const std::string& query, const expr& objective, std::optional<unsigned> timeout_ms) {
   access::require(objective, sort_t::integer, "solver::minimize");
   result r = check(query, timeout_ms);
   if (r.answer != answer::sat || objective.is_const()) return r;
@@ -582,8 +579,7 @@ bool solver::eval_bool(const expr& e) const {
     z3::expr v = m.eval(access::term(e), true);
     if (v.is_true()) return true;
     if (v.is_false()) return false;
-    throw std::runtime_error("smt: query '" + p_->last_query + "': " + e.str() +
-                             " has no boolean value in the model");
+    throw std::runtime_error("smt: query '" + p_->last_query + "': " + e.str() + " has no boolean value in the model");
   } catch (const z3::exception& ex) {
     throw std::runtime_error("smt: query '" + p_->last_query + "': " + ex.msg());
   }
@@ -597,8 +593,7 @@ long long solver::eval_int(const expr& e) const {
     z3::expr v = m.eval(access::term(e), true);
     int64_t out = 0;
     if (v.is_numeral_i64(out)) return out;
-    throw std::runtime_error("smt: query '" + p_->last_query + "': value of " + e.str() +
-                             " does not fit in 64 bits");
+    throw std::runtime_error("smt: query '" + p_->last_query + "': value of " + e.str() + " does not fit in 64 bits");
   } catch (const z3::exception& ex) {
     throw std::runtime_error("smt: query '" + p_->last_query + "': " + ex.msg());
   }

@@ -20,7 +20,7 @@
 namespace migchan::smt {
 
 class expr {
-public:
+ public:
   // A null expr: only assignable, copyable and destructible. Using it in an
   // operator throws std::logic_error.
   expr() = default;
@@ -68,14 +68,14 @@ public:
   friend expr ite(const expr& c, const expr& a, const expr& b);
   friend expr implies(const expr& a, const expr& b);
 
-private:
+ private:
   enum class sort_t : std::uint8_t { none, boolean, integer };
   friend class solver;
   friend struct access;  // smt.cpp's bridge to Z3 terms
 
   sort_t sort_ = sort_t::none;
-  long long value_ = 0;      // the constant, when ast_ == 0
-  std::uintptr_t ast_ = 0;   // a Z3_ast holding one reference, or 0 for a constant
+  long long value_ = 0;     // the constant, when ast_ == 0
+  std::uintptr_t ast_ = 0;  // a Z3_ast holding one reference, or 0 for a constant
 };
 
 expr ite(const expr& c, const expr& a, const expr& b);  // a and b of one sort
@@ -90,8 +90,8 @@ inline expr operator==(const expr& a, bool b) { return a == expr::boolean(b); }
 inline expr operator==(bool a, const expr& b) { return expr::boolean(a) == b; }
 inline expr operator!=(const expr& a, bool b) { return a != expr::boolean(b); }
 inline expr operator!=(bool a, const expr& b) { return expr::boolean(a) != b; }
-#define MIGCHAN_SMT_INT_OP(op)                                                       \
-  inline expr operator op(const expr& a, int b) { return a op expr::integer(b); }    \
+#define MIGCHAN_SMT_INT_OP(op)                                                    \
+  inline expr operator op(const expr& a, int b) { return a op expr::integer(b); } \
   inline expr operator op(int a, const expr& b) { return expr::integer(a) op b; }
 MIGCHAN_SMT_INT_OP(==)
 MIGCHAN_SMT_INT_OP(!=)
@@ -119,7 +119,7 @@ struct result {
   smt::answer answer = smt::answer::unknown;
   std::string reason;  // for unknown: Z3's reason_unknown, e.g. "timeout"
   double seconds = 0;
-  std::string query;   // the name given to check()
+  std::string query;  // the name given to check()
 };
 
 // A solver holds hard constraints and named assumptions. A named assumption is
@@ -129,7 +129,7 @@ struct result {
 // Errors from Z3 become std::runtime_error ("smt: query 'q': ..."); misuse (model
 // access after unsat, an unknown assumption name) becomes std::logic_error.
 class solver {
-public:
+ public:
   solver();
   ~solver();
   solver(solver&&) noexcept;
@@ -153,14 +153,12 @@ public:
   // Check with `common` enabled and, of `sets`, any one wholly enabled: unsat
   // iff check_assuming(common and s) is unsat for every s in sets, in one search.
   result check_assuming_any(const std::string& query, const std::vector<std::string>& common,
-                            const std::vector<std::vector<std::string>>& sets,
-                            std::optional<unsigned> timeout_ms = {});
+                            const std::vector<std::vector<std::string>>& sets, std::optional<unsigned> timeout_ms = {});
   // check(), then lower `objective` (an integer) step by step until it can go no
   // lower. On sat the model is one of minimal objective. If a step runs out of time
   // the answer stays sat with the best model found and reason says the minimum is
   // not proven.
-  result minimize(const std::string& query, const expr& objective,
-                  std::optional<unsigned> timeout_ms = {});
+  result minimize(const std::string& query, const expr& objective, std::optional<unsigned> timeout_ms = {});
 
   // After sat (model completion on: unconstrained terms get a default value).
   bool eval_bool(const expr& e) const;
@@ -173,7 +171,7 @@ public:
 
   std::string to_smt2() const;  // the assertions, for debugging a query
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> p_;
 };

@@ -5,14 +5,14 @@ namespace migchan::proofs {
 using smt::expr;
 
 sender_config<S> sender_vars(const std::string& p) {
-  return {expr::bool_var(p + "multifd"), expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
-          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "transport"), expr::int_var(p + "channels"),
-          expr::int_var(p + "gen"), expr::bool_var(p + "recovery"), expr::bool_var(p + "switched")};
+  return {expr::bool_var(p + "multifd"),    expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
+          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "transport"),     expr::int_var(p + "channels"),
+          expr::int_var(p + "gen"),         expr::bool_var(p + "recovery"),     expr::bool_var(p + "switched")};
 }
 
 dest_config<S> dest_vars(const std::string& p) {
-  return {expr::bool_var(p + "multifd"), expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
-          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "channels"), expr::bool_var(p + "exit_on_error")};
+  return {expr::bool_var(p + "multifd"),    expr::bool_var(p + "postcopy_ram"), expr::bool_var(p + "postcopy_preempt"),
+          expr::bool_var(p + "mapped_ram"), expr::int_var(p + "channels"),      expr::bool_var(p + "exit_on_error")};
 }
 
 dest_config<S> dest_like(const sender_config<S>& s, const std::string& p) {
@@ -94,15 +94,24 @@ expr channels_of(const std::vector<arrival<S>>& in) {
 }
 
 sender_config<cd> read_config(const smt::solver& z, const sender_config<S>& s) {
-  return {z.eval_bool(s.multifd), z.eval_bool(s.postcopy_ram), z.eval_bool(s.postcopy_preempt),
-          z.eval_bool(s.mapped_ram), static_cast<int>(z.eval_int(s.transport)),
-          static_cast<int>(z.eval_int(s.channels)), static_cast<int>(z.eval_int(s.gen)), z.eval_bool(s.recovery),
+  return {z.eval_bool(s.multifd),
+          z.eval_bool(s.postcopy_ram),
+          z.eval_bool(s.postcopy_preempt),
+          z.eval_bool(s.mapped_ram),
+          static_cast<int>(z.eval_int(s.transport)),
+          static_cast<int>(z.eval_int(s.channels)),
+          static_cast<int>(z.eval_int(s.gen)),
+          z.eval_bool(s.recovery),
           z.eval_bool(s.switched)};
 }
 
 dest_config<cd> read_config(const smt::solver& z, const dest_config<S>& d) {
-  return {z.eval_bool(d.multifd), z.eval_bool(d.postcopy_ram), z.eval_bool(d.postcopy_preempt),
-          z.eval_bool(d.mapped_ram), static_cast<int>(z.eval_int(d.channels)), z.eval_bool(d.exit_on_error)};
+  return {z.eval_bool(d.multifd),
+          z.eval_bool(d.postcopy_ram),
+          z.eval_bool(d.postcopy_preempt),
+          z.eval_bool(d.mapped_ram),
+          static_cast<int>(z.eval_int(d.channels)),
+          z.eval_bool(d.exit_on_error)};
 }
 
 std::vector<trace_step<cd>> read_arrivals(const smt::solver& z, const std::vector<arrival<S>>& in, int transport) {
@@ -110,8 +119,12 @@ std::vector<trace_step<cd>> read_arrivals(const smt::solver& z, const std::vecto
   for (const auto& a : in) {
     if (!z.eval_bool(a.present)) break;
     trace_step<cd> st{};
-    st.in = {true, static_cast<int>(z.eval_int(a.kind)), transport, static_cast<int>(z.eval_int(a.magic)),
-             static_cast<int>(z.eval_int(a.count)), static_cast<int>(z.eval_int(a.init))};
+    st.in = {true,
+             static_cast<int>(z.eval_int(a.kind)),
+             transport,
+             static_cast<int>(z.eval_int(a.magic)),
+             static_cast<int>(z.eval_int(a.count)),
+             static_cast<int>(z.eval_int(a.init))};
     tr.push_back(st);
   }
   return tr;

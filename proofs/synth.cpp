@@ -23,9 +23,7 @@ std::string_view name(synth_result::outcome o) {
   return "?";
 }
 
-bool bytes_seen(transport t, bool tls_first_read) {
-  return is_peekable(t) || (tls_first_read && t == transport::tls);
-}
+bool bytes_seen(transport t, bool tls_first_read) { return is_peekable(t) || (tls_first_read && t == transport::tls); }
 
 namespace {
 
@@ -41,12 +39,12 @@ expr lit(bool b) { return expr::boolean(b); }
 expr num(int v) { return expr::integer(v); }
 
 sender_config<S> lift(const sender_config<cd>& s) {
-  return {lit(s.multifd), lit(s.postcopy_ram), lit(s.postcopy_preempt), lit(s.mapped_ram), num(s.transport),
-          num(s.channels), num(s.gen), lit(s.recovery), lit(s.switched)};
+  return {lit(s.multifd),  lit(s.postcopy_ram), lit(s.postcopy_preempt), lit(s.mapped_ram), num(s.transport),
+          num(s.channels), num(s.gen),          lit(s.recovery),         lit(s.switched)};
 }
 dest_config<S> lift(const dest_config<cd>& d) {
-  return {lit(d.multifd), lit(d.postcopy_ram), lit(d.postcopy_preempt), lit(d.mapped_ram), num(d.channels),
-          lit(d.exit_on_error)};
+  return {lit(d.multifd),    lit(d.postcopy_ram), lit(d.postcopy_preempt),
+          lit(d.mapped_ram), num(d.channels),     lit(d.exit_on_error)};
 }
 arrival<S> lift(const arrival<cd>& a) {
   return {lit(a.present), num(a.kind), num(a.transport), num(a.magic), num(a.count), num(a.init)};
@@ -61,7 +59,8 @@ auto tied(const dest_config<cd>& d) {
   return std::tie(d.multifd, d.postcopy_ram, d.postcopy_preempt, d.mapped_ram, d.channels, d.exit_on_error);
 }
 bool same_arrivals(const std::vector<arrival<cd>>& a, const std::vector<arrival<cd>>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) { return tied(x) == tied(y); });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return tied(x) == tied(y); });
 }
 bool same(const behaviour& a, const behaviour& b) {
   return a.prop == b.prop && tied(a.src) == tied(b.src) && tied(a.dst) == tied(b.dst) && same_arrivals(a.in, b.in) &&
@@ -85,8 +84,8 @@ struct synthesizer::impl {
   smt::solver z;
   struct decision_var {
     expr d;
-    std::string prior;  // name of the assumption "keep the base's decision", empty if the base's is not allowed
-    std::string refuse; // name of the assumption "reject the channel"
+    std::string prior;   // name of the assumption "keep the base's decision", empty if the base's is not allowed
+    std::string refuse;  // name of the assumption "reject the channel"
   };
   std::map<key, decision_var> vars;
   std::map<int, expr> parks;  // per (transport, first bytes) class: some key of it defers
@@ -263,8 +262,8 @@ struct synthesizer::impl {
       st.in = lift(in[i]);
       st.before = state;
       const auto& reach = keys[i];
-      st.out = step_deciding<S>(*o.base, true, [&](const basic_observation<S>& ob) { return decide_sym(ob, reach); },
-                                dc, state, st.in);
+      st.out = step_deciding<S>(
+          *o.base, true, [&](const basic_observation<S>& ob) { return decide_sym(ob, reach); }, dc, state, st.in);
       auto& out = st.out;
       out.then = name_term(z, out.then, n + "then");
       out.why = name_term(z, out.why, n + "why");
@@ -319,7 +318,8 @@ struct synthesizer::impl {
     }
     for (const auto& seen_before : learnt)
       if (same(seen_before, b))
-        throw std::logic_error("synth: a counterexample came back after it was learnt (the encoding disagrees with step())");
+        throw std::logic_error(
+            "synth: a counterexample came back after it was learnt (the encoding disagrees with step())");
     const std::size_t i = learnt.size();
     std::vector<key> reached;
     z.add(!encode_bad(b, "b" + std::to_string(i), &reached), cx_name(i));

@@ -69,8 +69,8 @@ struct witness_run {
 // table can give them all, when there is one.
 struct conflict_point {
   observation at;
-  bool bytes_seen = false;                 // whether the decision may depend on at.magic
-  std::vector<std::uint16_t> needs;        // per witness behaviour: verdicts (bit mask) that keep it correct
+  bool bytes_seen = false;           // whether the decision may depend on at.magic
+  std::vector<std::uint16_t> needs;  // per witness behaviour: verdicts (bit mask) that keep it correct
 };
 
 struct synth_result {
@@ -80,10 +80,10 @@ struct synth_result {
   std::size_t changed_rows = 0;               // found: how many rows precede the base's
   std::vector<witness_run> witness;           // impossible: the smallest conflicting set found
   std::optional<conflict_point> point;
-  unsigned rounds = 0;    // candidate tables checked
-  std::size_t learnt = 0; // sender behaviours known to the solver
+  unsigned rounds = 0;     // candidate tables checked
+  std::size_t learnt = 0;  // sender behaviours known to the solver
   double seconds = 0;
-  std::string reason;     // unknown: why
+  std::string reason;  // unknown: why
 };
 
 std::string_view name(synth_result::outcome o);
@@ -91,7 +91,7 @@ std::string_view name(synth_result::outcome o);
 // One search space; what it learns (sender behaviours) persists between calls,
 // so asking under several assumption sets costs little more than asking once.
 class synthesizer {
-public:
+ public:
   explicit synthesizer(const synth_options& o);
   ~synthesizer();
   synthesizer(const synthesizer&) = delete;
@@ -104,7 +104,7 @@ public:
   synth_result solve_all(const std::vector<unsigned>& contexts, bool explain = true);
   const synth_options& options() const;
 
-private:
+ private:
   struct impl;
   std::unique_ptr<impl> p_;
 };

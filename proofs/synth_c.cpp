@@ -16,15 +16,16 @@ namespace {
 
 // The columns a condition tests: everything the destination knows but the
 // first bytes, which only the peek shows.
-constexpr std::array<column, 9> context_columns{column::multifd,  column::postcopy_ram, column::postcopy_preempt,
-                                                column::mapped_ram, column::transport, column::has_main,
-                                                column::all_multifd, column::has_preempt, column::state};
+constexpr std::array<column, 9> context_columns{column::multifd,     column::postcopy_ram, column::postcopy_preempt,
+                                                column::mapped_ram,  column::transport,    column::has_main,
+                                                column::all_multifd, column::has_preempt,  column::state};
 
 using context = std::array<int, 9>;  // values of context_columns
 
 context context_of(const observation& o) {
-  return {o.multifd,          o.postcopy_ram, o.postcopy_preempt, o.mapped_ram, static_cast<int>(o.transport),
-          o.has_main,         o.all_multifd,  o.has_preempt,      static_cast<int>(o.state)};
+  return {
+      o.multifd,     o.postcopy_ram, o.postcopy_preempt,       o.mapped_ram, static_cast<int>(o.transport), o.has_main,
+      o.all_multifd, o.has_preempt,  static_cast<int>(o.state)};
 }
 
 guard exact(const context& c) {
@@ -206,8 +207,9 @@ std::string write_c(const table& t, const table& base, std::string_view base_nam
     if (at(first_bytes::eof) != verdict::reject)
       throw need(c, first_bytes::eof, "but in C a failed peek refuses the channel (reject)");
     if (at(first_bytes::reset) != on_reset)
-      throw need(c, first_bytes::reset, "but in C a reset peek does what " + std::string(base_name) + "'s does (" +
-                                            std::string(name(on_reset)) + ")");
+      throw need(c, first_bytes::reset,
+                 "but in C a reset peek does what " + std::string(base_name) + "'s does (" +
+                     std::string(name(on_reset)) + ")");
     for (const auto m : {first_bytes::vm_command, first_bytes::ram_page})
       if (at(m) != at(first_bytes::other))
         throw need(c, m, "but C tells only QEMU_VM_FILE_MAGIC and MULTIFD_MAGIC from other bytes");

@@ -30,8 +30,7 @@ reduction reduce(const synth_options& o) {
     constrain_configs(z, {o.base}, src, dst, o.z3.max_channels, about_mismatch(p));
     if (o.z3.caps) {
       const auto& c = *o.z3.caps;
-      z.add(src.multifd == c[0] && src.postcopy_ram == c[1] && src.postcopy_preempt == c[2] &&
-            src.mapped_ram == c[3]);
+      z.add(src.multifd == c[0] && src.postcopy_ram == c[1] && src.postcopy_preempt == c[2] && src.mapped_ram == c[3]);
     }
     if (o.z3.uri) z.add(src.transport == static_cast<int>(*o.z3.uri));
     std::vector<trace_step<S>> tr(static_cast<std::size_t>(o.z3.events));
@@ -41,7 +40,7 @@ reduction reduce(const synth_options& o) {
     for (std::size_t a = 0; a < assumption_count; ++a) {
       const auto as = static_cast<assumption>(a);
       h[a] = as == assumption::configs_match && about_mismatch(p) ? smt::expr::boolean(true)
-                                                                 : holds<S>(as, src, dst, tr);
+                                                                  : holds<S>(as, src, dst, tr);
     }
     const auto never = [&](const smt::expr& e) {
       z.push();

@@ -131,8 +131,8 @@ built_table build_table(const table& base, const std::map<key, verdict>& decided
     return true;
   };
   constexpr std::array widen_order{column::mapped_ram, column::postcopy_ram, column::postcopy_preempt, column::multifd,
-                                   column::state, column::has_preempt, column::all_multifd, column::has_main,
-                                   column::magic, column::transport};
+                                   column::state,      column::has_preempt,  column::all_multifd,      column::has_main,
+                                   column::magic,      column::transport};
   for (auto& q : cubes)
     for (const column c : widen_order) {
       if (q.g.is_any(c)) continue;
@@ -177,11 +177,15 @@ built_table build_table(const table& base, const std::map<key, verdict>& decided
   for (const auto& r : base.rules) out->rules.push_back(r);
   out->forbids.assign(base.forbids.begin(), base.forbids.end());
   out->function = name;
-  out->view = table{store(name),
-                    store(std::string(base.name) + "'s rows" + (tls_first_read ? " (TLS read as a socket's peek)" : "") +
-                          " with " + std::to_string(cubes.size()) + (cubes.size() == 1 ? " row" : " rows") +
-                          " in front, found by migchan synth"),
-                    "migchan synth", out->rules, out->forbids, base.sem};
+  out->view =
+      table{store(name),
+            store(std::string(base.name) + "'s rows" + (tls_first_read ? " (TLS read as a socket's peek)" : "") +
+                  " with " + std::to_string(cubes.size()) + (cubes.size() == 1 ? " row" : " rows") +
+                  " in front, found by migchan synth"),
+            "migchan synth",
+            out->rules,
+            out->forbids,
+            base.sem};
   return {std::move(out), cubes.size()};
 }
 

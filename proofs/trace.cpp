@@ -16,7 +16,7 @@ template <class E> std::string nm(int v) {
 
 std::string rule_id(const table& t, int i) {
   return i >= 0 && i < static_cast<int>(t.rules.size()) ? std::string(t.rules[static_cast<std::size_t>(i)].id)
-                                                          : std::string("(none)");
+                                                        : std::string("(none)");
 }
 
 const char* yn(bool b) { return b ? "yes" : "no"; }
@@ -36,19 +36,18 @@ std::string state_text(const dest_state<cd>& s, const dest_config<cd>& d) {
 
 std::string describe(const sender_config<cd>& s) {
   std::ostringstream o;
-  o << "multifd=" << yn(s.multifd) << " postcopy-ram=" << yn(s.postcopy_ram) << " postcopy-preempt="
-    << yn(s.postcopy_preempt) << " mapped-ram=" << yn(s.mapped_ram);
+  o << "multifd=" << yn(s.multifd) << " postcopy-ram=" << yn(s.postcopy_ram)
+    << " postcopy-preempt=" << yn(s.postcopy_preempt) << " mapped-ram=" << yn(s.mapped_ram);
   if (s.multifd) o << " multifd-channels=" << s.channels;
-  o << " transport=" << nm<transport>(s.transport)
-    << " sender=" << name(static_cast<sender_gen>(s.gen))
+  o << " transport=" << nm<transport>(s.transport) << " sender=" << name(static_cast<sender_gen>(s.gen))
     << (s.recovery ? " postcopy-recovery" : " fresh");
   return o.str();
 }
 
 std::string describe(const dest_config<cd>& d) {
   std::ostringstream o;
-  o << "multifd=" << yn(d.multifd) << " postcopy-ram=" << yn(d.postcopy_ram) << " postcopy-preempt="
-    << yn(d.postcopy_preempt) << " mapped-ram=" << yn(d.mapped_ram);
+  o << "multifd=" << yn(d.multifd) << " postcopy-ram=" << yn(d.postcopy_ram)
+    << " postcopy-preempt=" << yn(d.postcopy_preempt) << " mapped-ram=" << yn(d.mapped_ram);
   if (d.multifd) o << " multifd-channels=" << d.channels;
   return o.str();
 }
@@ -105,7 +104,8 @@ std::string format_text(const table& t, property p, unsigned assumed, const coun
     if (!why.empty()) o << ": " << why;
     if (st.out.why == int(cause::rule) &&
         (st.out.then == int(verdict::main) || st.out.then == int(verdict::multifd) ||
-         st.out.then == int(verdict::preempt)) && st.out.then != st.in.kind)
+         st.out.then == int(verdict::preempt)) &&
+        st.out.then != st.in.kind)
       o << "   <-- opened as " << nm<channel_kind>(st.in.kind);
     if (st.out.woke)
       o << "\n       parked " << nm<channel_kind>(st.out.woke_kind) << " channel decided: rule "
@@ -160,28 +160,30 @@ std::string meaning(const table& t, property p, const counterexample& cx) {
         << cite(rule_at(st.out.woke_rule)) << " as " << nm<verdict>(st.out.woke_then) << ".";
       return o.str();
     }
-    if (st.out.why != int(cause::behind) && (st.out.then == int(verdict::abort) || st.out.then == int(verdict::crash))) {
+    if (st.out.why != int(cause::behind) &&
+        (st.out.then == int(verdict::abort) || st.out.then == int(verdict::crash))) {
       o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") makes the destination "
-        << (st.out.then == int(verdict::abort) ? "abort: " : "crash: ")
-        << explain(t, cx.dst, st) << (by_rule ? " in " + cite(rule_at(st.out.rule)) : std::string()) << ".";
+        << (st.out.then == int(verdict::abort) ? "abort: " : "crash: ") << explain(t, cx.dst, st)
+        << (by_rule ? " in " + cite(rule_at(st.out.rule)) : std::string()) << ".";
       return o.str();
     }
     if (st.out.then == int(verdict::blocked) && st.out.why != int(cause::behind)) {
       o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ", " << nm<first_bytes>(st.in.magic)
         << ") stalls the destination's main loop: " << explain(t, cx.dst, st)
-        << (by_rule ? " after " + cite(rule_at(st.out.rule)) : std::string())
-        << "; every channel behind it waits too.";
+        << (by_rule ? " after " + cite(rule_at(st.out.rule)) : std::string()) << "; every channel behind it waits too.";
       return o.str();
     }
     if (p == property::complete && st.out.why != int(cause::rule)) {
-      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") is not used: " << explain(t, cx.dst, st) << ".";
+      o << "Channel " << n << " (" << nm<channel_kind>(st.in.kind) << ") is not used: " << explain(t, cx.dst, st)
+        << ".";
       return o.str();
     }
   }
   if (p == property::order_independent)
     return "The same channels arriving in natural order (main, multifd, preempt) end with a different assignment.";
   const auto& last = cx.steps.empty() ? dest_state<cd>{} : cx.steps.back().out.next;
-  if (last.starts == 0) return "Every channel arrived, yet incoming processing never starts: the destination waits forever.";
+  if (last.starts == 0)
+    return "Every channel arrived, yet incoming processing never starts: the destination waits forever.";
   if (last.starts > 1) return "Incoming processing starts more than once.";
   return "A channel is left without its role.";
 }
@@ -200,8 +202,8 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
              {"meaning", meaning(t, p, cx)},
              {"source_config", describe(cx.src)},
              {"destination_config", describe(cx.dst)}};
-  tr.vars = {"step", "opened_as", "count", "transport", "first_bytes", "rule", "decision", "cause", "has_main",
-             "multifd_count", "has_preempt", "status", "starts", "stalled", "aborted"};
+  tr.vars = {"step",     "opened_as",     "count",       "transport", "first_bytes", "rule",    "decision", "cause",
+             "has_main", "multifd_count", "has_preempt", "status",    "starts",      "stalled", "aborted"};
   const auto put_state = [&](itf::state& s, const dest_state<cd>& d) {
     s.values["has_main"] = d.has_main;
     s.values["multifd_count"] = itf::bigint(d.multifd_count);
@@ -213,7 +215,7 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
   };
   itf::state init;
   init.values = {{"step", itf::bigint(0)}, {"opened_as", ""}, {"count", itf::bigint(0)}, {"transport", ""},
-                 {"first_bytes", ""}, {"rule", ""}, {"decision", ""}, {"cause", ""}};
+                 {"first_bytes", ""},      {"rule", ""},      {"decision", ""},          {"cause", ""}};
   put_state(init, cx.steps.empty() ? dest_state<cd>{} : cx.steps.front().before);
   init.meta = {{"index", 0}};
   tr.states.push_back(init);
@@ -222,12 +224,17 @@ itf::trace to_itf(const table& t, property p, unsigned assumed, const counterexa
     itf::state s;
     const auto r = named_rule(t, st);
     const auto rule = r ? rule_id(t, *r) : std::string();  // "": no row decided it
-    s.values = {{"step", itf::bigint(++i)}, {"opened_as", nm<channel_kind>(st.in.kind)},
-                {"count", itf::bigint(st.in.count)}, {"transport", nm<transport>(st.in.transport)},
-                {"first_bytes", nm<first_bytes>(st.in.magic)}, {"rule", rule},
-                {"decision", nm<verdict>(st.out.then)}, {"cause", nm<cause>(st.out.why)}};
+    s.values = {{"step", itf::bigint(++i)},
+                {"opened_as", nm<channel_kind>(st.in.kind)},
+                {"count", itf::bigint(st.in.count)},
+                {"transport", nm<transport>(st.in.transport)},
+                {"first_bytes", nm<first_bytes>(st.in.magic)},
+                {"rule", rule},
+                {"decision", nm<verdict>(st.out.then)},
+                {"cause", nm<cause>(st.out.why)}};
     put_state(s, st.out.next);
-    s.meta = {{"index", i}, {"rule", r ? nlohmann::json(rule) : nlohmann::json(nullptr)},
+    s.meta = {{"index", i},
+              {"rule", r ? nlohmann::json(rule) : nlohmann::json(nullptr)},
               {"explain", explain(t, cx.dst, st)}};
     tr.states.push_back(s);
   }

@@ -55,8 +55,7 @@ classifier_result verify_table(const table& t, const verify_options& o) {
     else {
       // The proposed sets in one search; one by one only if some set fails.
       const auto proposed = proposed_sets(oracle, p);
-      if (proposed.size() > 1 && all.check_each(p, proposed).answer == smt::answer::unsat)
-        pr.minimal_sets = proposed;
+      if (proposed.size() > 1 && all.check_each(p, proposed).answer == smt::answer::unsat) pr.minimal_sets = proposed;
       else
         for (unsigned m : proposed) {
           const auto res = all.check(p, m);
@@ -107,7 +106,10 @@ struct writer {
     pod(v.size());
     out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
   }
-  void str(const std::string& v) { pod(v.size()); out += v; }
+  void str(const std::string& v) {
+    pod(v.size());
+    out += v;
+  }
 };
 
 struct reader {
@@ -142,8 +144,9 @@ std::string encode(const classifier_result& r) {
     w.vec(p.minimal_sets);
     w.str(p.unknown);
     w.pod(p.trace.has_value());
-    if (p.trace) w.pod(p.trace->src), w.pod(p.trace->dst), w.vec(p.trace->steps), w.vec(p.trace->natural),
-        w.pod(p.trace->arrivals);
+    if (p.trace)
+      w.pod(p.trace->src), w.pod(p.trace->dst), w.vec(p.trace->steps), w.vec(p.trace->natural),
+          w.pod(p.trace->arrivals);
   }
   w.pod(r.arrivals.has_value());
   if (const auto& a = r.arrivals) {
@@ -223,8 +226,7 @@ std::vector<classifier_result> verify_tables(const std::vector<const table*>& ta
   }
   std::vector<std::function<std::string()>> jobs;
   for (const std::size_t i : order) jobs.push_back([&, i] { return encode(verify_table(*tables[i], o)); });
-  const auto bytes =
-      run_in_children(jobs, workers, [&](std::size_t j) { return std::string(tables[order[j]]->name); });
+  const auto bytes = run_in_children(jobs, workers, [&](std::size_t j) { return std::string(tables[order[j]]->name); });
   for (std::size_t j = 0; j < order.size(); ++j) out[order[j]] = decode(*tables[order[j]], bytes[j]);
   return out;
 }

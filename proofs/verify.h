@@ -33,9 +33,9 @@ struct classifier_result {
 };
 
 struct verify_options {
-  unsigned assumed = 0;       // bit mask over enum assumption
+  unsigned assumed = 0;  // bit mask over enum assumption
   int max_channels = multifd_channels_max;
-  int oracle_channels = 4;    // N for the brute-force proposal
+  int oracle_channels = 4;  // N for the brute-force proposal
   query_options z3{};
   bool single_arrival = false;  // also check_single() each table, in its worker
 };

@@ -29,7 +29,8 @@ std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw usage_error("cannot open '" + path + "': " + std::strerror(errno));
   if (const auto size = fs::file_size(path, ec); !ec && size > max_bytes)
-    throw usage_error("'" + path + "' has " + std::to_string(size) + " bytes, more than the 16 MiB the C reader "
+    throw usage_error("'" + path + "' has " + std::to_string(size) +
+                      " bytes, more than the 16 MiB the C reader "
                       "takes in one file");
   std::ostringstream s;
   s << in.rdbuf();
@@ -126,8 +127,7 @@ std::vector<c_source> tree_files(const std::string& dir, const std::string& pref
   std::sort(names.begin(), names.end());
   if (names.empty()) throw usage_error("'" + dir + "' holds no migration/*.c (nor *.c): not a QEMU tree");
   std::vector<c_source> out;
-  for (const auto& n : names)
-    out.push_back({prefix + (tree ? "migration/" : "") + n, slurp((from / n).string())});
+  for (const auto& n : names) out.push_back({prefix + (tree ? "migration/" : "") + n, slurp((from / n).string())});
   return out;
 }
 
@@ -156,8 +156,8 @@ c_input load_c(const std::string& input, const std::string& base, const std::str
         if (const auto it = text.find(from); it != text.end()) old = it->second;
         else if (fs::is_regular_file(root / from, ec)) old = slurp((root / from).string());
         else
-          throw patch::patch_error((input == "-" ? std::string("stdin") : input) + ":" + std::to_string(d.line) +
-                                   ": " + from + " is not in " + base);
+          throw patch::patch_error((input == "-" ? std::string("stdin") : input) + ":" + std::to_string(d.line) + ": " +
+                                   from + " is not in " + base);
       }
       patch::file_diff named = d;  // errors name the file as the tree does
       named.new_path = to.empty() ? from : to;

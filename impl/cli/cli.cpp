@@ -21,7 +21,8 @@ std::size_t distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i)
     for (std::size_t j = 1; j <= b.size(); ++j) {
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   return d[a.size()][b.size()];
 }
@@ -125,8 +126,9 @@ int main(int argc, char** argv) {
   CLI::App app{"migchan: model, prove and run QEMU's migration channel discovery", "migchan"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("migchan ") + MIGCHAN_VERSION);
-  app.footer("`migchan help SUBCOMMAND` shows a subcommand's options; `migchan help exit-codes` what each exit "
-             "code means.");
+  app.footer(
+      "`migchan help SUBCOMMAND` shows a subcommand's options; `migchan help exit-codes` what each exit "
+      "code means.");
   std::vector<std::pair<CLI::App*, action>> cmds;
   const auto add = [&](auto fn) {
     const auto before = app.get_subcommands({}).size();

@@ -48,7 +48,7 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
 action add_show(CLI::App& app);
 action add_classify(CLI::App& app);
 action add_verify(CLI::App& app);
-action add_serve(CLI::App& app);   // cmd_runtime.cpp
+action add_serve(CLI::App& app);  // cmd_runtime.cpp
 action add_replay(CLI::App& app);
 action add_proxy(CLI::App& app);
 action add_check(CLI::App& app);    // cmd_check.cpp

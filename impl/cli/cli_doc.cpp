@@ -108,8 +108,8 @@ std::string man_page(CLI::App& app) {
   for (auto* s : app.get_subcommands({})) {
     o << ".SS \"migchan " << roff(s->get_name());
     for (const auto* opt : documented(*s))
-      if (opt->get_positional()) o << " " << (opt->get_required() ? "" : "[") << roff(opt->get_name(true))
-                                   << (opt->get_required() ? "" : "]");
+      if (opt->get_positional())
+        o << " " << (opt->get_required() ? "" : "[") << roff(opt->get_name(true)) << (opt->get_required() ? "" : "]");
     o << " [options]\"\n" << roff(s->get_description()) << "\n";
     for (const auto* opt : documented(*s)) {
       o << ".TP\n.B " << roff(option_synopsis(*opt)) << "\n" << roff(opt->get_description()) << "\n";

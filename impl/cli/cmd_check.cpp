@@ -206,8 +206,8 @@ int print_text(const read_c& c, const run_result& r, const patched_lines& patche
     os << "  overlaps (information: rows with different decisions that match one observation; the first decides)\n";
     for (const auto& o : s.overlaps)
       os << "    " << proofs::where(t, o.first) << " " << name(t.rules[o.first].then) << " / "
-         << proofs::where(t, o.second) << " " << name(t.rules[o.second].then) << "\n      witness: "
-         << describe(o.witness) << "\n";
+         << proofs::where(t, o.second) << " " << name(t.rules[o.second].then)
+         << "\n      witness: " << describe(o.witness) << "\n";
   }
   os << "\nsequence properties (assuming " << proofs::assumption_list(r.assumed) << "):\n";
   for (const auto& pr : cr.results) {
@@ -247,19 +247,20 @@ int print_mail(const read_c& c, const run_result& r, const patched_lines& patche
   std::ostringstream f;
   if (s.gap) f << "\n" << ++findings << ". Not exhaustive: no row decides " << describe(*s.gap) << "\n";
   for (const auto& d : s.dead)
-    f << "\n" << ++findings << ". Dead branch: " << where_marked(t.rules[d.row], patched) << " never fires ("
+    f << "\n"
+      << ++findings << ". Dead branch: " << where_marked(t.rules[d.row], patched) << " never fires ("
       << blocked_by(t, d, patched) << ").\n   " << t.rules[d.row].c << "\n";
   for (const auto& h : s.implicit_defaults) {
     const rule& row = t.rules[h.row];
-    f << "\n" << ++findings << ". Implicit default: " << where_marked(row, patched) << " decides " << name(row.then)
+    f << "\n"
+      << ++findings << ". Implicit default: " << where_marked(row, patched) << " decides " << name(row.then)
       << " because nothing on this path assigns the channel; the initializer does.\n   For example: "
       << describe(h.witness) << "\n";
   }
   std::map<std::string, std::size_t> shown;  // a trace already printed, by its steps
   for (const auto& pr : cr.results) {
     if (!pr.refuted) continue;
-    f << "\n" << ++findings << ". " << name(pr.prop) << " is refuted; it holds " << sets_text(pr.minimal_sets)
-      << ".\n";
+    f << "\n" << ++findings << ". " << name(pr.prop) << " is refuted; it holds " << sets_text(pr.minimal_sets) << ".\n";
     if (!pr.trace) continue;
     std::istringstream lines(proofs::format_text(t, pr.prop, r.assumed, *pr.trace));
     std::string l, head, body;
@@ -270,10 +271,11 @@ int print_mail(const read_c& c, const run_result& r, const patched_lines& patche
       f << "   Shortest counterexample: the one of " << it->second << ".\n";
       continue;
     }
-    f << "   Shortest counterexample, " << head.substr(head.rfind(", ") + 2) << "\n" << body
-      << rows_involved(t, pr.prop, *pr.trace, patched, "   ", false);
+    f << "   Shortest counterexample, " << head.substr(head.rfind(", ") + 2) << "\n"
+      << body << rows_involved(t, pr.prop, *pr.trace, patched, "   ", false);
   }
-  os << "\n" << (findings ? std::to_string(findings) + (findings == 1 ? " finding" : " findings") : "No finding")
+  os << "\n"
+     << (findings ? std::to_string(findings) + (findings == 1 ? " finding" : " findings") : "No finding")
      << " (assuming " << proofs::assumption_list(r.assumed) << "):\n"
      << f.str();
   if (c.in.before) {
@@ -296,8 +298,10 @@ nlohmann::json changes_json(const read_c& c, const run_result& r) {
             {"origin", std::string(t.rules[i].origin)}};
   };
   for (const auto& g : c.changes->regions)
-    regions.push_back({{"where", describe(g.where)}, {"before", side(c.before->view, g.rule_a)},
-                       {"after", side(c.now.view, g.rule_b)}, {"witness", to_json(g.witness)}});
+    regions.push_back({{"where", describe(g.where)},
+                       {"before", side(c.before->view, g.rule_a)},
+                       {"after", side(c.now.view, g.rule_b)},
+                       {"witness", to_json(g.witness)}});
   auto all = to_json(r);
   return {{"regions", regions}, {"regions_truncated", c.changes->truncated}, {"before", all["classifiers"][1]}};
 }
@@ -384,8 +388,9 @@ int check_builtin(const common_args& a) {
 
 action add_check(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "check", "exit 0 only if every property of a classifier holds: a built-in one (--classifier) or one written "
-               "in C (a file, a QEMU tree, or a patch with --base DIR; - reads stdin)");
+      "check",
+      "exit 0 only if every property of a classifier holds: a built-in one (--classifier) or one written "
+      "in C (a file, a QEMU tree, or a patch with --base DIR; - reads stdin)");
   auto a = std::make_shared<common_args>();
   auto src = std::make_shared<source_args>();
   add_common(sub, *a);

@@ -51,8 +51,9 @@ std::vector<conform::target> targets_of(const std::vector<conform::binary>& qemu
 }  // namespace
 
 action add_conform(CLI::App& app) {
-  auto* sub = app.add_subcommand("conform", "run scenarios against real QEMUs and compare each outcome with the "
-                                            "model's prediction");
+  auto* sub = app.add_subcommand("conform",
+                                 "run scenarios against real QEMUs and compare each outcome with the "
+                                 "model's prediction");
   struct args {
     std::vector<std::string> qemus, scenarios;
     std::string source, destination, classifier, format = "text";
@@ -75,7 +76,8 @@ action add_conform(CLI::App& app) {
       return 0;
     }
     if (a->source.empty() != a->destination.empty()) throw usage_error("--source and --destination go together");
-    if (a->qemus.empty() && a->source.empty()) throw usage_error("no QEMU given (--qemu PATH, or --source and --destination)");
+    if (a->qemus.empty() && a->source.empty())
+      throw usage_error("no QEMU given (--qemu PATH, or --source and --destination)");
     const table* classifier = a->classifier.empty() ? nullptr : &builtin_named(a->classifier, "classifier");
     std::vector<const conform::scenario*> chosen;
     for (const auto& n : a->scenarios) {

@@ -65,7 +65,8 @@ nlohmann::json decided_json(const table& t, int row, const observation& w) {
   const auto i = static_cast<std::size_t>(row);
   if (i >= t.rules.size()) return {{"rule", nullptr}, {"decision", "reject"}};
   const rule& r = t.rules[i];
-  nlohmann::json j{{"rule", std::string(r.id)}, {"decision", std::string(name(r.then))},
+  nlohmann::json j{{"rule", std::string(r.id)},
+                   {"decision", std::string(name(r.then))},
                    {"implicit_default", r.implicit_default}};
   j["origin"] = r.origin.empty() ? nlohmann::json(nullptr) : nlohmann::json(std::string(r.origin));
   return j;
@@ -136,8 +137,7 @@ void print_text(const side& a, const side& b, const proofs::diff_result& r, std:
     if (s.mismatched)
       os << "  (none with the same configuration on both sides; this one has source and destination differ)\n"
          << "  source:      " << proofs::describe(s.config) << "\n  destination: " << proofs::describe(s.dest) << "\n";
-    else
-      os << "  source and destination: " << proofs::describe(s.config) << "\n";
+    else os << "  source and destination: " << proofs::describe(s.config) << "\n";
     for (std::size_t i = 0; i < s.a.size(); ++i) {
       const auto& in = s.a[i].in;
       os << "  " << i + 1 << ". " << name(static_cast<channel_kind>(in.kind));
@@ -165,8 +165,10 @@ nlohmann::json to_json(const side& a, const side& b, const proofs::diff_result& 
   };
   nlohmann::json regions = nlohmann::json::array();
   for (const auto& g : r.regions)
-    regions.push_back({{"where", describe(g.where)}, {"guard", to_json(g.where)},
-                       {"a", decided_json(*a.t, g.rule_a, g.witness)}, {"b", decided_json(*b.t, g.rule_b, g.witness)},
+    regions.push_back({{"where", describe(g.where)},
+                       {"guard", to_json(g.where)},
+                       {"a", decided_json(*a.t, g.rule_a, g.witness)},
+                       {"b", decided_json(*b.t, g.rule_b, g.witness)},
                        {"witness", to_json(g.witness)}});
   nlohmann::json seq = nullptr;
   if (r.sequence) {
@@ -210,9 +212,10 @@ action add_diff(CLI::App& app) {
   auto x = std::make_shared<args>();
   sub->add_option("a", x->a, "a built-in classifier, a C file or a QEMU tree")->required();
   sub->add_option("b", x->b, "a built-in classifier, a C file or a QEMU tree")->required();
-  sub->add_option("--base", x->base, "the built-in classifier C is read against (refused configurations, "
-                                     "setup and start semantics); default: the built-in on the other side, else "
-                                     "the tree's VERSION, else qemu-10.1");
+  sub->add_option("--base", x->base,
+                  "the built-in classifier C is read against (refused configurations, "
+                  "setup and start semantics); default: the built-in on the other side, else "
+                  "the tree's VERSION, else qemu-10.1");
   one_of(sub->add_option("--format", x->format, "text or json"), {"text", "json"});
   sub->add_option("--assume", x->assume, "diverging sequences must satisfy these named assumptions");
   add_max_channels(sub, x->max_channels);

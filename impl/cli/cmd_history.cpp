@@ -35,7 +35,8 @@ std::string fingerprint(const table& t, const std::string& base) {
   std::ostringstream s;
   s << base << "|" << int(t.sem.start) << int(t.sem.all_channels) << int(t.sem.setup) << int(t.sem.senders)
     << int(t.sem.ids) << int(t.sem.errors) << t.sem.main_resets_multifd << t.sem.multifd_off_dropped;
-  for (const auto& r : t.rules) s << "|" << describe(r.when) << ">" << name(r.then) << name(r.cost) << r.implicit_default;
+  for (const auto& r : t.rules)
+    s << "|" << describe(r.when) << ">" << name(r.then) << name(r.cost) << r.implicit_default;
   return s.str();
 }
 
@@ -73,8 +74,9 @@ struct column_result {
 
 action add_history(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "history", "the classifier of a QEMU git checkout at each commit that touches its files: every property's "
-                 "verdict, and the first commit where each changed");
+      "history",
+      "the classifier of a QEMU git checkout at each commit that touches its files: every property's "
+      "verdict, and the first commit where each changed");
   struct args {
     std::string dir, range, assume, format = "text";
     int max_channels = multifd_channels_max;
@@ -121,8 +123,9 @@ action add_history(CLI::App& app) {
         commits.push_back({l.substr(0, a1), l.substr(a1 + 1, a2 - a1 - 1), l.substr(a2 + 1), {}, {}, {}, -1});
       }
     }
-    if (commits.empty()) throw usage_error("no commit in " + x->dir + " " + (x->range.empty() ? "HEAD" : x->range) +
-                                           " touches the classifier's files");
+    if (commits.empty())
+      throw usage_error("no commit in " + x->dir + " " + (x->range.empty() ? "HEAD" : x->range) +
+                        " touches the classifier's files");
     // Read every commit, then check each distinct classifier once, all at once.
     std::map<std::string, int> seen;
     std::vector<const table*> tables;
@@ -182,8 +185,11 @@ action add_history(CLI::App& app) {
     }
 
     if (x->format == "json") {
-      nlohmann::json out{{"dir", x->dir}, {"range", x->range.empty() ? "HEAD" : x->range}, {"files", files},
-                         {"assumptions", names_json(assumed)}, {"commits", nlohmann::json::array()},
+      nlohmann::json out{{"dir", x->dir},
+                         {"range", x->range.empty() ? "HEAD" : x->range},
+                         {"files", files},
+                         {"assumptions", names_json(assumed)},
+                         {"commits", nlohmann::json::array()},
                          {"first_changes", nlohmann::json::object()}};
       for (std::size_t i = 0; i < commits.size(); ++i) {
         const auto& c = commits[i];
@@ -201,13 +207,12 @@ action add_history(CLI::App& app) {
         out["commits"].push_back(j);
       }
       for (std::size_t col = 0; col < heads.size(); ++col)
-        out["first_changes"][heads[col]] =
-            first[col] ? nlohmann::json{{"commit", commits[first[col]->at].id},
-                                        {"date", commits[first[col]->at].date},
-                                        {"subject", commits[first[col]->at].subject},
-                                        {"from", first[col]->from},
-                                        {"to", first[col]->to}}
-                       : nlohmann::json(nullptr);
+        out["first_changes"][heads[col]] = first[col] ? nlohmann::json{{"commit", commits[first[col]->at].id},
+                                                                       {"date", commits[first[col]->at].date},
+                                                                       {"subject", commits[first[col]->at].subject},
+                                                                       {"from", first[col]->from},
+                                                                       {"to", first[col]->to}}
+                                                      : nlohmann::json(nullptr);
       std::cout << out.dump(2) << "\n";
       return 0;
     }
@@ -216,8 +221,8 @@ action add_history(CLI::App& app) {
     std::string fl;
     for (const auto& f : files) fl += (fl.empty() ? "" : ", ") + f;
     os << x->dir << " " << (x->range.empty() ? "HEAD" : x->range) << ": " << commits.size()
-       << (commits.size() == 1 ? " commit" : " commits") << " touching " << fl << " or VERSION, "
-       << tables.size() << (tables.size() == 1 ? " classifier" : " distinct classifiers") << " (assuming "
+       << (commits.size() == 1 ? " commit" : " commits") << " touching " << fl << " or VERSION, " << tables.size()
+       << (tables.size() == 1 ? " classifier" : " distinct classifiers") << " (assuming "
        << proofs::assumption_list(assumed) << ")\n\n";
     std::vector<std::size_t> width;
     for (const auto& h : heads) width.push_back(std::max<std::size_t>(h.size(), 7));
@@ -243,8 +248,8 @@ action add_history(CLI::App& app) {
         continue;
       }
       const auto& c = commits[first[col]->at];
-      os << short_id(c.id) << " " << c.date << " " << first[col]->from << " -> " << first[col]->to << ": "
-         << c.subject << "\n";
+      os << short_id(c.id) << " " << c.date << " " << first[col]->from << " -> " << first[col]->to << ": " << c.subject
+         << "\n";
     }
     return 0;
   };

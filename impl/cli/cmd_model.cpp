@@ -86,8 +86,9 @@ action add_show(CLI::App& app) {
   auto list = std::make_shared<bool>(false);
   sub->add_option("classifier", *name, "a built-in classifier or a C file");
   sub->add_flag("--list", *list, "name every built-in classifier");
-  one_of(sub->add_option("--format", *format, "text, json, markdown, or c (a migration/channel.c that `check` reads "
-                                              "back)"),
+  one_of(sub->add_option("--format", *format,
+                         "text, json, markdown, or c (a migration/channel.c that `check` reads "
+                         "back)"),
          {"text", "json", "markdown", "c"});
   return [=] {
     if (*list) {
@@ -156,14 +157,15 @@ action add_classify(CLI::App& app) {
     o.magic = enum_arg<first_bytes>("--magic", a->magic);
     for (const auto& f : t.forbids)
       if (matches<concrete_domain>(f.when, o.generic()))
-        throw usage_error(std::string(t.name) + " refuses this configuration (" + std::string(f.id) + "): " +
-                          std::string(f.text));
-    if (!valid<concrete_domain>(t, o.generic()))
-      throw usage_error("inconsistent observation: " + inconsistency(t, o));
+        throw usage_error(std::string(t.name) + " refuses this configuration (" + std::string(f.id) +
+                          "): " + std::string(f.text));
+    if (!valid<concrete_domain>(t, o.generic())) throw usage_error("inconsistent observation: " + inconsistency(t, o));
     const auto d = classify(t, o);
     if (a->format == "json") {
-      nlohmann::json j{{"classifier", std::string(t.name)}, {"observation", to_json(o)},
-                       {"decision", std::string(name(d.then))}, {"reads", std::string(name(d.cost))}};
+      nlohmann::json j{{"classifier", std::string(t.name)},
+                       {"observation", to_json(o)},
+                       {"decision", std::string(name(d.then))},
+                       {"reads", std::string(name(d.cost))}};
       j["rule"] = d.fired ? to_json(*d.fired) : nlohmann::json(nullptr);
       std::cout << j.dump(2) << "\n";
       return d.fired ? exit_ok : exit_finding;

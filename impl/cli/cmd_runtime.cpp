@@ -45,7 +45,8 @@ long long number(const std::string& flag, const std::string& text, long long lo,
 }
 
 dest_cfg config_or_throw(const table& t, const std::string& caps, const std::string& channels_text) {
-  const auto channels = static_cast<int>(number("--multifd-channels", channels_text, multifd_channels_min, multifd_channels_max));
+  const auto channels =
+      static_cast<int>(number("--multifd-channels", channels_text, multifd_channels_min, multifd_channels_max));
   dest_cfg c;
   try {
     c = parse_caps(caps, channels);
@@ -219,8 +220,9 @@ action add_serve(CLI::App& app) {
   add_classifier(sub, a->classifier);
   a->add_listen(sub, "tcp:HOST:PORT, tcp:[::1]:PORT or unix:PATH (port 0: any free)");
   a->add_config(sub, capabilities_text({true, true, true, true}, ", ") + " (comma-separated)", "");
-  sub->add_option("--trace", a->trace, "take classifier, capabilities, multifd-channels and recovery from this "
-                                       "replay-form trace, as replaying it needs");
+  sub->add_option("--trace", a->trace,
+                  "take classifier, capabilities, multifd-channels and recovery from this "
+                  "replay-form trace, as replaying it needs");
   a->add_log(sub);
   sub->add_option("--order", a->order, "accept (QEMU's, the default) or data");
   a->add_peek_timeout(sub);
@@ -288,8 +290,8 @@ action add_replay(CLI::App& app) {
                   "ms a connection may take to be accepted (default 2000): a full accept queue never does");
   sub->add_option("--uuid", a->uuid, "the source's uuid in MultiFDInit_t (default all zero)");
   sub->add_option("--machine", a->machine,
-                  "machine type in main's configuration section, the destination's own (default " +
-                      default_machine() + ")");
+                  "machine type in main's configuration section, the destination's own (default " + default_machine() +
+                      ")");
   one_of(sub->add_option("--format", a->format, "text or json"), {"text", "json"});
   return [=] {
     const auto t = trace_or_throw(a->trace);

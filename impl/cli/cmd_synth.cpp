@@ -77,25 +77,30 @@ std::string property_list(const std::vector<property>& ps) {
 }  // namespace
 
 action add_synth(CLI::App& app) {
-  auto* sub = app.add_subcommand("synth", "search every classifier over what the destination observes for one that "
-                                          "keeps the properties, or prove that none does");
+  auto* sub = app.add_subcommand("synth",
+                                 "search every classifier over what the destination observes for one that "
+                                 "keeps the properties, or prove that none does");
   auto a = std::make_shared<synth_args>();
-  sub->add_option("--base", a->base, "built-in classifier whose surroundings (start, setup, errors, senders, refused "
-                                     "configurations) the table runs in; its rows are the default decisions "
-                                     "(default reference)");
-  sub->add_option("--assume", a->assume, "comma-separated named assumptions in force; given again, one table must "
-                                         "keep the properties under each set")
+  sub->add_option("--base", a->base,
+                  "built-in classifier whose surroundings (start, setup, errors, senders, refused "
+                  "configurations) the table runs in; its rows are the default decisions "
+                  "(default reference)");
+  sub->add_option("--assume", a->assume,
+                  "comma-separated named assumptions in force; given again, one table must "
+                  "keep the properties under each set")
       ->take_all();
   sub->add_flag("--assume-none", a->assume_none, "no assumption in force (the default)");
   sub->add_option("--transport", a->transport, "only sources on this transport: socket, fd, tls, file, exec");
-  sub->add_option("--caps", a->caps, "only sources with exactly these capabilities: comma-separated multifd, "
-                                     "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
+  sub->add_option("--caps", a->caps,
+                  "only sources with exactly these capabilities: comma-separated multifd, "
+                  "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--properties", a->props, "comma-separated properties that must all hold (default: all six)");
   add_max_channels(sub, a->max_channels);
   one_of(sub->add_option("--format", a->format, "text, json, or with --limits alone markdown (docs/limits.md)"),
          {"text", "json", "markdown"});
-  sub->add_option("--c", a->c_file, "write the table found as a C function to FILE (`migchan check FILE --base "
-                                    "BASE` reads it back)");
+  sub->add_option("--c", a->c_file,
+                  "write the table found as a C function to FILE (`migchan check FILE --base "
+                  "BASE` reads it back)");
   sub->add_option("--traces", a->traces, "write each witness trace to DIR as .itf.json, .replay.json and .txt");
   sub->add_flag("--limits", a->limits, "the minimal sets of assumptions under which some table keeps the properties");
   sub->add_flag("--tls-first-read", a->tls_first_read,
@@ -134,10 +139,15 @@ action add_synth(CLI::App& app) {
       const auto l = proofs::minimal_sets(s);
       if (json) {
         nlohmann::json j{{"properties", names_json(o.props)},
-                         {"transport", o.z3.uri ? nlohmann::json(std::string(name(*o.z3.uri))) : nlohmann::json(nullptr)},
-                         {"base", a->base}, {"tls_first_read", o.tls_first_read},
-                         {"minimal_assumption_sets", sets_json(l.minimal_sets)}, {"impossible_under", sets_json(l.impossible)},
-                         {"questions", l.solves}, {"seconds", l.seconds}, {"slowest", l.slowest}};
+                         {"transport",
+                          o.z3.uri ? nlohmann::json(std::string(name(*o.z3.uri))) : nlohmann::json(nullptr)},
+                         {"base", a->base},
+                         {"tls_first_read", o.tls_first_read},
+                         {"minimal_assumption_sets", sets_json(l.minimal_sets)},
+                         {"impossible_under", sets_json(l.impossible)},
+                         {"questions", l.solves},
+                         {"seconds", l.seconds},
+                         {"slowest", l.slowest}};
         os << j.dump(2) << "\n";
       } else {
         std::string sets, imp;
@@ -176,13 +186,19 @@ action add_synth(CLI::App& app) {
       std::ofstream(stem + ".replay.json") << to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx)).dump(2) << "\n";
       std::ofstream(stem + ".txt") << texts.back();
     }
-    const int code = r.what == proofs::synth_result::outcome::found ? 0
-                     : r.what == proofs::synth_result::outcome::impossible ? 1 : 3;
+    const int code = r.what == proofs::synth_result::outcome::found        ? 0
+                     : r.what == proofs::synth_result::outcome::impossible ? 1
+                                                                           : 3;
     if (json) {
-      nlohmann::json j{{"outcome", std::string(proofs::name(r.what))}, {"properties", names_json(o.props)},
+      nlohmann::json j{{"outcome", std::string(proofs::name(r.what))},
+                       {"properties", names_json(o.props)},
                        {"transport", o.z3.uri ? nlohmann::json(std::string(name(*o.z3.uri))) : nlohmann::json(nullptr)},
-                       {"assumptions", sets_json(contexts)}, {"base", a->base}, {"tls_first_read", o.tls_first_read},
-                       {"candidate_tables", r.rounds}, {"behaviours_learnt", r.learnt}, {"seconds", r.seconds}};
+                       {"assumptions", sets_json(contexts)},
+                       {"base", a->base},
+                       {"tls_first_read", o.tls_first_read},
+                       {"candidate_tables", r.rounds},
+                       {"behaviours_learnt", r.learnt},
+                       {"seconds", r.seconds}};
       if (r.table) {
         j["table"] = to_json(r.table->view);
         j["changed_rows"] = r.changed_rows;
@@ -198,10 +214,12 @@ action add_synth(CLI::App& app) {
       j["witness"] = nlohmann::json::array();
       for (std::size_t i = 0; i < r.witness.size(); ++i) {
         const auto& w = r.witness[i];
-        j["witness"].push_back({{"property", std::string(name(w.b.prop))}, {"table", std::string(w.table->view.name)},
-                                {"text", texts[i]},
-                                {"itf", itf::to_json(proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx, "migchan synth"))},
-                                {"replay", to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx))}});
+        j["witness"].push_back(
+            {{"property", std::string(name(w.b.prop))},
+             {"table", std::string(w.table->view.name)},
+             {"text", texts[i]},
+             {"itf", itf::to_json(proofs::to_itf(w.table->view, w.b.prop, w.b.context, w.cx, "migchan synth"))},
+             {"replay", to_json(proofs::to_replay(w.table->view, w.b.prop, w.cx))}});
       }
       if (!r.reason.empty()) j["unknown"] = r.reason;
       os << j.dump(2) << "\n";
@@ -217,8 +235,10 @@ action add_synth(CLI::App& app) {
        << name(r.what) << " after " << r.rounds << " candidate tables, " << r.learnt << " sender behaviours learnt ("
        << r.seconds << " s)\n";
     if (r.what == proofs::synth_result::outcome::found) {
-      os << "proved by the query `migchan check` runs: " << property_list(o.props) << (o.props.size() > 1 ? " hold" : " holds") << " for multifd-channels 1.."
-         << a->max_channels << " under " << under << "\n\n" << render_text(r.table->view);
+      os << "proved by the query `migchan check` runs: " << property_list(o.props)
+         << (o.props.size() > 1 ? " hold" : " holds") << " for multifd-channels 1.." << a->max_channels << " under "
+         << under << "\n\n"
+         << render_text(r.table->view);
       if (!a->c_file.empty())
         os << "\nwritten as C to " << a->c_file << " (migchan check " << a->c_file << " --base " << a->base << ")\n";
       return code;
@@ -237,7 +257,8 @@ action add_synth(CLI::App& app) {
     }
     for (std::size_t i = 0; i < r.witness.size(); ++i)
       os << "\nbehaviour " << i + 1 << ", through " << r.witness[i].table->view.name << ", a table that "
-         << (r.point ? "decides that observation otherwise" : "handles every other behaviour") << ":\n" << texts[i];
+         << (r.point ? "decides that observation otherwise" : "handles every other behaviour") << ":\n"
+         << texts[i];
     return code;
   };
 }

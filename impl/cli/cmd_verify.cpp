@@ -37,7 +37,8 @@ unsigned parse_assumptions(const std::string& list) {
   while (std::getline(ss, item, ',')) {
     if (item.empty()) continue;
     auto a = parse_enum<assumption>(item);
-    if (!a) throw usage_error("unknown assumption '" + item + "' (one of: " + join(enum_traits<assumption>::names) + ")");
+    if (!a)
+      throw usage_error("unknown assumption '" + item + "' (one of: " + join(enum_traits<assumption>::names) + ")");
     m |= 1u << static_cast<unsigned>(*a);
   }
   return m;
@@ -53,7 +54,8 @@ std::array<bool, 4> parse_cap_set(const std::string& list) {
 
 transport parse_transport(const std::string& name) {
   const auto t = parse_enum<transport>(name);
-  if (!t) throw usage_error("bad value '" + name + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
+  if (!t)
+    throw usage_error("bad value '" + name + "' for --transport (one of: " + join(enum_traits<transport>::names) + ")");
   return *t;
 }
 
@@ -112,8 +114,9 @@ void add_common(CLI::App* sub, common_args& a) {
   add_max_channels(sub, a.max_channels);
   sub->add_option("--format", a.format, "text, json or markdown (docs/counterexamples.md)");
   sub->add_option("--traces", a.traces, "write each counterexample to DIR as .itf.json, .replay.json and .txt");
-  sub->add_option("--caps", a.caps, "only sources with exactly these capabilities: comma-separated multifd, "
-                                    "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
+  sub->add_option("--caps", a.caps,
+                  "only sources with exactly these capabilities: comma-separated multifd, "
+                  "postcopy-ram, postcopy-preempt, mapped-ram, or 'none'");
   sub->add_option("--transport", a.transport, "only sources on this transport: socket, fd, tls, file, exec");
 }
 
@@ -226,8 +229,7 @@ nlohmann::json row_json(const table& t, std::size_t i) {
 }
 
 nlohmann::json single_json(const table& t, const proofs::single_result& s) {
-  nlohmann::json dead = nlohmann::json::array(), implicit = nlohmann::json::array(),
-                 overlaps = nlohmann::json::array();
+  nlohmann::json dead = nlohmann::json::array(), implicit = nlohmann::json::array(), overlaps = nlohmann::json::array();
   for (const auto& d : s.dead) {
     auto j = row_json(t, d.row);
     j["unmatchable"] = d.unmatchable;
@@ -241,7 +243,8 @@ nlohmann::json single_json(const table& t, const proofs::single_result& s) {
     implicit.push_back(j);
   }
   for (const auto& o : s.overlaps)
-    overlaps.push_back({{"first", row_json(t, o.first)}, {"second", row_json(t, o.second)}, {"witness", to_json(o.witness)}});
+    overlaps.push_back(
+        {{"first", row_json(t, o.first)}, {"second", row_json(t, o.second)}, {"witness", to_json(o.witness)}});
   return {{"exhaustive", !s.gap},
           {"gap", s.gap ? to_json(*s.gap) : nlohmann::json(nullptr)},
           {"no_dead_rule", s.dead.empty()},
@@ -277,7 +280,8 @@ tally tally_of(const run_result& r, std::size_t i) {
   t.total = 3 + r.results[i].results.size();
   t.failed = (s.gap ? 1 : 0) + (s.dead.empty() ? 0 : 1) + (s.implicit_defaults.empty() ? 0 : 1);
   t.unknown = !s.unknown.empty();
-  for (const auto& pr : r.results[i].results) t.failed += pr.refuted ? 1 : 0, t.unknown = t.unknown || !pr.unknown.empty();
+  for (const auto& pr : r.results[i].results)
+    t.failed += pr.refuted ? 1 : 0, t.unknown = t.unknown || !pr.unknown.empty();
   return t;
 }
 
@@ -289,14 +293,16 @@ nlohmann::json to_json(const run_result& r) {
       if ((*r.caps)[i]) caps.push_back(std::string(capability_names[i]));
   }
   nlohmann::json out{{"assumptions", names_json(r.assumed)},
-                     {"parameters", {{"max_channels", r.max_channels},
-                                     {"caps", caps},
-                                     {"transport", r.uri ? nlohmann::json(std::string(name(*r.uri))) : nullptr}}},
+                     {"parameters",
+                      {{"max_channels", r.max_channels},
+                       {"caps", caps},
+                       {"transport", r.uri ? nlohmann::json(std::string(name(*r.uri))) : nullptr}}},
                      {"classifiers", nlohmann::json::array()},
                      {"seconds", r.seconds}};
   for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
     const auto& cr = r.results[ci];
-    nlohmann::json c{{"name", std::string(cr.t->name)}, {"results", nlohmann::json::array()},
+    nlohmann::json c{{"name", std::string(cr.t->name)},
+                     {"results", nlohmann::json::array()},
                      {"exhaustive", !cr.single.gap}};
     c["expected"] = r.from_c || r.restricted() ? nlohmann::json(nullptr)
                                                : nlohmann::json(expectation_gap(*cr.t, cr).empty());
@@ -339,8 +345,10 @@ std::pair<int, std::string> verify_outcome(const run_result& r) {
   if (unknown) return {exit_unknown, "Z3 gave up on some question, exit 3"};
   if (r.from_c) return {exit_ok, "read from C: no upstream history to compare with, exit 0"};
   if (r.restricted())
-    return {exit_ok, "restricted by --caps, --transport or --max-channels: upstream history is recorded for "
-                     "every source and " + channels_range() + " channels, not compared, exit 0"};
+    return {exit_ok,
+            "restricted by --caps, --transport or --max-channels: upstream history is recorded for "
+            "every source and " +
+                channels_range() + " channels, not compared, exit 0"};
   if (unexpected)
     return {exit_finding, std::to_string(unexpected) + " of " + std::to_string(r.results.size()) +
                               " classifiers not as upstream history says (UNEXPECTED above), exit 1"};
@@ -410,13 +418,15 @@ void print_markdown(const run_result& r, std::ostream& os) {
   }
   for (std::size_t ci = 0; ci < r.results.size(); ++ci) {
     const auto& cr = r.results[ci];
-    os << "\n## `" << cr.t->name << "`\n\n" << cr.t->summary << ".\n\nSingle arrival (Z3, `proofs/single.h`): "
-       << single_summary(*cr.t, r.single[ci]) << ".\n";
+    os << "\n## `" << cr.t->name << "`\n\n"
+       << cr.t->summary << ".\n\nSingle arrival (Z3, `proofs/single.h`): " << single_summary(*cr.t, r.single[ci])
+       << ".\n";
     for (const auto& pr : cr.results) {
       os << "\n### " << name(pr.prop) << ": " << (pr.refuted ? "refuted" : "proved") << "\n\nHolds "
          << sets_text(pr.minimal_sets) << ".\n";
       if (!pr.trace) continue;
-      os << "\n" << proofs::meaning(*cr.t, pr.prop, *pr.trace) << "\n\n```\n"
+      os << "\n"
+         << proofs::meaning(*cr.t, pr.prop, *pr.trace) << "\n\n```\n"
          << proofs::format_text(*cr.t, pr.prop, r.assumed, *pr.trace) << "```\n";
     }
   }

@@ -111,7 +111,8 @@ series parse(std::string_view text, std::string_view name) {
     }
     hunk h;
     if (!hunk_header(l, h)) continue;
-    if (s.files.empty()) throw patch_error(at(name, k + 1) + ": a hunk before any file header ('--- a/FILE', '+++ b/FILE')");
+    if (s.files.empty())
+      throw patch_error(at(name, k + 1) + ": a hunk before any file header ('--- a/FILE', '+++ b/FILE')");
     h.line = k + 1;
     std::size_t old_left = h.old_count, new_left = h.new_count;
     while (old_left > 0 || new_left > 0) {

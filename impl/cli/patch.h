@@ -26,7 +26,7 @@ struct hunk {
 struct file_diff {
   std::string old_path, new_path;  // as the patch names them, "a/" and "b/" off; "" for /dev/null
   std::vector<hunk> hunks;
-  std::size_t line = 0;            // where its header starts
+  std::size_t line = 0;  // where its header starts
 };
 
 struct series {

@@ -43,7 +43,7 @@ std::string witness_text(const proofs::witness_run& w) {
 namespace {
 
 constexpr std::array<std::string_view, assumption_count> abbreviation{"MF", "PM", "XP", "TF", "NM", "NC", "CM"};
-constexpr std::array<std::optional<transport>, 6> columns{transport::socket, transport::tls, transport::file,
+constexpr std::array<std::optional<transport>, 6> columns{transport::socket, transport::tls,  transport::file,
                                                           transport::fd,     transport::exec, std::nullopt};
 
 std::string short_set(unsigned m) {
@@ -122,8 +122,7 @@ std::string arrivals_text(const proofs::behaviour& b) {
 // One impossibility witness, in a few lines.
 std::string witness_md(const proofs::synth_result& r) {
   std::ostringstream o;
-  if (r.point)
-    o << "  at `" << observation_text(r.point->at, r.point->bytes_seen) << "`:\n";
+  if (r.point) o << "  at `" << observation_text(r.point->at, r.point->bytes_seen) << "`:\n";
   for (std::size_t i = 0; i < r.witness.size(); ++i) {
     const auto& w = r.witness[i];
     o << "  " << i + 1 << ". source " << proofs::describe(w.b.src) << "; destination "
@@ -214,8 +213,7 @@ int print_limits_page(std::ostream& os, const table& base) {
     vo.z3.uri = columns[c];
     const auto results = proofs::verify_tables(tables, vo, workers);
     for (std::size_t t = 0; t < tables.size(); ++t)
-      for (const auto& pr : results[t].results)
-        sets[t][c][static_cast<std::size_t>(pr.prop)] = pr.minimal_sets;
+      for (const auto& pr : results[t].results) sets[t][c][static_cast<std::size_t>(pr.prop)] = pr.minimal_sets;
   }
   std::vector<std::string> disagree;
   for (std::size_t t = 0; t < tables.size(); ++t)
@@ -232,8 +230,8 @@ int print_limits_page(std::ostream& os, const table& base) {
           disagree.push_back(std::string(tables[t]->name) + " " + std::string(name(static_cast<property>(p))));
       }
     }
-  const std::size_t ref = static_cast<std::size_t>(
-      std::find(tables.begin(), tables.end(), &classifiers::reference) - tables.begin());
+  const std::size_t ref = static_cast<std::size_t>(std::find(tables.begin(), tables.end(), &classifiers::reference) -
+                                                   tables.begin());
   const auto ref_with_complete = [&](std::size_t c, std::size_t p) {
     return proofs::both(sets[ref][c][p], sets[ref][c][static_cast<std::size_t>(property::complete)]);
   };
@@ -261,8 +259,8 @@ int print_limits_page(std::ostream& os, const table& base) {
       for (std::size_t a = 0; a < assumption_count; ++a) {
         if (!((m >> a) & 1u)) continue;
         const unsigned f = m & ~(1u << a);
-        const bool complete_fails =
-            std::none_of(complete_sets.begin(), complete_sets.end(), [&](unsigned c) { return (f & c) == c; });
+        const bool complete_fails = std::none_of(complete_sets.begin(), complete_sets.end(),
+                                                 [&](unsigned c) { return (f & c) == c; });
         const auto props = complete_fails ? with_complete(property::complete) : with_complete(static_cast<property>(p));
         needed[p].emplace_back(m, a, witness_index({props, {f}}));
       }
@@ -293,8 +291,8 @@ int print_limits_page(std::ostream& os, const table& base) {
       nlohmann::json j{{"what", std::string(proofs::name(r.what))}, {"text", witness_md(r)}, {"seconds", r.seconds}};
       return j.dump();
     });
-  const auto wanswers =
-      proofs::run_in_children(wjobs, workers, [&](std::size_t i) { return "witness " + label(wasks[i].props); });
+  const auto wanswers = proofs::run_in_children(wjobs, workers,
+                                                [&](std::size_t i) { return "witness " + label(wasks[i].props); });
   std::vector<nlohmann::json> wres;
   for (const auto& a : wanswers) wres.push_back(nlohmann::json::parse(a));
 
@@ -315,7 +313,8 @@ int print_limits_page(std::ostream& os, const table& base) {
         "decide, that need different decisions there.\n\n";
   bool alone_free = true;
   for (std::size_t p = 0; p < property_count; ++p)
-    if (static_cast<property>(p) != property::complete) alone_free = alone_free && alone[p].minimal_sets == std::vector<unsigned>{0};
+    if (static_cast<property>(p) != property::complete)
+      alone_free = alone_free && alone[p].minimal_sets == std::vector<unsigned>{0};
   os << (alone_free ? "Alone, every property but complete holds under no assumption on every transport"
                     : "Alone, NOT every property but complete holds under no assumption")
      << ": a table that refuses every channel it cannot tell apart never misclassifies, aborts, blocks or "
@@ -327,19 +326,20 @@ int print_limits_page(std::ostream& os, const table& base) {
         "set. \"every transport\" is derived: a property holds on every transport exactly where it holds on "
         "each"
      << (disagree.empty() ? ", and for the built-in classifiers this agrees with `migchan verify`"
-                          : "; DISAGREES with `migchan verify` for " + [&] {
-                              std::string s;
-                              for (const auto& d : disagree) s += (s.empty() ? "" : ", ") + d;
-                              return s;
-                            }())
+                          : "; DISAGREES with `migchan verify` for " +
+                                [&] {
+                                  std::string s;
+                                  for (const auto& d : disagree) s += (s.empty() ? "" : ", ") + d;
+                                  return s;
+                                }())
      << ".\n\n## Minimal assumption sets\n";
   if (!disagree.empty()) status = 1;
   for (std::size_t p = 0; p < property_count; ++p) {
     const auto prop = static_cast<property>(p);
     os << "\n### " << name(prop) << "\n\n| |";
     for (const auto& c : columns) os << " " << (c ? std::string(name(*c)) : std::string("every transport")) << " |";
-    os << "\n|---|---|---|---|---|---|---|\n| **any classifier**" << (prop == property::complete ? "" : ", with complete")
-       << " |";
+    os << "\n|---|---|---|---|---|---|---|\n| **any classifier**"
+       << (prop == property::complete ? "" : ", with complete") << " |";
     for (std::size_t c = 0; c < columns.size(); ++c) os << " **" << short_sets(any[p][c].minimal_sets) << "** |";
     if (prop != property::complete) {
       os << "\n| reference, with complete |";
@@ -366,11 +366,14 @@ int print_limits_page(std::ostream& os, const table& base) {
   }
   os << "\nThe \"every transport\" sets of any classifier are recorded in `model/optimal.h`, which `migchan "
         "verify` compares reference with"
-     << (stale.empty() ? "" : " (STALE for " + [&] {
-                                std::string s;
-                                for (const auto& x : stale) s += (s.empty() ? "" : ", ") + x;
-                                return s;
-                              }() + ")")
+     << (stale.empty() ? ""
+                       : " (STALE for " +
+                             [&] {
+                               std::string s;
+                               for (const auto& x : stale) s += (s.empty() ? "" : ", ") + x;
+                               return s;
+                             }() +
+                             ")")
      << ".\n";
   if (!stale.empty()) status = 1;
 
@@ -392,8 +395,8 @@ int print_limits_page(std::ostream& os, const table& base) {
       const bool ok = wres[w].at("what") == "impossible";
       if (!ok) status = 1;
       os << "| " << group << " | " << short_set(m) << " | " << abbreviation[a] << " | "
-         << short_set(wasks[w].contexts.front()) << " | " << (ok ? "" : "UNEXPECTED: " + std::string(wres[w].at("what")) + " ")
-         << "W" << w + 1 << " |\n";
+         << short_set(wasks[w].contexts.front()) << " | "
+         << (ok ? "" : "UNEXPECTED: " + std::string(wres[w].at("what")) + " ") << "W" << w + 1 << " |\n";
     }
   os << "\nEach witness: the observation where the destination must decide, and sender behaviours that reach it "
         "alike but need different decisions there; the command prints their traces in full (text, ITF and "
@@ -401,8 +404,9 @@ int print_limits_page(std::ostream& os, const table& base) {
   for (std::size_t w = 0; w < wasks.size(); ++w) {
     if (std::any_of(trade.begin(), trade.end(), [&](const auto& t) { return t == w; })) continue;
     os << "\n**W" << w + 1 << "**: no table keeps " << label(wasks[w].props) << " under "
-       << proofs::assumption_list(wasks[w].contexts.front()) << ".\n\n" << std::string(wres[w].at("text")) << "  `"
-       << witness_command(wasks[w].props, transport::tls, wasks[w].contexts) << "`\n";
+       << proofs::assumption_list(wasks[w].contexts.front()) << ".\n\n"
+       << std::string(wres[w].at("text")) << "  `" << witness_command(wasks[w].props, transport::tls, wasks[w].contexts)
+       << "`\n";
   }
 
   os << "\n## reference against the best\n\n";
@@ -415,18 +419,17 @@ int print_limits_page(std::ostream& os, const table& base) {
     if (missed[p].empty()) continue;
     const auto& w = wres[*trade[p]];
     const auto& cs = wasks[*trade[p]].contexts;
-    os << " For " << name(static_cast<property>(p)) << " another table also reaches " << short_sets(missed[p])
-       << "; " << (w.at("what") == "impossible" ? "no table reaches " + short_set(missed[p].front()) + " and " +
-                                                       (cs.size() == 2 ? short_set(cs[1]) + ", which reference reaches"
-                                                                       : std::string("every set reference reaches")) +
-                                                       ": a trade-off (docs/reference.md says which reference chose "
-                                                       "and why).\n\n" +
-                                                       std::string(w.at("text")) + "  `" +
-                                                       witness_command(wasks[*trade[p]].props, transport::tls,
-                                                                       wasks[*trade[p]].contexts) +
-                                                       "`\n"
-                                                 : "a table reaches it and every set reference reaches: reference "
-                                                   "could be improved.\n");
+    os << " For " << name(static_cast<property>(p)) << " another table also reaches " << short_sets(missed[p]) << "; "
+       << (w.at("what") == "impossible"
+               ? "no table reaches " + short_set(missed[p].front()) + " and " +
+                     (cs.size() == 2 ? short_set(cs[1]) + ", which reference reaches"
+                                     : std::string("every set reference reaches")) +
+                     ": a trade-off (docs/reference.md says which reference chose "
+                     "and why).\n\n" +
+                     std::string(w.at("text")) + "  `" +
+                     witness_command(wasks[*trade[p]].props, transport::tls, wasks[*trade[p]].contexts) + "`\n"
+               : "a table reaches it and every set reference reaches: reference "
+                 "could be improved.\n");
   }
 
   os << "\n## Beyond QEMU's observations: a buffered first TLS read\n\n"
@@ -459,8 +462,8 @@ int print_limits_page(std::ostream& os, const table& base) {
   double slowest = 0;
   for (std::size_t p = 0; p < property_count; ++p) {
     const auto row = [&](const std::string& what, const proofs::limit& l) {
-      os << "| " << name(static_cast<property>(p)) << " | " << what << " | " << l.solves << " | "
-         << seconds(l.slowest) << " | " << seconds(l.seconds) << " |\n";
+      os << "| " << name(static_cast<property>(p)) << " | " << what << " | " << l.solves << " | " << seconds(l.slowest)
+         << " | " << seconds(l.seconds) << " |\n";
       slowest = std::max(slowest, l.slowest);
     };
     for (std::size_t c = 0; c + 1 < columns.size(); ++c) row(std::string(name(*columns[c])), any[p][c]);

@@ -58,8 +58,8 @@ tally tally_of(const run_result& r, std::size_t i);
 run_result run(const common_args& a, const std::vector<const table*>& tables, bool from_c);
 
 nlohmann::json to_json(const run_result& r);
-nlohmann::json names_json(unsigned mask);                       // ["main-connects-first", ...]
-std::string sets_text(const std::vector<unsigned>& sets);       // "under {a} or {b, c}"
+nlohmann::json names_json(unsigned mask);                  // ["main-connects-first", ...]
+std::string sets_text(const std::vector<unsigned>& sets);  // "under {a} or {b, c}"
 std::string blockers_text(const table& t, const proofs::dead_rule& d);
 
 }  // namespace migchan::cli

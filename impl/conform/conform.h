@@ -38,9 +38,9 @@ struct binary {
 // machine type.
 struct target {
   binary source, destination;
-  std::string machine = "pc";  // -M on both sides
+  std::string machine = "pc";         // -M on both sides
   const table* classifier = nullptr;  // the destination's
-  std::string label() const;  // "7.2", "7.2 -> 11.1"
+  std::string label() const;          // "7.2", "7.2 -> 11.1"
   bool cross() const { return source.version != destination.version; }
 };
 // classifier_for() the destination; `classifier` overrides it. Throws std::invalid_argument for
@@ -51,29 +51,29 @@ enum class family : std::uint8_t { real, serve, replay, proxy };
 std::string_view name(family f);
 
 struct scenario {
-  std::string name;     // "multifd-2", "replay-partial"
+  std::string name;  // "multifd-2", "replay-partial"
   family how = family::real;
   std::string summary;  // one line: what runs
   // Capabilities on both sides; channels is the destination's multifd-channels.
   bool multifd = false, postcopy_ram = false, postcopy_preempt = false, mapped_ram = false;
   int channels = 2;
-  std::optional<int> source_channels;  // when the source's differs
+  std::optional<int> source_channels;                // when the source's differs
   migchan::transport transport = transport::socket;  // socket, tls (PSK) or file
-  bool switched = false;  // migrate-start-postcopy right after migrate
-  bool recovery = false;  // then migrate-pause, migrate-recover, migrate resume
-  bool cancel = false;    // migrate_cancel once the destination is active
-  std::optional<bool> exit_on_error;      // migrate-incoming's; nullopt: QEMU's default
-  std::optional<std::string> machine;     // -M on both sides instead of the target's
-  std::vector<replay_arrival> arrivals;   // replay and proxy: the channels, in order
-  bool across_versions = true;  // also for a cross-version target (replay: never)
-  bool to_older = true;         // also from a newer source to an older destination
-  bool early_sender = true;     // also where the source opens its preempt channel at start
+  bool switched = false;                             // migrate-start-postcopy right after migrate
+  bool recovery = false;                             // then migrate-pause, migrate-recover, migrate resume
+  bool cancel = false;                               // migrate_cancel once the destination is active
+  std::optional<bool> exit_on_error;                 // migrate-incoming's; nullopt: QEMU's default
+  std::optional<std::string> machine;                // -M on both sides instead of the target's
+  std::vector<replay_arrival> arrivals;              // replay and proxy: the channels, in order
+  bool across_versions = true;                       // also for a cross-version target (replay: never)
+  bool to_older = true;                              // also from a newer source to an older destination
+  bool early_sender = true;                          // also where the source opens its preempt channel at start
   // Only where the source writes main after its multifd connects (9.0+) and the destination
   // peeks main (8.0+, 6720c2b3): elsewhere main is taken by order and the surplus ids race.
   bool waiting_pair_only = false;
-  bool by_default = true;       // in the default set (else only by --scenario)
-  bool source_ends = false;     // a real source: wait for it to end, though the destination does not start
-  bool tcp = false;             // a real source over TCP on 127.0.0.1 (socket buffers of its size)
+  bool by_default = true;    // in the default set (else only by --scenario)
+  bool source_ends = false;  // a real source: wait for it to end, though the destination does not start
+  bool tcp = false;          // a real source over TCP on 127.0.0.1 (socket buffers of its size)
 };
 
 // Every scenario, in the order they run.
@@ -86,7 +86,7 @@ enum class verdict_kind { agree, disagree, refused };  // refused: by the model 
 std::string_view name(verdict_kind v);
 
 struct result {
-  std::string target;    // target::label()
+  std::string target;  // target::label()
   std::string scenario;
   family how = family::real;
   std::string classifier;
@@ -94,7 +94,7 @@ struct result {
   std::string outcome;     // one line
   std::string fate;        // the model's (fate name), or "refused"
   verdict_kind verdict = verdict_kind::disagree;
-  std::string why;         // for a disagreement: what differs
+  std::string why;  // for a disagreement: what differs
   double seconds = 0;
   nlohmann::json details = nlohmann::json::object();  // predicted lines, stderr, statuses, logs
 };

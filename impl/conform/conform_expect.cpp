@@ -17,8 +17,14 @@ dest_config<cd> dest_of(const scenario& s) {
 }
 
 sender_config<cd> source_of(const target& t, const scenario& s) {
-  sender_config<cd> c{s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram, static_cast<int>(s.transport),
-                      s.source_channels.value_or(s.channels), static_cast<int>(sender_of(t, s)), s.recovery,
+  sender_config<cd> c{s.multifd,
+                      s.postcopy_ram,
+                      s.postcopy_preempt,
+                      s.mapped_ram,
+                      static_cast<int>(s.transport),
+                      s.source_channels.value_or(s.channels),
+                      static_cast<int>(sender_of(t, s)),
+                      s.recovery,
                       s.switched || s.recovery};
   return c;
 }
@@ -131,9 +137,7 @@ std::string expected_run::text() const {
   std::string sep = " ";
   for (const auto& d : decisions) out += sep + d, sep = ",";
   switch (fate) {
-    case fate::started:
-      out += main_loads ? "; completes" : "; main is no stream: the load fails or waits";
-      break;
+    case fate::started: out += main_loads ? "; completes" : "; main is no stream: the load fails or waits"; break;
     case fate::waiting: out += "; waits in setup, QMP alive"; break;
     case fate::hung: out += "; main loop stuck, QMP dead"; break;
     case fate::exited: out += "; exits with code 1"; break;

@@ -11,7 +11,7 @@ namespace {
 
 // Statuses a destination reaches only once incoming processing started.
 const std::set<std::string> started_statuses{"active",           "postcopy-active", "postcopy-paused",
-                                              "postcopy-recover", "completed",       "device"};
+                                             "postcopy-recover", "completed",       "device"};
 
 // The stderr lines that say something, prefix kept, at most `max`.
 std::string first_lines(const std::string& text, std::size_t max) {

@@ -15,17 +15,17 @@
 namespace migchan::conform {
 
 struct observed {
-  std::optional<std::string> refused;  // QEMU, or the harness for a binary that lacks it, refused
-  std::optional<std::string> failure;  // a step of the run that did not go through (a wait that timed out)
+  std::optional<std::string> refused;           // QEMU, or the harness for a binary that lacks it, refused
+  std::optional<std::string> failure;           // a step of the run that did not go through (a wait that timed out)
   std::optional<qemu::vm_outcome> destination;  // the real destination's, at the end
-  bool went_active = false;   // the destination's migration reached active (or beyond)
-  bool completed = false;     // ... and completed
-  std::string source_status;  // the real source's last status; "" without one
+  bool went_active = false;                     // the destination's migration reached active (or beyond)
+  bool completed = false;                       // ... and completed
+  std::string source_status;                    // the real source's last status; "" without one
   // serve: its decisions (wake-ups left out) and the destination state after the last one.
   std::optional<std::vector<std::string>> decisions;
   nlohmann::json serve_state;
-  std::string stderr_text;    // the real destination's
-  std::string text() const;   // one line
+  std::string stderr_text;   // the real destination's
+  std::string text() const;  // one line
 };
 
 // Folds a watch() into what was seen so far (events, status, stderr).

@@ -23,7 +23,7 @@ std::string write_trace(const target& t, const scenario& s, const std::filesyste
 // The destination, configured and listening on TCP (a reset before any byte is a TCP RST:
 // a unix socket has none); a refusal goes into `o`, and then there is no destination.
 std::unique_ptr<qemu::qemu_vm> listening_destination(const target& t, const scenario& s, observed& o,
-                                                      std::string& uri) {
+                                                     std::string& uri) {
   auto dst = start_vm(t, s, side::destination, {});
   try {
     configure(*dst, s, s.channels);
@@ -54,8 +54,8 @@ observed run_replay(const options& opt, const target& t, const scenario& s, cons
   qemu::temp_dir dir("migchan-conform-replay-");
   const auto trace = write_trace(t, s, dir.path());
   // The replay holds its connections open well past the watch; it is killed at the end.
-  auto rep = start_migchan(opt, {"replay", trace, "--to", uri, "--gap", std::to_string(gap_ms),
-                                 "--wait", "3000", "--format", "json", "--machine", dst->machine_type()});
+  auto rep = start_migchan(opt, {"replay", trace, "--to", uri, "--gap", std::to_string(gap_ms), "--wait", "3000",
+                                 "--format", "json", "--machine", dst->machine_type()});
   const auto channels = static_cast<int>(expand(trace_of(t, s), uuid_bytes{}, gap_ms).size());
   settle_destination(o, *dst, e, millis(gap_ms * channels));
   rep->kill();

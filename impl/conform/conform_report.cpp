@@ -71,8 +71,8 @@ std::string fidelity_markdown(const std::vector<target>& targets, const std::vec
   const auto mm = [](const qemu::version& v) { return std::to_string(v[0]) + "." + std::to_string(v[1]); };
   for (const auto& t : targets)
     md << "| " << t.label() << " | QEMU " << mm(t.source.version) << " | QEMU " << mm(t.destination.version) << " | `"
-       << t.machine << "` | " << t.classifier->name << " | "
-       << sender_words(sender_for(t.source.version, t.machine)) << " |\n";
+       << t.machine << "` | " << t.classifier->name << " | " << sender_words(sender_for(t.source.version, t.machine))
+       << " |\n";
   md << "\n| scenario | what runs |";
   for (const auto& t : targets) md << " " << t.label() << " |";
   md << "\n|---|---|";

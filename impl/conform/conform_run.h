@@ -53,11 +53,9 @@ std::string listening_at(qemu::qemu_vm& dst);
 std::unique_ptr<qemu::process> start_migchan(const options& o, std::vector<std::string> args);
 
 observed run_real(const options& o, const target& t, const scenario& s, const expectation& e, nlohmann::json& details);
-observed run_serve(const options& o, const target& t, const scenario& s, const expectation& e,
-                   nlohmann::json& details);
+observed run_serve(const options& o, const target& t, const scenario& s, const expectation& e, nlohmann::json& details);
 observed run_replay(const options& o, const target& t, const scenario& s, const expectation& e,
                     nlohmann::json& details);
-observed run_proxy(const options& o, const target& t, const scenario& s, const expectation& e,
-                   nlohmann::json& details);
+observed run_proxy(const options& o, const target& t, const scenario& s, const expectation& e, nlohmann::json& details);
 
 }  // namespace migchan::conform::detail

@@ -84,15 +84,14 @@ std::vector<scenario> build() {
                    [](auto& s) { s.transport = transport::file; }));
   v.push_back(with(make("file-mapped-ram", f::real, "mapped-ram and multifd 2 through a file:", multifd),
                    [](auto& s) { s.transport = transport::file, s.mapped_ram = true; }));
-  v.push_back(with(make("multifd-cancel", f::real, "multifd 2, migrate_cancel once the destination is active",
-                        multifd),
+  v.push_back(with(make("multifd-cancel", f::real, "multifd 2, migrate_cancel once the destination is active", multifd),
                    [](auto& s) { s.cancel = true; }));
   // The source's own end is part of the finding: over TCP its whole stream fits in the socket
   // buffers and it completes; the destination never starts.
-  v.push_back(with(with(make("multifd-2-into-4", f::real, "source multifd-channels 2, destination 4, over TCP",
-                             multifd),
-                        [](auto& s) { s.channels = 4, s.source_channels = 2, s.source_ends = s.tcp = true; }),
-                   finding(3)));
+  v.push_back(
+      with(with(make("multifd-2-into-4", f::real, "source multifd-channels 2, destination 4, over TCP", multifd),
+                [](auto& s) { s.channels = 4, s.source_channels = 2, s.source_ends = s.tcp = true; }),
+           finding(3)));
   // A 9.0+ source writes main only after every multifd connect, which the destination's accept
   // queue cannot hold while it waits on main. Where main is written at once or taken by order,
   // the multifd connects race: which id a destination reads first is chance, not the model's.
@@ -115,7 +114,8 @@ std::vector<scenario> build() {
   // A real source into `migchan serve` with the destination's table.
   v.push_back(make("serve-precopy", f::serve, "precopy into serve", none));
   v.push_back(make("serve-multifd-2", f::serve, "multifd 2 into serve", multifd));
-  v.push_back(with(make("serve-multifd-4", f::serve, "multifd 4 into serve", multifd), [](auto& s) { s.channels = 4; }));
+  v.push_back(with(make("serve-multifd-4", f::serve, "multifd 4 into serve", multifd),
+                   [](auto& s) { s.channels = 4; }));
   v.push_back(with(make("serve-postcopy", f::serve, "postcopy-ram, switched, into serve", postcopy), switched));
   v.push_back(with(make("serve-preempt", f::serve, "postcopy-ram and postcopy-preempt, switched, into serve", preempt),
                    switched));
@@ -153,12 +153,11 @@ std::vector<scenario> build() {
     a.end = e;
     return arrivals({a});
   };
-  v.push_back(with(with(make("replay-partial-close", f::replay, "a first connection sending 2 bytes, then closed",
-                             none),
-                        partial_then(replay_end::close)),
-                   finding(2)));
-  v.push_back(with(with(make("replay-partial-reset", f::replay, "a first connection sending 2 bytes, then reset",
-                             none),
+  v.push_back(
+      with(with(make("replay-partial-close", f::replay, "a first connection sending 2 bytes, then closed", none),
+                partial_then(replay_end::close)),
+           finding(2)));
+  v.push_back(with(with(make("replay-partial-reset", f::replay, "a first connection sending 2 bytes, then reset", none),
                         partial_then(replay_end::reset)),
                    finding(2)));
   v.push_back(with(with(make("replay-silent", f::replay, "a first connection sending nothing", none),
@@ -169,15 +168,15 @@ std::vector<scenario> build() {
   v.push_back(with(make("replay-reset", f::replay, "a first connection reset before any byte", none),
                    arrivals({first(first_bytes::reset)})));
   const auto no_exit = [](scenario& s) { s.exit_on_error = false; };
-  v.push_back(with(with(make("replay-second-main", f::replay, "main, then a second QEVM connection (multifd 2)",
-                             multifd),
-                        arrivals({main_ch, main_ch})),
-                   finding(5)));
-  v.push_back(with(with(with(make("replay-second-main-no-exit", f::replay, "as replay-second-main, exit-on-error: false",
-                                  multifd),
-                             arrivals({main_ch, main_ch})),
-                        no_exit),
-                   finding(5)));
+  v.push_back(
+      with(with(make("replay-second-main", f::replay, "main, then a second QEVM connection (multifd 2)", multifd),
+                arrivals({main_ch, main_ch})),
+           finding(5)));
+  v.push_back(with(
+      with(with(make("replay-second-main-no-exit", f::replay, "as replay-second-main, exit-on-error: false", multifd),
+                arrivals({main_ch, main_ch})),
+           no_exit),
+      finding(5)));
   v.push_back(with(with(make("replay-multifd-without-multifd", f::replay,
                              "a MultiFDInit_t to a destination without multifd", none),
                         arrivals({first(first_bytes::multifd_magic)})),
@@ -224,7 +223,9 @@ std::vector<scenario> build() {
   v.push_back(with(with(make("proxy-pc72-preempt-before-multifd", f::proxy,
                              "as pc72-multifd-postcopy-preempt, dialed main, preempt, 2 multifd channels",
                              multifd_preempt),
-                        [&](auto& s) { arrivals({main_ch, preempt_ch, multifd_ch, multifd_ch})(s), pc72(s); }),
+                        [&](auto& s) {
+                          arrivals({main_ch, preempt_ch, multifd_ch, multifd_ch})(s), pc72(s);
+                        }),
                    finding(1)));
   return v;
 }
@@ -258,11 +259,10 @@ scenario scenario_of(const replay_trace& t, const std::string& name) {
 }
 
 bool applies(const target& t, const scenario& s) {
-  if (s.waiting_pair_only && (!multifd_first(sender_for(t.source.version, s.machine.value_or(t.machine))) ||
-                              t.destination.version[0] < 8))
+  if (s.waiting_pair_only &&
+      (!multifd_first(sender_for(t.source.version, s.machine.value_or(t.machine))) || t.destination.version[0] < 8))
     return false;
-  if (!s.early_sender && preempt_at_start(sender_for(t.source.version, s.machine.value_or(t.machine))))
-    return false;
+  if (!s.early_sender && preempt_at_start(sender_for(t.source.version, s.machine.value_or(t.machine)))) return false;
   if (!t.cross()) return true;
   return s.across_versions && (s.to_older || t.source.version < t.destination.version);
 }

@@ -42,8 +42,18 @@ observed run_serve(const options& opt, const target& t, const scenario& s, const
   if (e.refused) return o;  // serve would refuse to start; QEMU took the configuration
   qemu::temp_dir dir("migchan-conform-serve-");
   const auto uri = "unix:" + (dir.path() / "mig.sock").string();
-  std::vector<std::string> args{"serve", "--classifier", std::string(t.classifier->name), "--listen", uri, "--log", "-",
-                                "--exit-after-complete", "--timeout", "8000", "--peek-timeout", "100"};
+  std::vector<std::string> args{"serve",
+                                "--classifier",
+                                std::string(t.classifier->name),
+                                "--listen",
+                                uri,
+                                "--log",
+                                "-",
+                                "--exit-after-complete",
+                                "--timeout",
+                                "8000",
+                                "--peek-timeout",
+                                "100"};
   dest_cfg cfg{s.multifd, s.postcopy_ram, s.postcopy_preempt, s.mapped_ram, s.channels};
   if (const auto caps = caps_string(cfg); !caps.empty()) args.insert(args.end(), {"--caps", caps});
   if (s.multifd) args.insert(args.end(), {"--multifd-channels", std::to_string(s.channels)});
@@ -90,7 +100,8 @@ observed run_serve(const options& opt, const target& t, const scenario& s, const
   std::istringstream log(serve->output());
   for (std::string line; std::getline(log, line);)
     if (line.find("\"summary\"") != std::string::npos)
-      if (auto j = nlohmann::json::parse(line, nullptr, false); !j.is_discarded()) details["serve_summary"] = j["summary"];
+      if (auto j = nlohmann::json::parse(line, nullptr, false); !j.is_discarded())
+        details["serve_summary"] = j["summary"];
   return o;
 }
 

@@ -61,7 +61,8 @@ target make_target(const binary& source, const binary& destination, const table*
     throw std::invalid_argument("QEMU " + qemu::to_string(destination.version) +
                                 " is older than any built-in classifier (7.2); pass --classifier");
   if (!classifier_for(source.version))
-    throw std::invalid_argument("QEMU " + qemu::to_string(source.version) + " is older than any built-in classifier (7.2)");
+    throw std::invalid_argument("QEMU " + qemu::to_string(source.version) +
+                                " is older than any built-in classifier (7.2)");
   return t;
 }
 

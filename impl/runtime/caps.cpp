@@ -15,8 +15,8 @@ capability_set parse_capabilities(std::string_view list) {
     if (item.empty() || item == "none") continue;
     const auto it = std::find(capability_names.begin(), capability_names.end(), item);
     if (it == capability_names.end())
-      throw std::invalid_argument("unknown capability '" + std::string(item) + "' (one of: " +
-                                  capabilities_text({true, true, true, true}, ", ") + ", none)");
+      throw std::invalid_argument("unknown capability '" + std::string(item) +
+                                  "' (one of: " + capabilities_text({true, true, true, true}, ", ") + ", none)");
     on[static_cast<std::size_t>(it - capability_names.begin())] = true;
   }
   return on;

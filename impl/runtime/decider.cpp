@@ -8,7 +8,6 @@
 
 namespace migchan {
 
-
 void write_json(json_text& j, const dest_st& s) {
   j.begin();
   j.key("has_main").boolean(s.has_main);
@@ -16,8 +15,7 @@ void write_json(json_text& j, const dest_st& s) {
   j.key("multifd_count").num(s.multifd_count);
   if (s.status >= 0 && s.status < static_cast<int>(enum_size<mig_status>))
     j.key("status").str(name(static_cast<mig_status>(s.status)));
-  else
-    j.key("status").num(s.status);
+  else j.key("status").num(s.status);
   j.key("starts").num(s.starts);
   j.key("stalled").boolean(s.stalled);
   j.key("aborted").boolean(s.aborted);
@@ -25,8 +23,7 @@ void write_json(json_text& j, const dest_st& s) {
   j.key("parked").boolean(s.parked);
   if (s.parked && s.parked_kind >= 0 && s.parked_kind < static_cast<int>(enum_size<channel_kind>))
     j.key("parked_kind").str(name(static_cast<channel_kind>(s.parked_kind)));
-  else
-    j.key("parked_kind").null();
+  else j.key("parked_kind").null();
   j.end();
 }
 
@@ -98,7 +95,8 @@ void decider::update(std::size_t conn, byte_view prefix, peer_end end) {
   auto it = pending_.find(conn);
   if (it == pending_.end() || it->second.decidable()) return;  // decided, or decidable already
   auto& f = it->second;
-  f.prefix.assign(prefix.begin(), prefix.begin() + static_cast<std::ptrdiff_t>(std::min(prefix.size(), multifd_init_size)));
+  f.prefix.assign(prefix.begin(),
+                  prefix.begin() + static_cast<std::ptrdiff_t>(std::min(prefix.size(), multifd_init_size)));
   f.end = end;
   if (!f.magic) f.magic = classify_prefix(byte_view(f.prefix).first(std::min<std::size_t>(f.prefix.size(), 8)), end);
   judge(f);
@@ -133,7 +131,8 @@ bool decider::independent(const facts& f) const {
   bool same = true;
   const auto try_all_inits = [&](first_bytes m) {
     for (std::size_t i = 0; i < enum_size<init_packet> && same; ++i)
-      same = same_step(base, step<concrete_domain>(table_, config_, state_, arrival_of(m, static_cast<init_packet>(i))));
+      same = same_step(base,
+                       step<concrete_domain>(table_, config_, state_, arrival_of(m, static_cast<init_packet>(i))));
   };
   if (f.magic) {
     try_all_inits(*f.magic);
@@ -146,7 +145,7 @@ bool decider::independent(const facts& f) const {
 
 const rule* decider::fired(const decision& d) const {
   return d.rule >= 0 && d.rule < static_cast<int>(table_.rules.size()) ? &table_.rules[static_cast<std::size_t>(d.rule)]
-                                                                        : nullptr;
+                                                                       : nullptr;
 }
 
 text_args text_args_of(byte_view prefix, first_bytes magic, int registered, int channels, const uuid_bytes& expected) {

@@ -42,19 +42,19 @@ class decider {
   // One step() of the model, or the wake-up of a parked (deferred) channel.
   struct decision {
     std::size_t conn = 0;
-    bool wake = false;             // decided by the step of connection `by`
+    bool wake = false;  // decided by the step of connection `by`
     std::size_t by = 0;
-    bool reexamined = false;       // a parked channel stepped again after another one woke
+    bool reexamined = false;           // a parked channel stepped again after another one woke
     std::optional<first_bytes> magic;  // nullopt: decided before its bytes could matter
     std::optional<init_packet> init;   // a MultiFDInit_t judged, for a multifd_magic channel
-    bytes prefix;                  // what had been peeked (up to 64 bytes)
-    bool timed_out = false;        // the peek timeout made it `silent` or `partial`
+    bytes prefix;                      // what had been peeked (up to 64 bytes)
+    bool timed_out = false;            // the peek timeout made it `silent` or `partial`
     dest_st before{}, after{};
-    int rule = 0;                  // index into the table's rules; rules.size() when none matched
+    int rule = 0;  // index into the table's rules; rules.size() when none matched
     verdict then = verdict::reject;
     migchan::cause why = cause::rule;
     reads cost = reads::nothing;
-    bool started = false;          // incoming processing started on this step
+    bool started = false;  // incoming processing started on this step
   };
 
   // `uuid`: the destination's -uuid, which a MultiFDInit_t must carry.

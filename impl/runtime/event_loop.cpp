@@ -35,8 +35,7 @@ void event_loop::add(int fd, std::uint32_t events, fd_callback cb) {
   ev.data.u64 = pack(fd, generation);
   // A stale entry (fd closed without remove(), number reused) is dropped by the
   // kernel already, so only the kernel can say whether fd is really watched twice.
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0)
-    throw_errno("cannot watch fd " + std::to_string(fd));
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) < 0) throw_errno("cannot watch fd " + std::to_string(fd));
   watches_[fd] = watch{generation, std::make_shared<fd_callback>(std::move(cb))};
 }
 
@@ -48,8 +47,7 @@ void event_loop::modify(int fd, std::uint32_t events) {
   epoll_event ev{};
   ev.events = events;
   ev.data.u64 = pack(fd, it->second.generation);
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) < 0)
-    throw_errno("cannot modify fd " + std::to_string(fd));
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) < 0) throw_errno("cannot modify fd " + std::to_string(fd));
 }
 
 void event_loop::modify(int fd, std::uint32_t events, fd_callback cb) {
@@ -121,8 +119,7 @@ void event_loop::run_once(clock::time_point deadline) {
   if (!stopped_) fire_due_timers();
 }
 
-event_loop::run_result event_loop::run_until(const std::function<bool()>& done,
-                                             clock::time_point deadline) {
+event_loop::run_result event_loop::run_until(const std::function<bool()>& done, clock::time_point deadline) {
   for (;;) {
     if (done && done()) return run_result::done;
     if (stopped_) {

@@ -47,8 +47,7 @@ class unique_fd {
 inline void set_nonblocking(int fd, bool on = true) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) < 0)
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot set O_NONBLOCK on fd " + std::to_string(fd));
+    throw std::system_error(errno, std::generic_category(), "cannot set O_NONBLOCK on fd " + std::to_string(fd));
 }
 
 }  // namespace migchan

@@ -25,16 +25,15 @@ class log_sink {
  public:
   using line_fn = std::function<void(std::string_view)>;
   struct counts {
-    std::uint64_t lines = 0, bytes = 0;                   // written
+    std::uint64_t lines = 0, bytes = 0;  // written
     std::uint64_t suppressed_lines = 0, suppressed_bytes = 0;
-    std::uint64_t max_bytes = 0;                          // 0: no cap
+    std::uint64_t max_bytes = 0;  // 0: no cap
   };
 
   log_sink() = default;
   // A callable taking each line as JSON text, and optionally the idle hook.
   template <class F>
-    requires std::is_invocable_v<F, std::string_view>
-  log_sink(F line, std::function<void()> idle = {})
+  requires std::is_invocable_v<F, std::string_view> log_sink(F line, std::function<void()> idle = {})
       : line_(std::move(line)), idle_(std::move(idle)), counts_(std::make_shared<counts>()) {}
 
   // At most `max_bytes` (newlines included) of lines other than always()'s; 0: no cap.

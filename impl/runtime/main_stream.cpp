@@ -44,9 +44,7 @@ main_stream_reader::main_stream_reader(options o) : at_(o.resumed ? at::record :
   buf_.reserve(buffer_max);
 }
 
-bool main_stream_reader::knows_end() const {
-  return at_ != at::failed && at_ != at::scanning && at_ != at::vmdesc;
-}
+bool main_stream_reader::knows_end() const { return at_ != at::failed && at_ != at::scanning && at_ != at::vmdesc; }
 
 byte_view main_stream_reader::avail() const {
   byte_view v(buf_.data() + pos_, buf_.size() - pos_);
@@ -292,12 +290,11 @@ main_stream_reader::step_result main_stream_reader::command() {
   auto v = avail();
   const auto raw = be16(v, 1);
   const auto len = be16(v, 3);
-  if (raw == 0 || raw >= mig_cmd_count)
-    return fail("MIG_CMD " + hexnum(raw) + " unknown (len " + hexnum(len) + ")");
+  if (raw == 0 || raw >= mig_cmd_count) return fail("MIG_CMD " + hexnum(raw) + " unknown (len " + hexnum(len) + ")");
   const auto cmd = static_cast<mig_cmd>(raw);
   if (const int fixed = fixed_length(cmd); fixed >= 0 && fixed != len)
-    return fail(std::string(name(cmd)) + " received with bad length - expecting " + std::to_string(fixed) +
-                ", got " + std::to_string(len));
+    return fail(std::string(name(cmd)) + " received with bad length - expecting " + std::to_string(fixed) + ", got " +
+                std::to_string(len));
   main_event e{main_event::kind::command, record_at_, cmd, 0, {}, in_package_};
   if (!need(5u + len)) return wait();
   v = avail();
@@ -530,8 +527,8 @@ main_stream_reader::verdict main_stream_reader::continues(byte_view after, bool 
       const std::size_t n = after[5];
       if (n == 0) return verdict::no;
       if (after.size() < 6 + n + 8) return short_of;
-      const bool ok = be32(after, 1) != section_ && printable(after.subspan(6, n)) &&
-                      be32(after, 6 + n) <= small_max && be32(after, 10 + n) <= small_max;
+      const bool ok = be32(after, 1) != section_ && printable(after.subspan(6, n)) && be32(after, 6 + n) <= small_max &&
+                      be32(after, 10 + n) <= small_max;
       return ok ? verdict::yes : verdict::no;
     }
     case qemu_vm_section_part:

@@ -35,11 +35,11 @@ struct ram_layout {
 struct main_event {
   enum class kind : std::uint8_t { command, ram_setup, end, error };
   kind what = kind::command;
-  std::uint64_t offset = 0;   // of the record's first byte in the stream
+  std::uint64_t offset = 0;  // of the record's first byte in the stream
   mig_cmd cmd = mig_cmd::invalid;
-  std::uint32_t value = 0;    // PING: its value; PACKAGED: the blob's length
-  std::string text;           // RECV_BITMAP: the block; error: what went wrong
-  bool packaged = false;      // read inside a MIG_CMD_PACKAGED blob
+  std::uint32_t value = 0;  // PING: its value; PACKAGED: the blob's length
+  std::string text;         // RECV_BITMAP: the block; error: what went wrong
+  bool packaged = false;    // read inside a MIG_CMD_PACKAGED blob
 };
 
 class main_stream_reader {
@@ -77,8 +77,18 @@ class main_stream_reader {
 
  private:
   enum class at : std::uint8_t {
-    header, record, config_sub, caps_list, ram_record, ram_blocks, footer, scanning, vmdesc, vmdesc_body,
-    ended, failed,
+    header,
+    record,
+    config_sub,
+    caps_list,
+    ram_record,
+    ram_blocks,
+    footer,
+    scanning,
+    vmdesc,
+    vmdesc_body,
+    ended,
+    failed,
   };
   enum class step_result : std::uint8_t { progress, need_more, stop };
   enum class verdict : std::uint8_t { yes, no, maybe };
@@ -112,15 +122,15 @@ class main_stream_reader {
 
   bool return_path_ = false, postcopy_ = false, postcopy_ram_advised_ = false;
   std::optional<std::string> machine_;
-  std::set<std::string> caps_;       // configuration/capabilities
+  std::set<std::string> caps_;  // configuration/capabilities
   std::uint32_t caps_left_ = 0;
   std::uint64_t page_size_ = 4096;
   std::map<std::uint32_t, std::string> sections_;  // id -> idstr, from START/FULL headers
   std::optional<std::uint32_t> ram_id_;
-  std::uint32_t section_ = 0;        // the section being read (ram) or skipped
-  std::optional<std::string> block_; // the block of the last page record (CONTINUE)
+  std::uint32_t section_ = 0;         // the section being read (ram) or skipped
+  std::optional<std::string> block_;  // the block of the last page record (CONTINUE)
   std::optional<ram_layout> ram_;
-  std::vector<ram_block> blocks_;    // the setup record as it is read
+  std::vector<ram_block> blocks_;  // the setup record as it is read
   std::uint64_t ram_left_ = 0;
 };
 

@@ -47,15 +47,15 @@ struct proxy::impl {
   enum class state : std::uint8_t { identify, held, connecting, relay };
 
   struct pair {
-    std::size_t n = 0;                 // accept order
-    std::optional<std::size_t> dn;     // dial order: the connection number the destination sees
+    std::size_t n = 0;              // accept order
+    std::optional<std::size_t> dn;  // dial order: the connection number the destination sees
     unique_fd down, up;
     state s = state::identify;
-    std::optional<first_bytes> cls;    // trace mode: what it was identified as
+    std::optional<first_bytes> cls;  // trace mode: what it was identified as
     bool rdhup = false;
     std::optional<event_loop::timer_id> id_timer, peek_timer, dial_timer;
-    std::size_t dial_retries = 0;      // short of descriptors: dials tried again
-    bytes prefix;                      // the first bytes relayed upstream (a MultiFDInit_t at most), for the table
+    std::size_t dial_retries = 0;  // short of descriptors: dials tried again
+    bytes prefix;                  // the first bytes relayed upstream (a MultiFDInit_t at most), for the table
     buffer d2u, u2d;
     bool down_eof = false, up_eof = false, up_wr_shut = false, down_wr_shut = false;
     std::uint32_t down_mask = 0, up_mask = 0;
@@ -215,8 +215,7 @@ struct proxy::impl {
           hold_timer.reset();
           if (cursor != at || dialing) return;
           abandoned = true;
-          event(nullptr, "order_abandoned",
-                {{"waiting_for", std::string(name(slots[cursor]))}, {"arrival", cursor}});
+          event(nullptr, "order_abandoned", {{"waiting_for", std::string(name(slots[cursor]))}, {"arrival", cursor}});
           cursor = slots.size();
           advance();
         });

@@ -17,9 +17,9 @@
 namespace migchan {
 
 struct proxy_options {
-  uri listen;                          // tcp with an empty host binds 127.0.0.1
+  uri listen;  // tcp with an empty host binds 127.0.0.1
   uri to;
-  const table* classifier = nullptr;   // nullptr: relay without classifying
+  const table* classifier = nullptr;  // nullptr: relay without classifying
   dest_cfg config{false, false, false, false, 2};
   bool recovery = false;
   // nullopt: natural order, each connection dialed as it is accepted. Otherwise

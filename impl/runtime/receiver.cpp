@@ -41,9 +41,9 @@ std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport 
 namespace {
 
 using clock_type = event_loop::clock;
-constexpr std::size_t head_max = 512;           // main: enough for the header and configuration
-constexpr std::size_t read_budget = 1u << 20;   // per wake-up, so one busy channel cannot starve others
-constexpr std::size_t records_max = 4096;       // channels listed in the summary
+constexpr std::size_t head_max = 512;          // main: enough for the header and configuration
+constexpr std::size_t read_budget = 1u << 20;  // per wake-up, so one busy channel cannot starve others
+constexpr std::size_t records_max = 4096;      // channels listed in the summary
 
 }  // namespace
 
@@ -64,7 +64,7 @@ struct receiver::impl {
     std::unique_ptr<return_path> rp;  // main: what it answers
     bytes out;                        // main: return-path bytes the socket has not taken yet
     std::size_t out_at = 0;
-    std::optional<rp_action> held;    // main: SHUT until no connection is undecided
+    std::optional<rp_action> held;  // main: SHUT until no connection is undecided
     bool want_write = false, rp_broken = false, idle_armed = false;
     clock_type::time_point last_read;
   };
@@ -229,8 +229,8 @@ struct receiver::impl {
           records[c->record].then = d.then, records[c->record].rule = r ? std::string(r->id) : std::string{};
         }
         if (d.then == verdict::main) {
-          c->rp = std::make_unique<return_path>(
-              return_path::options{opt.config.postcopy_ram || opt.return_path, opt.recovery, opt.ram});
+          c->rp = std::make_unique<return_path>(return_path::options{opt.config.postcopy_ram || opt.return_path,
+                                                                     opt.recovery, opt.ram});
           start_reading(*c, phase::main);
         } else if (d.then == verdict::multifd) {
           log_init(*c, d);
@@ -334,8 +334,8 @@ struct receiver::impl {
   // As much as the socket takes; the rest when it says it is writable again.
   void flush_out(conn& c) {
     while (c.out_at < c.out.size() && !c.rp_broken) {
-      const auto sent =
-          ::send(c.fd.get(), c.out.data() + c.out_at, c.out.size() - c.out_at, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const auto sent = ::send(c.fd.get(), c.out.data() + c.out_at, c.out.size() - c.out_at,
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
       if (sent >= 0) {
         c.out_at += static_cast<std::size_t>(sent);
       } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -344,8 +344,9 @@ struct receiver::impl {
         return;
       } else if (errno != EINTR) {
         c.rp_broken = true;
-        event(c.n, "error", {{"error", "cannot send on the return path: " +
-                                           std::error_code(errno, std::generic_category()).message()}});
+        event(c.n, "error",
+              {{"error",
+                "cannot send on the return path: " + std::error_code(errno, std::generic_category()).message()}});
       }
     }
     c.out.clear(), c.out_at = 0;

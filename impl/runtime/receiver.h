@@ -27,9 +27,6 @@
 
 namespace migchan {
 
-
-
-
 // Why `t` refuses this configuration on transport `tr` (its config rules and valid()),
 // e.g. "qemu-7.2 refuses this configuration (caps.no_mapped_ram): ...", or nullopt.
 std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport tr = transport::socket);
@@ -37,17 +34,17 @@ std::optional<std::string> refusal(const table& t, const dest_cfg& c, transport 
 struct serve_options {
   const table* classifier = nullptr;  // required
   dest_cfg config{false, false, false, false, multifd_channels_default};
-  uri listen;                          // tcp with an empty host binds 127.0.0.1
+  uri listen;  // tcp with an empty host binds 127.0.0.1
   order_mode order = order_mode::accept;
   std::chrono::milliseconds peek_timeout{1000};
   std::chrono::milliseconds shut_idle{300};  // main idle this long -> MIG_RP_MSG_SHUT
-  bool return_path = false;            // send SHUT even without postcopy-ram
-  bool recovery = false;               // start postcopy-paused (paused_state())
-  std::optional<ram_layout> ram;       // with recovery: the original stream's, for RECV_BITMAP
-  uuid_bytes uuid{};                   // the destination's -uuid
+  bool return_path = false;                  // send SHUT even without postcopy-ram
+  bool recovery = false;                     // start postcopy-paused (paused_state())
+  std::optional<ram_layout> ram;             // with recovery: the original stream's, for RECV_BITMAP
+  uuid_bytes uuid{};                         // the destination's -uuid
   bool exit_after_complete = false;
   std::chrono::milliseconds timeout{0};  // 0: run until stop()
-  std::size_t max_connections = 1024;  // open at once; accepting pauses at the limit
+  std::size_t max_connections = 1024;    // open at once; accepting pauses at the limit
   int backlog = 1024;
 };
 

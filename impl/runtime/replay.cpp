@@ -37,7 +37,8 @@ replay_trace load_replay_trace(const std::string& path) {
   }
   // The other form verify and check write beside it: ITF, for trace viewers.
   if (j.is_object() && j.contains("vars") && j.contains("states"))
-    throw trace_error("trace '" + path + "' is an ITF trace (for trace viewers); replay takes the replay form "
+    throw trace_error("trace '" + path +
+                      "' is an ITF trace (for trace viewers); replay takes the replay form "
                       "written beside it (*.replay.json)");
   try {
     return parse_replay_trace(j);
@@ -126,7 +127,7 @@ std::vector<replay_channel> expand(const replay_trace& t, const uuid_bytes& uuid
       }
       c.first = first_bytes_of(a.magic, a.init, uuid, next_id, t.config.channels, machine);
       if (good) ++next_id;
-      c.end = a.end ? *a.end
+      c.end = a.end                                                                 ? *a.end
               : a.magic == first_bytes::eof || a.init == init_packet::truncated_eof ? replay_end::close
               : a.magic == first_bytes::reset                                       ? replay_end::reset
                                                                                     : replay_end::stay;
@@ -225,8 +226,8 @@ struct replayer {
       connect_timer.reset();
       if (connecting != i) return;
       finish(i, peer_did::connect_timeout,
-             "connect() to " + describe(opt.to) + " did not complete in " + std::to_string(opt.connect_timeout.count()) +
-                 " ms: the destination's accept queue is full");
+             "connect() to " + describe(opt.to) + " did not complete in " +
+                 std::to_string(opt.connect_timeout.count()) + " ms: the destination's accept queue is full");
     });
     try_connect(i);
   }
@@ -240,7 +241,8 @@ struct replayer {
       loop.add_timer(std::chrono::milliseconds(10), [this, i] { try_connect(i); });
       return;
     }
-    if (!fds[i]) return finish(i, peer_did::refused, "cannot connect to " + describe(opt.to) + ": " + std::strerror(err));
+    if (!fds[i])
+      return finish(i, peer_did::refused, "cannot connect to " + describe(opt.to) + ": " + std::strerror(err));
     if (err == 0) return connected(i);
     loop.add(fds[i].get(), EPOLLOUT, [this, i](std::uint32_t) {
       int e = 0;
@@ -346,8 +348,8 @@ std::string summary_text(const replay_summary& s) {
 nlohmann::ordered_json to_json(const replay_summary& s) {
   nlohmann::ordered_json peer = nlohmann::ordered_json::object();
   for (const auto& [k, v] : s.peer) peer[k] = v;
-  return {{"channels", s.channels}, {"opened", s.opened},     {"peer", peer},    {"interrupted", s.interrupted},
-          {"result", s.result},     {"exit", s.exit}};
+  return {{"channels", s.channels},       {"opened", s.opened}, {"peer", peer},
+          {"interrupted", s.interrupted}, {"result", s.result}, {"exit", s.exit}};
 }
 
 nlohmann::ordered_json to_json(const replay_outcome& r) {

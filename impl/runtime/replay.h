@@ -45,7 +45,7 @@ struct replay_channel {
   std::optional<int> multifd_id;  // the id its MultiFDInit_t carries: good ones 0, 1, ... in order
   bytes first;
   replay_end end = replay_end::stay;
-  int gap_ms = 0;                 // wait before opening it
+  int gap_ms = 0;  // wait before opening it
 };
 // Multifd arrivals with count k become k channels. Throws trace_error when the
 // trace cannot run over sockets (transport other than socket), or names a
@@ -61,10 +61,10 @@ std::string_view name(peer_did p);
 struct replay_outcome {
   replay_channel ch;
   peer_did did = peer_did::open;
-  bool tried = false;        // connect() was started
-  std::size_t sent = 0;      // of ch.first; 0 when it never connected
-  std::size_t received = 0;  // bytes the peer sent back (MIG_RP_MSG_SHUT is 8)
-  bytes received_head;       // the first 16 of them
+  bool tried = false;            // connect() was started
+  std::size_t sent = 0;          // of ch.first; 0 when it never connected
+  std::size_t received = 0;      // bytes the peer sent back (MIG_RP_MSG_SHUT is 8)
+  bytes received_head;           // the first 16 of them
   double opened = 0, ended = 0;  // seconds since the replay started; ended 0 while open
   std::string error;
 };
@@ -74,7 +74,7 @@ struct replay_options {
   std::chrono::milliseconds gap{10};     // between connections, unless the arrival says
   std::chrono::milliseconds wait{1000};  // after the last connection, for the peer to act
   uuid_bytes uuid{};
-  std::optional<std::string> machine;  // in main's configuration; nullopt: minimal_main_stream()'s
+  std::optional<std::string> machine;               // in main's configuration; nullopt: minimal_main_stream()'s
   std::chrono::milliseconds connect_timeout{2000};  // per connection
   int stop_fd = -1;  // readable (an eventfd a signal handler writes): stop, report what there is
 };

@@ -43,16 +43,17 @@ std::vector<rp_action> return_path::act(const std::vector<main_event>& events) {
         } else if (e.cmd == mig_cmd::ping) {
           // loadvm_process_command(): a PING needs the return path (savevm.c:2510 at v10.2.2).
           if (!open_)
-            out.push_back({{}, "error", {{"error", "CMD_PING (" + hexnum(e.value) + ") received with no return path"}}});
-          else
-            out.push_back(message(rp_pong(e.value), "rp_pong", {{"value", e.value}}));
+            out.push_back(
+                {{}, "error", {{"error", "CMD_PING (" + hexnum(e.value) + ") received with no return path"}}});
+          else out.push_back(message(rp_pong(e.value), "rp_pong", {{"value", e.value}}));
         } else if (e.cmd == mig_cmd::recv_bitmap) {
           const auto& ram = reader_.ram();
           const auto it = !ram ? decltype(ram->blocks.end()){}
                                : std::find_if(ram->blocks.begin(), ram->blocks.end(),
                                               [&](const ram_block& b) { return b.name == e.text; });
           if (!ram || it == ram->blocks.end()) {
-            out.push_back({{}, "error",
+            out.push_back({{},
+                           "error",
                            {{"error", "RECV_BITMAP for RAMBlock '" + e.text + "', whose size is unknown" +
                                           (opt_.recovery && !opt_.ram ? " (no --ram-blocks)" : "")}}});
           } else {

@@ -30,8 +30,8 @@ struct rp_action {
 class return_path {
  public:
   struct options {
-    bool shut = false;      // SHUT even if the stream does not open the return path
-    bool recovery = false;  // main of a postcopy recovery (main_stream_reader's `resumed`)
+    bool shut = false;              // SHUT even if the stream does not open the return path
+    bool recovery = false;          // main of a postcopy recovery (main_stream_reader's `resumed`)
     std::optional<ram_layout> ram;  // the original stream's, for a recovery
   };
   explicit return_path(options o);

@@ -27,8 +27,7 @@ constexpr std::size_t max_unix_path = sizeof(sockaddr_un::sun_path) - 1;  // roo
 
 std::uint16_t parse_port(std::string_view text, std::string_view port) {
   if (port.empty()) bad_uri(text, "missing port");
-  if (port.find(',') != std::string_view::npos)
-    bad_uri(text, "options after the port are not supported");
+  if (port.find(',') != std::string_view::npos) bad_uri(text, "options after the port are not supported");
   unsigned value = 0;
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc{} || end != port.data() + port.size() || value > 65535)
@@ -65,8 +64,8 @@ uri parse_tcp(std::string_view text, std::string_view rest) {
 uri parse_unix(std::string_view text, std::string_view path) {
   if (path.empty()) bad_uri(text, "missing path");
   if (path.size() > max_unix_path)
-    bad_uri(text, "path is " + std::to_string(path.size()) + " bytes, a unix socket allows " +
-                      std::to_string(max_unix_path));
+    bad_uri(text,
+            "path is " + std::to_string(path.size()) + " bytes, a unix socket allows " + std::to_string(max_unix_path));
   uri u;
   u.kind = uri_kind::unix_socket;
   u.path = std::string(path);
@@ -91,8 +90,7 @@ addrinfo_list resolve(const uri& u, bool passive) {
   auto port = std::to_string(u.port);
   int rc = ::getaddrinfo(u.host.empty() ? nullptr : u.host.c_str(), port.c_str(), &hints, &res);
   if (rc == EAI_SYSTEM) throw_errno(errno, "cannot resolve '" + u.host + "'");
-  if (rc != 0)
-    throw std::runtime_error("cannot resolve '" + u.host + "': " + ::gai_strerror(rc));
+  if (rc != 0) throw std::runtime_error("cannot resolve '" + u.host + "': " + ::gai_strerror(rc));
   return addrinfo_list(res);
 }
 
@@ -131,9 +129,7 @@ uri parse_uri(std::string_view text) {
 
 std::string describe(const uri& u) {
   if (u.kind == uri_kind::unix_socket) return u.path;
-  std::string host = u.host.empty() ? "*"
-                     : u.host.find(':') != std::string::npos ? "[" + u.host + "]"
-                                                              : u.host;
+  std::string host = u.host.empty() ? "*" : u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
   return host + ":" + std::to_string(u.port);
 }
 

@@ -11,13 +11,9 @@ std::uint16_t be16(byte_view b, std::size_t at) {
   return static_cast<std::uint16_t>(std::uint16_t{b[at]} << 8 | b[at + 1]);
 }
 
-std::uint32_t be32(byte_view b, std::size_t at) {
-  return std::uint32_t{be16(b, at)} << 16 | be16(b, at + 2);
-}
+std::uint32_t be32(byte_view b, std::size_t at) { return std::uint32_t{be16(b, at)} << 16 | be16(b, at + 2); }
 
-std::uint64_t be64(byte_view b, std::size_t at) {
-  return std::uint64_t{be32(b, at)} << 32 | be32(b, at + 4);
-}
+std::uint64_t be64(byte_view b, std::size_t at) { return std::uint64_t{be32(b, at)} << 32 | be32(b, at + 4); }
 
 void put_be16(bytes& out, std::uint16_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -190,16 +186,25 @@ struct cmd_args {
 };
 // mig_cmd_args[] of migration/savevm.c:104 at v10.2.2.
 constexpr std::array<cmd_args, mig_cmd_count> mig_cmd_args{{
-    {"INVALID", -1}, {"OPEN_RETURN_PATH", 0}, {"PING", 4}, {"POSTCOPY_ADVISE", -1},
-    {"POSTCOPY_LISTEN", 0}, {"POSTCOPY_RUN", 0}, {"POSTCOPY_RAM_DISCARD", -1}, {"PACKAGED", 4},
-    {"ENABLE_COLO", 0}, {"POSTCOPY_RESUME", 0}, {"RECV_BITMAP", -1}, {"SWITCHOVER_START", 0},
+    {"INVALID", -1},
+    {"OPEN_RETURN_PATH", 0},
+    {"PING", 4},
+    {"POSTCOPY_ADVISE", -1},
+    {"POSTCOPY_LISTEN", 0},
+    {"POSTCOPY_RUN", 0},
+    {"POSTCOPY_RAM_DISCARD", -1},
+    {"PACKAGED", 4},
+    {"ENABLE_COLO", 0},
+    {"POSTCOPY_RESUME", 0},
+    {"RECV_BITMAP", -1},
+    {"SWITCHOVER_START", 0},
 }};
 
 // `<u8 len> <idstr>`, as RECV_BITMAP and its answer carry a RAMBlock's name.
 bytes counted_idstr(std::string_view idstr, std::string_view what) {
   if (idstr.size() > 255)
-    throw std::invalid_argument("RAMBlock idstr is " + std::to_string(idstr.size()) + " bytes, " +
-                                std::string(what) + " allows 255");
+    throw std::invalid_argument("RAMBlock idstr is " + std::to_string(idstr.size()) + " bytes, " + std::string(what) +
+                                " allows 255");
   bytes out{static_cast<std::uint8_t>(idstr.size())};
   put_string(out, idstr);
   return out;

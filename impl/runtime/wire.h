@@ -33,8 +33,18 @@ inline constexpr std::uint8_t qemu_vm_section_footer = 0x7e;
 // enum qemu_vm_cmd, the subcommand of QEMU_VM_COMMAND (migration/savevm.c:77 at v10.2.2;
 // 7.2 ends at recv_bitmap).
 enum class mig_cmd : std::uint16_t {
-  invalid, open_return_path, ping, postcopy_advise, postcopy_listen, postcopy_run,
-  postcopy_ram_discard, packaged, enable_colo, postcopy_resume, recv_bitmap, switchover_start,
+  invalid,
+  open_return_path,
+  ping,
+  postcopy_advise,
+  postcopy_listen,
+  postcopy_run,
+  postcopy_ram_discard,
+  packaged,
+  enable_colo,
+  postcopy_resume,
+  recv_bitmap,
+  switchover_start,
 };
 inline constexpr std::size_t mig_cmd_count = 12;
 // QEMU's name ("PING") and the length its loadvm_process_command() insists on, -1 when
@@ -48,7 +58,14 @@ inline constexpr std::uint32_t ping_packaged_loaded = 0x42;
 // enum mig_rp_message_type, what the destination sends on the return path
 // (migration/migration.c:80 at v10.2.2).
 enum class mig_rp_msg : std::uint16_t {
-  invalid, shut, pong, req_pages_id, req_pages, recv_bitmap, resume_ack, switchover_ack,
+  invalid,
+  shut,
+  pong,
+  req_pages_id,
+  req_pages,
+  recv_bitmap,
+  resume_ack,
+  switchover_ack,
 };
 inline constexpr std::uint32_t migration_resume_ack_value = 1;
 // After each received bitmap, so that the source can tell a short one (migration/ram.c:294).
@@ -65,10 +82,10 @@ inline constexpr std::uint64_t ram_save_flag_xbzrle = 0x40;
 inline constexpr std::uint64_t ram_save_flag_hook = 0x80;
 inline constexpr std::uint64_t ram_save_flag_compress_page = 0x100;
 inline constexpr std::uint64_t ram_save_flag_multifd_flush = 0x200;
-inline constexpr std::uint64_t ram_known_flags =
-    ram_save_flag_zero | ram_save_flag_mem_size | ram_save_flag_page | ram_save_flag_eos |
-    ram_save_flag_continue | ram_save_flag_xbzrle | ram_save_flag_hook |
-    ram_save_flag_compress_page | ram_save_flag_multifd_flush;
+inline constexpr std::uint64_t ram_known_flags = ram_save_flag_zero | ram_save_flag_mem_size | ram_save_flag_page |
+                                                 ram_save_flag_eos | ram_save_flag_continue | ram_save_flag_xbzrle |
+                                                 ram_save_flag_hook | ram_save_flag_compress_page |
+                                                 ram_save_flag_multifd_flush;
 
 // Big-endian integers as QEMUFile's qemu_get_be*/qemu_put_be* have them. The readers
 // need at least 2, 4, 8 bytes from `at`.
@@ -129,7 +146,7 @@ std::optional<uuid_bytes> parse_uuid(std::string_view text);
 
 // A RAMBlock as the `ram` section's setup record lists it (ram_save_setup()).
 struct ram_block {
-  std::string name;              // idstr, e.g. "pc.ram"
+  std::string name;  // idstr, e.g. "pc.ram"
   std::uint64_t used_length = 0;
   bool operator==(const ram_block&) const = default;
 };

@@ -82,8 +82,12 @@ inline constexpr std::array io_watch_rules{
 extern const dispatch_view io_watch_dispatch;  // model/compiled_tables.cpp
 
 inline constexpr table io_watch{
-    "io-watch", "peekable channels classified once readable, preempt found by elimination (unreleased channel.c)",
-    "migration/channel.c, unattributed (not in any release)", io_watch_rules, qemu_10_1_forbids,
-    qemu_11_1.sem, &io_watch_dispatch};
+    "io-watch",
+    "peekable channels classified once readable, preempt found by elimination (unreleased channel.c)",
+    "migration/channel.c, unattributed (not in any release)",
+    io_watch_rules,
+    qemu_10_1_forbids,
+    qemu_11_1.sem,
+    &io_watch_dispatch};
 
 }  // namespace migchan::classifiers

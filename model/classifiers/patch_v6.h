@@ -63,10 +63,14 @@ inline constexpr std::array patch_v6_forbids{
 extern const dispatch_view patch_v6_dispatch;
 
 inline constexpr table patch_v6{
-    "patch-v6", "the Feb 2025 refactor as posted for review, implicit CH_MAIN defaults made explicit",
-    "qemu-devel <20250215123119.814345-3-ppandit@redhat.com>", patch_v6_rules, patch_v6_forbids,
+    "patch-v6",
+    "the Feb 2025 refactor as posted for review, implicit CH_MAIN defaults made explicit",
+    "qemu-devel <20250215123119.814345-3-ppandit@redhat.com>",
+    patch_v6_rules,
+    patch_v6_forbids,
     {start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt, setup_rule::asserting_preempt,
      senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
-     id_check::greater, on_error::fail_and_exit, false, &texts::v9_0, true}, &patch_v6_dispatch};
+     id_check::greater, on_error::fail_and_exit, false, &texts::v9_0, true},
+    &patch_v6_dispatch};
 
 }  // namespace migchan::classifiers

@@ -62,24 +62,37 @@ inline constexpr std::array qemu_10_1_forbids{
 // The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
 extern const dispatch_view qemu_10_1_dispatch;
 
-inline constexpr semantics sem_10_1{start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt,
+inline constexpr semantics sem_10_1{start_rule::main_and_multifd,
+                                    all_channels_rule::main_multifd_and_preempt,
                                     setup_rule::asserting,
-                                    senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
-                                    id_check::greater, on_error::fail_and_exit, false, &texts::v9_0};
+                                    senders_of(sender_gen::early_preempt_multifd_first,
+                                               sender_gen::postponed_preempt_multifd_first),
+                                    id_check::greater,
+                                    on_error::fail_and_exit,
+                                    false,
+                                    &texts::v9_0};
 
-inline constexpr table qemu_10_1{
-    "qemu-10.1", "peek until main and all multifd are in, then preempt (10.1-11.0)",
-    "migration/migration.c @ 00f3fcef1981, e27418861; v10.2.2", qemu_10_1_rules, qemu_10_1_forbids, sem_10_1, &qemu_10_1_dispatch};
+inline constexpr table qemu_10_1{"qemu-10.1",
+                                 "peek until main and all multifd are in, then preempt (10.1-11.0)",
+                                 "migration/migration.c @ 00f3fcef1981, e27418861; v10.2.2",
+                                 qemu_10_1_rules,
+                                 qemu_10_1_forbids,
+                                 sem_10_1,
+                                 &qemu_10_1_dispatch};
 
 // 11.1: an id equal to multifd-channels is refused ("exceeds channel count"),
 // where 10.1-11.0 index params[] one past its end.
-inline constexpr table qemu_11_1{
-    "qemu-11.1", "as 10.1 (channel.c form), with an id equal to multifd-channels refused (11.1)",
-    "migration/channel.c @ 7d7bf3e60e42; 11.1.3", qemu_10_1_rules, qemu_10_1_forbids, [] {
-      auto s = sem_10_1;
-      s.ids = id_check::greater_equal;
-      s.texts = &texts::v11_1;
-      return s;
-    }(), &qemu_10_1_dispatch};
+inline constexpr table qemu_11_1{"qemu-11.1",
+                                 "as 10.1 (channel.c form), with an id equal to multifd-channels refused (11.1)",
+                                 "migration/channel.c @ 7d7bf3e60e42; 11.1.3",
+                                 qemu_10_1_rules,
+                                 qemu_10_1_forbids,
+                                 [] {
+                                   auto s = sem_10_1;
+                                   s.ids = id_check::greater_equal;
+                                   s.texts = &texts::v11_1;
+                                   return s;
+                                 }(),
+                                 &qemu_10_1_dispatch};
 
 }  // namespace migchan::classifiers

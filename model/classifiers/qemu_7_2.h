@@ -33,10 +33,14 @@ inline constexpr std::array qemu_7_2_forbids{
 // The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
 extern const dispatch_view qemu_7_2_dispatch;
 
-inline constexpr table qemu_7_2{
-    "qemu-7.2", "order only: first connection is main, later ones multifd, else preempt",
-    "migration/migration.c @ 6f39c90b86b9", qemu_7_2_rules, qemu_7_2_forbids,
-    {start_rule::on_last_channel, all_channels_rule::multifd_else_preempt, setup_rule::lenient,
-     senders_of(sender_gen::early_preempt), id_check::greater, on_error::report, true, &texts::v7_2}, &qemu_7_2_dispatch};
+inline constexpr table qemu_7_2{"qemu-7.2",
+                                "order only: first connection is main, later ones multifd, else preempt",
+                                "migration/migration.c @ 6f39c90b86b9",
+                                qemu_7_2_rules,
+                                qemu_7_2_forbids,
+                                {start_rule::on_last_channel, all_channels_rule::multifd_else_preempt,
+                                 setup_rule::lenient, senders_of(sender_gen::early_preempt), id_check::greater,
+                                 on_error::report, true, &texts::v7_2},
+                                &qemu_7_2_dispatch};
 
 }  // namespace migchan::classifiers

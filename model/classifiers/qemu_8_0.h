@@ -57,23 +57,35 @@ inline constexpr std::array qemu_8_0_forbids{
 // The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
 extern const dispatch_view qemu_8_0_dispatch;
 
-inline constexpr semantics sem_8_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
+inline constexpr semantics sem_8_0{start_rule::should_start_incoming,
+                                   all_channels_rule::multifd_else_preempt,
                                    setup_rule::lenient,
                                    senders_of(sender_gen::early_preempt, sender_gen::postponed_preempt),
-                                   id_check::greater, on_error::report, false, &texts::v7_2};
+                                   id_check::greater,
+                                   on_error::report,
+                                   false,
+                                   &texts::v7_2};
 
-inline constexpr table qemu_8_0{
-    "qemu-8.0", "peek QEVM when multifd && !postcopy-ram && peekable; else order (8.0)",
-    "migration/migration.c @ 6720c2b32725, 5655aab0794b", qemu_8_0_rules, qemu_8_0_forbids, sem_8_0, &qemu_8_0_dispatch};
+inline constexpr table qemu_8_0{"qemu-8.0",
+                                "peek QEVM when multifd && !postcopy-ram && peekable; else order (8.0)",
+                                "migration/migration.c @ 6720c2b32725, 5655aab0794b",
+                                qemu_8_0_rules,
+                                qemu_8_0_forbids,
+                                sem_8_0,
+                                &qemu_8_0_dispatch};
 
 inline constexpr std::array qemu_8_1_forbids{
-  forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri,
-  forbid::no_file_transport, forbid::no_mapped_ram, forbid::postcopy_multifd,
+    forbid::multifd_single_channel_uri, forbid::preempt_single_channel_uri,
+    forbid::no_file_transport,          forbid::no_mapped_ram,
+    forbid::postcopy_multifd,
 };
 
-inline constexpr table qemu_8_1{
-    "qemu-8.1", "as 8.0, and multifd with postcopy refused (8.1-8.2)",
-    "migration/migration.c @ f8c543e808f2; migration/options.c @ b405dfff", qemu_8_0_rules, qemu_8_1_forbids,
-    sem_8_0, &qemu_8_0_dispatch};
+inline constexpr table qemu_8_1{"qemu-8.1",
+                                "as 8.0, and multifd with postcopy refused (8.1-8.2)",
+                                "migration/migration.c @ f8c543e808f2; migration/options.c @ b405dfff",
+                                qemu_8_0_rules,
+                                qemu_8_1_forbids,
+                                sem_8_0,
+                                &qemu_8_0_dispatch};
 
 }  // namespace migchan::classifiers

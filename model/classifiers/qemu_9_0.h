@@ -58,24 +58,37 @@ inline constexpr std::array qemu_9_0_forbids{
 // The rows as an array for the runtime, compiled once in model/compiled_tables.cpp.
 extern const dispatch_view qemu_9_0_dispatch;
 
-inline constexpr semantics sem_9_0{start_rule::should_start_incoming, all_channels_rule::multifd_else_preempt,
+inline constexpr semantics sem_9_0{start_rule::should_start_incoming,
+                                   all_channels_rule::multifd_else_preempt,
                                    setup_rule::lenient,
-                                   senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
-                                   id_check::greater, on_error::report, false, &texts::v9_0};
+                                   senders_of(sender_gen::early_preempt_multifd_first,
+                                              sender_gen::postponed_preempt_multifd_first),
+                                   id_check::greater,
+                                   on_error::report,
+                                   false,
+                                   &texts::v9_0};
 
-inline constexpr table qemu_9_0{
-    "qemu-9.0", "as 8.1 plus !mapped-ram in the peek guard (9.0-9.2)",
-    "migration/migration.c @ 2dd7ee7a51", qemu_9_0_rules, qemu_9_0_forbids, sem_9_0, &qemu_9_0_dispatch};
+inline constexpr table qemu_9_0{"qemu-9.0",
+                                "as 8.1 plus !mapped-ram in the peek guard (9.0-9.2)",
+                                "migration/migration.c @ 2dd7ee7a51",
+                                qemu_9_0_rules,
+                                qemu_9_0_forbids,
+                                sem_9_0,
+                                &qemu_9_0_dispatch};
 
 // "Fix hang after error in destination setup phase": a channel error fails the
 // migration and exits unless migrate-incoming's exit-on-error is off
 // (migration/channel.c:49-55 and migration/migration.c:313 at v10.0.13).
-inline constexpr table qemu_10_0{
-    "qemu-10.0", "as 9.0, and a channel error ends the destination (exit-on-error)",
-    "migration/migration.c, migration/channel.c @ v10.0.13", qemu_9_0_rules, qemu_9_0_forbids, [] {
-      auto s = sem_9_0;
-      s.errors = on_error::fail_and_exit;
-      return s;
-    }(), &qemu_9_0_dispatch};
+inline constexpr table qemu_10_0{"qemu-10.0",
+                                 "as 9.0, and a channel error ends the destination (exit-on-error)",
+                                 "migration/migration.c, migration/channel.c @ v10.0.13",
+                                 qemu_9_0_rules,
+                                 qemu_9_0_forbids,
+                                 [] {
+                                   auto s = sem_9_0;
+                                   s.errors = on_error::fail_and_exit;
+                                   return s;
+                                 }(),
+                                 &qemu_9_0_dispatch};
 
 }  // namespace migchan::classifiers

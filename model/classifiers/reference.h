@@ -68,12 +68,16 @@ inline constexpr std::array reference_rules{
 extern const dispatch_view reference_dispatch;
 
 inline constexpr table reference{
-    "reference", "migchan's classifier: by content when peekable, never waits on a silent channel",
-    "model/classifiers/reference.h", reference_rules, qemu_10_1_forbids,
+    "reference",
+    "migchan's classifier: by content when peekable, never waits on a silent channel",
+    "model/classifiers/reference.h",
+    reference_rules,
+    qemu_10_1_forbids,
     // A refused channel leaves the destination running; ids are checked against
     // the count as 11.x does.
     {start_rule::main_and_multifd, all_channels_rule::main_multifd_and_preempt, setup_rule::asserting,
      senders_of(sender_gen::early_preempt_multifd_first, sender_gen::postponed_preempt_multifd_first),
-     id_check::greater_equal, on_error::report, false, &texts::v11_1}, &reference_dispatch};
+     id_check::greater_equal, on_error::report, false, &texts::v11_1},
+    &reference_dispatch};
 
 }  // namespace migchan::classifiers

@@ -15,7 +15,10 @@ void blank(std::string& s, std::size_t b, std::size_t e) {
 
 std::string function_in(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
-    if (!is_ident_start(s[i])) { ++i; continue; }
+    if (!is_ident_start(s[i])) {
+      ++i;
+      continue;
+    }
     std::size_t j = i;
     while (j < s.size() && is_ident_char(s[j])) ++j;
     std::size_t k = j;
@@ -60,13 +63,24 @@ void blank_preprocessor(std::string& t) {
   for (std::size_t i = 0; i < t.size();) {
     const char c = t[i];
     if (in_comment) {
-      if (c == '*' && i + 1 < t.size() && t[i + 1] == '/') { in_comment = false; i += 2; continue; }
+      if (c == '*' && i + 1 < t.size() && t[i + 1] == '/') {
+        in_comment = false;
+        i += 2;
+        continue;
+      }
       if (c == '\n') line_start = true;
       ++i;
       continue;
     }
-    if (c == '\n') { line_start = true; ++i; continue; }
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') { ++i; continue; }
+    if (c == '\n') {
+      line_start = true;
+      ++i;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+      ++i;
+      continue;
+    }
     if (c == '#' && line_start) {
       std::size_t e = i;  // end of the directive, continuations included
       while (e < t.size() && t[e] != '\n') {
@@ -103,14 +117,19 @@ void blank_preprocessor(std::string& t) {
       continue;
     }
     line_start = false;
-    if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') { in_comment = true; i += 2; continue; }
+    if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') {
+      in_comment = true;
+      i += 2;
+      continue;
+    }
     if (c == '/' && i + 1 < t.size() && t[i + 1] == '/') {
       while (i < t.size() && t[i] != '\n') ++i;
       continue;
     }
     if (c == '"' || c == '\'') {  // a literal ends at its quote or at the line's end
       ++i;
-      while (i < t.size() && t[i] != c && t[i] != '\n') i += t[i] == '\\' && i + 1 < t.size() && t[i + 1] != '\n' ? 2 : 1;
+      while (i < t.size() && t[i] != c && t[i] != '\n')
+        i += t[i] == '\\' && i + 1 < t.size() && t[i + 1] != '\n' ? 2 : 1;
       if (i < t.size() && t[i] == c) ++i;
       continue;
     }
@@ -126,7 +145,10 @@ cleaned clean(std::string_view src) {
   std::string& t = c.text;
   std::vector<std::pair<std::size_t, std::size_t>> lines;  // [begin, end), no '\n'
   for (std::size_t b = 0, i = 0; i <= t.size(); ++i)
-    if (i == t.size() || t[i] == '\n') { lines.emplace_back(b, i); b = i + 1; }
+    if (i == t.size() || t[i] == '\n') {
+      lines.emplace_back(b, i);
+      b = i + 1;
+    }
   std::vector<std::size_t> off(lines.size(), 0);  // where the line's content starts
   auto line = [&](std::size_t k) {
     return std::string_view(t).substr(lines[k].first + off[k], lines[k].second - lines[k].first - off[k]);
@@ -183,9 +205,15 @@ cleaned clean(std::string_view src) {
     if (is_header(s)) {
       std::size_t j = k + 1;
       while (j < lines.size() && is_header(line(j))) ++j;
-      if (j < lines.size() && is_hunk(line(j))) { blank(t, b, e); continue; }
+      if (j < lines.size() && is_hunk(line(j))) {
+        blank(t, b, e);
+        continue;
+      }
     }
-    if (!in_hunk) { blank(t, b, e); continue; }
+    if (!in_hunk) {
+      blank(t, b, e);
+      continue;
+    }
     if (s.empty()) continue;
     if (s[0] == '+') t[b] = ' ';
     else if (s[0] != ' ' && s[0] != '\r') blank(t, b, e);  // '-', '\ No newline', prose

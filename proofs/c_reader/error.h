@@ -15,13 +15,13 @@ namespace migchan::c_reader_detail {
 constexpr std::size_t max_nesting = 128;  // statements inside statements
 constexpr int max_depth = 256;            // expression and formula trees
 constexpr std::size_t max_formula_nodes = std::size_t{1} << 20;
-constexpr std::size_t max_cubes = 1024;   // disjuncts of one path condition
+constexpr std::size_t max_cubes = 1024;  // disjuncts of one path condition
 constexpr std::size_t max_paths = 4096;
 constexpr std::size_t max_steps = std::size_t{1} << 21;
 constexpr std::size_t max_rows = 4096;
-constexpr std::size_t max_vars = 256;        // variables a path tracks
-constexpr std::size_t max_tokens = std::size_t{1} << 18;  // in the functions read (migration.c has ~40k)
-constexpr std::size_t max_functions = 64;    // functions read: the classifier and what it calls
+constexpr std::size_t max_vars = 256;                            // variables a path tracks
+constexpr std::size_t max_tokens = std::size_t{1} << 18;         // in the functions read (migration.c has ~40k)
+constexpr std::size_t max_functions = 64;                        // functions read: the classifier and what it calls
 constexpr std::size_t max_source_bytes = std::size_t{16} << 20;  // per file (migration.c is 0.1 MiB)
 
 constexpr std::string_view supported =

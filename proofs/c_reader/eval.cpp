@@ -46,9 +46,16 @@ std::string reader::error_text(int call, std::size_t fmt_arg, std::string& raw, 
   std::string r;
   std::size_t arg = fmt + 1;
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') { r += raw[i]; continue; }
+    if (raw[i] != '%') {
+      r += raw[i];
+      continue;
+    }
     std::size_t j = i + 1;
-    if (j < raw.size() && raw[j] == '%') { r += "%%"; i = j; continue; }
+    if (j < raw.size() && raw[j] == '%') {
+      r += "%%";
+      i = j;
+      continue;
+    }
     while (j < raw.size() && std::string_view("-+ #0123456789.*lhjzt").find(raw[j]) != std::string_view::npos) ++j;
     const std::string spec = raw.substr(i, j + 1 - i);
     const bool func = j < raw.size() && raw[j] == 's' && arg < x.kids.size() &&
@@ -75,7 +82,11 @@ int reader::truth_of(const value& v, int e) {
 reader::value reader::eval(int e, const path& p) {
   const auto& x = tree_.ex[static_cast<std::size_t>(e)];
   const token& t = tree_.toks[x.tok];
-  auto truth = [](int f) { value v = mk(value::truth); v.f = f; return v; };
+  auto truth = [](int f) {
+    value v = mk(value::truth);
+    v.f = f;
+    return v;
+  };
   switch (x.kind) {
     case expr::ident: {
       const auto w = t.text;
@@ -110,7 +121,8 @@ reader::value reader::eval(int e, const path& p) {
     }
     case expr::number: {
       std::string digits(t.text);
-      while (!digits.empty() && std::string_view("uUlL").find(digits.back()) != std::string_view::npos) digits.pop_back();
+      while (!digits.empty() && std::string_view("uUlL").find(digits.back()) != std::string_view::npos)
+        digits.pop_back();
       char* end = nullptr;
       const unsigned long long n = std::strtoull(digits.c_str(), &end, 0);
       if (digits.empty() || end != digits.c_str() + digits.size()) err_.unsupported(t.at, t.text);
@@ -146,9 +158,12 @@ reader::value reader::eval(int e, const path& p) {
     case expr::call: return eval_call(e, p);
     case expr::unary: {
       if (t.text == "!") return truth(fm_.f_not(truth_of(eval(x.kids[0], p), x.kids[0])));
-      if (t.text == "-" ) {
+      if (t.text == "-") {
         value v = eval(x.kids[0], p);
-        if (v.kind == value::number) { v.n = ~v.n + 1; return v; }
+        if (v.kind == value::number) {
+          v.n = ~v.n + 1;
+          return v;
+        }
       }
       err_.unsupported(t.at, t.text);
     }
@@ -175,8 +190,9 @@ reader::value reader::eval(int e, const path& p) {
         std::swap(a, b);
       if (a.kind == value::magic_var && b.kind == value::magic_const) {
         if (a.host != b.host)
-          err_.unsupported(t.at, tree_.text_of(e) + ": " + (a.host ? "host-order value against cpu_to_be32()"
-                                                                   : "be32 value against a host-order constant"));
+          err_.unsupported(t.at, tree_.text_of(e) + ": " +
+                                     (a.host ? "host-order value against cpu_to_be32()"
+                                             : "be32 value against a host-order constant"));
         return pick(fm_.f_atom(column::magic, of(static_cast<first_bytes>(b.item))));
       }
       if (a.kind == value::number && b.kind == value::magic_const) return truth(eq ? 1 : 0);  // 0 is no magic
@@ -218,12 +234,9 @@ reader::value reader::eval_call(int e, const path& p) {
     return r;
   };
   static const std::pair<std::string_view, column> caps[] = {
-      {"migrate_multifd", column::multifd},
-      {"migrate_use_multifd", column::multifd},
-      {"migrate_postcopy_ram", column::postcopy_ram},
-      {"migrate_postcopy_preempt", column::postcopy_preempt},
-      {"migrate_mapped_ram", column::mapped_ram},
-      {"multifd_recv_all_channels_created", column::all_multifd},
+      {"migrate_multifd", column::multifd},           {"migrate_use_multifd", column::multifd},
+      {"migrate_postcopy_ram", column::postcopy_ram}, {"migrate_postcopy_preempt", column::postcopy_preempt},
+      {"migrate_mapped_ram", column::mapped_ram},     {"multifd_recv_all_channels_created", column::all_multifd},
   };
   for (const auto& [name, col] : caps)
     if (f == name) {
@@ -241,10 +254,11 @@ reader::value reader::eval_call(int e, const path& p) {
     if (a.kind == value::string) std::swap(a, b);
     if (a.kind != value::ioc_name || b.kind != value::string) err_.unsupported(at, tree_.text_of(e));
     const auto tr = transport_named(b.s);
-    if (!tr) err_.unsupported(tree_.ex[static_cast<std::size_t>(x.kids[2])].kind == expr::string
-                                  ? tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[2])].tok].at
-                                  : tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[1])].tok].at,
-                              "\"" + b.s + "\"");
+    if (!tr)
+      err_.unsupported(tree_.ex[static_cast<std::size_t>(x.kids[2])].kind == expr::string
+                           ? tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[2])].tok].at
+                           : tree_.toks[tree_.ex[static_cast<std::size_t>(x.kids[1])].tok].at,
+                       "\"" + b.s + "\"");
     value v = mk(value::compare);
     v.f = fm_.f_atom(column::transport, static_cast<mask>(~of(*tr)));  // non-zero when the names differ
     return v;

@@ -15,15 +15,18 @@ std::string slug(std::string_view fmt) {
   for (std::size_t i = 0; i < fmt.size() && count < 3;) {
     if (fmt[i] == '%') {  // a conversion is not a word
       ++i;
-      while (i < fmt.size() && !((fmt[i] >= 'a' && fmt[i] <= 'z' && fmt[i] != 'l' && fmt[i] != 'h' &&
-                                  fmt[i] != 'j' && fmt[i] != 'z' && fmt[i] != 't') ||
+      while (i < fmt.size() && !((fmt[i] >= 'a' && fmt[i] <= 'z' && fmt[i] != 'l' && fmt[i] != 'h' && fmt[i] != 'j' &&
+                                  fmt[i] != 'z' && fmt[i] != 't') ||
                                  fmt[i] == '%'))
         ++i;
       ++i;
       continue;
     }
     const bool alnum = is_ident_char(fmt[i]) && fmt[i] != '_';
-    if (!alnum) { ++i; continue; }
+    if (!alnum) {
+      ++i;
+      continue;
+    }
     std::size_t j = i;
     while (j < fmt.size() && is_ident_char(fmt[j]) && fmt[j] != '_') ++j;
     std::string w(fmt.substr(i, j - i));
@@ -44,7 +47,9 @@ std::optional<verdict> channel_named(std::string_view s) {
 }
 
 verdict sink_verdict(std::string_view f) {
-  return f == "migration_incoming_setup" ? verdict::main : f == "multifd_recv_new_channel" ? verdict::multifd : verdict::preempt;
+  return f == "migration_incoming_setup"   ? verdict::main
+         : f == "multifd_recv_new_channel" ? verdict::multifd
+                                           : verdict::preempt;
 }
 
 }  // namespace
@@ -74,7 +79,6 @@ void reader::fork_add(path& p, int f, bool shown_too, const std::string& text) {
   if (shown_too) p.shown.push_back(f);
   if (!text.empty()) p.ctext.push_back(text);
 }
-
 
 namespace {
 // The row detail of a peek outcome.
@@ -115,11 +119,17 @@ bool reader::ret_test(int e, bool& fails_when_true, int& peek_call) const {
   auto is_ret = [&](int k) {
     const auto& y = tree_.ex[static_cast<std::size_t>(k)];
     if (y.kind == expr::ident && ret_vars_.count(std::string(tree_.toks[y.tok].text))) return true;
-    if (tree_.callee(k) == "migration_channel_read_peek") { peek_call = k; return true; }
+    if (tree_.callee(k) == "migration_channel_read_peek") {
+      peek_call = k;
+      return true;
+    }
     return false;
   };
   peek_call = -1;
-  if (is_ret(e)) { fails_when_true = true; return true; }
+  if (is_ret(e)) {
+    fails_when_true = true;
+    return true;
+  }
   if (x.kind == expr::unary && tree_.toks[x.tok].text == "!" && is_ret(x.kids[0])) {
     fails_when_true = false;
     return true;
@@ -132,8 +142,14 @@ bool reader::ret_test(int e, bool& fails_when_true, int& peek_call) const {
   const bool minus_one = y.kind == expr::unary && tree_.toks[y.tok].text == "-" &&
                          tree_.ex[static_cast<std::size_t>(y.kids[0])].kind == expr::number &&
                          tree_.toks[tree_.ex[static_cast<std::size_t>(y.kids[0])].tok].text == "1";
-  if ((op == "!=" && zero) || (op == "<" && zero) || (op == "==" && minus_one)) { fails_when_true = true; return true; }
-  if ((op == "==" && zero) || (op == ">=" && zero) || (op == "!=" && minus_one)) { fails_when_true = false; return true; }
+  if ((op == "!=" && zero) || (op == "<" && zero) || (op == "==" && minus_one)) {
+    fails_when_true = true;
+    return true;
+  }
+  if ((op == "==" && zero) || (op == ">=" && zero) || (op == "!=" && minus_one)) {
+    fails_when_true = false;
+    return true;
+  }
   return false;
 }
 
@@ -142,12 +158,22 @@ void reader::count_fork() {
 }
 
 bool reader::is_value_call(std::string_view f) {
-  static const std::set<std::string_view> known{
-      "migrate_multifd", "migrate_use_multifd", "migrate_postcopy_ram", "migrate_postcopy_preempt",
-      "migrate_mapped_ram", "migration_has_main_and_multifd_channels", "multifd_recv_all_channels_created",
-      "migration_needs_multiple_sockets", "qio_channel_has_feature", "strcmp", "cpu_to_be32", "be32_to_cpu",
-      "multifd_load_setup", "multifd_recv_setup", "migrate_channel_requires_tls_upgrade",
-      "migration_incoming_early_channel_remove"};
+  static const std::set<std::string_view> known{"migrate_multifd",
+                                                "migrate_use_multifd",
+                                                "migrate_postcopy_ram",
+                                                "migrate_postcopy_preempt",
+                                                "migrate_mapped_ram",
+                                                "migration_has_main_and_multifd_channels",
+                                                "multifd_recv_all_channels_created",
+                                                "migration_needs_multiple_sockets",
+                                                "qio_channel_has_feature",
+                                                "strcmp",
+                                                "cpu_to_be32",
+                                                "be32_to_cpu",
+                                                "multifd_load_setup",
+                                                "multifd_recv_setup",
+                                                "migrate_channel_requires_tls_upgrade",
+                                                "migration_incoming_early_channel_remove"};
   return known.count(f) != 0;
 }
 
@@ -392,7 +418,8 @@ reader::step reader::exec_return(const stmt& x, path& p) {
 reader::step reader::enter(int fn, path& p, bool in_condition) {
   if (fn < 0) err_.unsupported(cur_, "a call into a function that is not among the files");
   for (const auto& c : p.calls)
-    if (c.fn == fn) err_.unsupported(cur_, tree_.fns[static_cast<std::size_t>(fn)].name + "() called again from itself");
+    if (c.fn == fn)
+      err_.unsupported(cur_, tree_.fns[static_cast<std::size_t>(fn)].name + "() called again from itself");
   if (p.calls.size() >= 32) err_.unsupported(cur_, "calls nested more than 32 deep");
   p.calls.push_back({fn, p.cont.size(), in_condition});
   p.cont.push_back({&tree_.st[static_cast<std::size_t>(tree_.fns[static_cast<std::size_t>(fn)].top)].kids, 0});

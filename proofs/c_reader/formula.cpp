@@ -73,10 +73,18 @@ const universe& space() {
 }
 
 bits no_bits() { return bits(n_words, 0); }
-void and_with(bits& a, const bits& b) { for (std::size_t i = 0; i < n_words; ++i) a[i] &= b[i]; }
-void or_with(bits& a, const bits& b) { for (std::size_t i = 0; i < n_words; ++i) a[i] |= b[i]; }
-void and_not(bits& a, const bits& b) { for (std::size_t i = 0; i < n_words; ++i) a[i] &= ~b[i]; }
-bool none(const bits& a) { return std::all_of(a.begin(), a.end(), [](std::uint64_t w) { return w == 0; }); }
+void and_with(bits& a, const bits& b) {
+  for (std::size_t i = 0; i < n_words; ++i) a[i] &= b[i];
+}
+void or_with(bits& a, const bits& b) {
+  for (std::size_t i = 0; i < n_words; ++i) a[i] |= b[i];
+}
+void and_not(bits& a, const bits& b) {
+  for (std::size_t i = 0; i < n_words; ++i) a[i] &= ~b[i];
+}
+bool none(const bits& a) {
+  return std::all_of(a.begin(), a.end(), [](std::uint64_t w) { return w == 0; });
+}
 
 bits cube_bits(const cube& q) {
   bits r = all_bits();
@@ -100,7 +108,10 @@ std::vector<cube> product(const std::vector<cube>& xs, const std::vector<cube>& 
         empty = empty || q[c] == 0;
       }
       if (empty) continue;
-      if (r.size() >= max_cubes) { overflow = true; return r; }
+      if (r.size() >= max_cubes) {
+        overflow = true;
+        return r;
+      }
       r.push_back(q);
     }
   return r;
@@ -257,7 +268,10 @@ std::vector<cube> formulas::f_cubes(int a) {
     case fnode::disj:
       r = f_cubes(n.a);
       for (const auto& q : f_cubes(n.b)) {
-        if (r.size() >= max_cubes) { overflow = true; break; }
+        if (r.size() >= max_cubes) {
+          overflow = true;
+          break;
+        }
         r.push_back(q);
       }
       break;

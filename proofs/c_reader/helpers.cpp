@@ -15,9 +15,8 @@ namespace migchan::c_reader_detail {
 
 int reader::known_atom(int f) {
   const bits b = fm_.f_bits(f);
-  for (const column c : {column::mm_done, column::peekable, column::has_main, column::all_multifd,
-                         column::has_preempt, column::multifd, column::postcopy_ram, column::postcopy_preempt,
-                         column::mapped_ram})
+  for (const column c : {column::mm_done, column::peekable, column::has_main, column::all_multifd, column::has_preempt,
+                         column::multifd, column::postcopy_ram, column::postcopy_preempt, column::mapped_ram})
     for (const mask m : {yes, no}) {
       const int a = fm_.f_atom(c, m);
       if (fm_.f_bits(a) == b) return a;
@@ -209,8 +208,8 @@ class peek_run {
   }
 
   static bool same(const state& a, const state& b) {
-    return a.vars == b.vars && a.errp_set == b.errp_set && a.error == b.error && a.printed == b.printed &&
-           a.k == b.k && a.returned == b.returned && a.abort_text == b.abort_text;
+    return a.vars == b.vars && a.errp_set == b.errp_set && a.error == b.error && a.printed == b.printed && a.k == b.k &&
+           a.returned == b.returned && a.abort_text == b.abort_text;
   }
 
   void call(int e, state& s) {
@@ -224,7 +223,8 @@ class peek_run {
     if (f == "error_setg" || f == "error_setg_errno") {
       if (s.errp_set) {  // error_setv() asserts that nothing was set yet
         s.k = kind::abort;
-        s.abort_text = "Assertion `*errp == NULL' failed (error_setv(), over \"" + s.error.substr(0, s.error.find(':')) + "\")";
+        s.abort_text = "Assertion `*errp == NULL' failed (error_setv(), over \"" +
+                       s.error.substr(0, s.error.find(':')) + "\")";
         return;
       }
       s.errp_set = true;
@@ -316,8 +316,8 @@ class peek_run {
 }  // namespace
 
 void reader::derive_peek() {
-  const std::string socket_error =
-      base_.sem.texts ? std::string(base_.sem.texts->socket_reset) : "Unable to read from socket";
+  const std::string socket_error = base_.sem.texts ? std::string(base_.sem.texts->socket_reset)
+                                                   : "Unable to read from socket";
   const int fn = defined("migration_channel_read_peek") ? function("migration_channel_read_peek", true) : -1;
   for (std::size_t k = 0; k < peek_classes.size(); ++k) {
     const first_bytes m = peek_classes[k];
@@ -325,27 +325,34 @@ void reader::derive_peek() {
     auto& e = peek_effects_[k];
     if (fn < 0) {  // the base version's migration_channel_read_peek()
       if (row) e = {row->then, std::string(row->text)};
-      else if (m == first_bytes::silent || m == first_bytes::partial) e = {verdict::blocked, "migration_channel_read_peek() waits"};
+      else if (m == first_bytes::silent || m == first_bytes::partial)
+        e = {verdict::blocked, "migration_channel_read_peek() waits"};
       else e = {verdict::reject, m == first_bytes::eof ? "Failed to peek at channel" : socket_error};
       continue;
     }
-    const long long read = m == first_bytes::silent ? -2 : m == first_bytes::partial ? 2 : m == first_bytes::eof ? 0 : -1;
+    const long long read = m == first_bytes::silent    ? -2
+                           : m == first_bytes::partial ? 2
+                           : m == first_bytes::eof     ? 0
+                                                       : -1;
     peek_run run(tree_, err_, read, socket_error);
     peek_run::state s;
     run.run(tree_.st[static_cast<std::size_t>(tree_.fns[static_cast<std::size_t>(fn)].top)].kids, s);
-    const bool same_as_base = [&](verdict v) { return row && row->then == v; }(s.k == peek_run::kind::blocked ? verdict::blocked
-                                                                               : s.k == peek_run::kind::abort ? verdict::abort
-                                                                                                              : verdict::reject);
+    const bool same_as_base =
+        [&](verdict v) { return row && row->then == v; }(s.k == peek_run::kind::blocked ? verdict::blocked
+                                                         : s.k == peek_run::kind::abort ? verdict::abort
+                                                                                        : verdict::reject);
     switch (s.k) {
       case peek_run::kind::blocked:
-        e = {verdict::blocked, same_as_base ? std::string(row->text)
-                                            : "migration_channel_read_peek() peeks again forever: the 4 bytes do not come"};
+        e = {verdict::blocked, same_as_base
+                                   ? std::string(row->text)
+                                   : "migration_channel_read_peek() peeks again forever: the 4 bytes do not come"};
         break;
       case peek_run::kind::abort: e = {verdict::abort, same_as_base ? std::string(row->text) : s.abort_text}; break;
       case peek_run::kind::ret:
         if (s.returned == 0) e = {verdict::main, ""};  // goes on as if 4 bytes had come
         else if (s.errp_set) e = {verdict::reject, s.error};
-        else e = {verdict::drop, s.printed.empty() ? "migration_channel_read_peek() failed without an error" : s.printed};
+        else
+          e = {verdict::drop, s.printed.empty() ? "migration_channel_read_peek() failed without an error" : s.printed};
         break;
       default:
         err_.expected(tree_.fns[static_cast<std::size_t>(fn)].end_at,
@@ -419,7 +426,8 @@ void reader::derive_surroundings() {
           a(column::has_main),
           fm_.f_or(fm_.f_and(a(column::multifd), a(column::all_multifd)),
                    fm_.f_and(n(column::multifd), fm_.f_or(n(column::postcopy_preempt), a(column::has_preempt)))));
-      const int all_three = fm_.f_and(a(column::mm_done), fm_.f_or(n(column::postcopy_preempt), a(column::has_preempt)));
+      const int all_three = fm_.f_and(a(column::mm_done),
+                                      fm_.f_or(n(column::postcopy_preempt), a(column::has_preempt)));
       const bits got = fm_.f_bits(f);
       const fn_def* d = defined("migration_has_all_channels");
       if (got == fm_.f_bits(multifd_else_preempt) || got == fm_.f_bits(all_three)) {
@@ -436,7 +444,8 @@ void reader::derive_surroundings() {
       }
     } catch (const c_reader_error& e) {
       helper_busy_.clear();
-      notes_.push_back(std::string("migration_has_all_channels(): not read (") + e.what() + "), the base's rule is used");
+      notes_.push_back(std::string("migration_has_all_channels(): not read (") + e.what() +
+                       "), the base's rule is used");
     }
   }
 }
@@ -455,7 +464,8 @@ int reader::find_wake_handler(int callback) {
     } catch (const c_reader_error&) {
       continue;
     }
-    if (c != fm_.f_atom(column::mm_done, yes) && fm_.f_bits(c) != fm_.f_bits(fm_.f_atom(column::mm_done, yes))) continue;
+    if (c != fm_.f_atom(column::mm_done, yes) && fm_.f_bits(c) != fm_.f_bits(fm_.f_atom(column::mm_done, yes)))
+      continue;
     std::vector<const std::vector<int>*> lists{&x.kids};
     while (!lists.empty()) {
       const auto* l = lists.back();
@@ -470,8 +480,9 @@ int reader::find_wake_handler(int callback) {
     }
   }
   err_.expected(tree_.fns[static_cast<std::size_t>(callback)].end_at,
-                "in " + cb.name + "(), a call once migration_has_main_and_multifd_channels() holds, deciding the "
-                                  "channels the watch left pending");
+                "in " + cb.name +
+                    "(), a call once migration_has_main_and_multifd_channels() holds, deciding the "
+                    "channels the watch left pending");
 }
 
 }  // namespace migchan::c_reader_detail

@@ -36,7 +36,17 @@ class reader {
  private:
   // ------------------------------------------------------------ meaning
   struct value {
-    enum kind_t : std::uint8_t { truth, number, magic_var, magic_const, status_var, status_const, ioc_name, string, compare } kind;
+    enum kind_t : std::uint8_t {
+      truth,
+      number,
+      magic_var,
+      magic_const,
+      status_var,
+      status_const,
+      ioc_name,
+      string,
+      compare
+    } kind;
     int f = -1;                // truth/compare: "is non-zero"
     unsigned long long n = 0;  // number
     bool host = true;          // magic: host byte order (after be32_to_cpu)
@@ -62,7 +72,7 @@ class reader {
   struct pending_error {
     std::string text, slug;
     pos at;
-    bool sticky;     // error_setg: the channel is refused whatever follows
+    bool sticky;  // error_setg: the channel is refused whatever follows
     bool from_peek;
   };
   struct frame {
@@ -134,8 +144,8 @@ class reader {
   // ------------------------------------------------------------ functions (c_reader.cpp)
   const fn_def* defined(std::string_view name) const;
   int function(std::string_view name, bool loops = false);  // parsed on first use; -1 if not defined
-  bool decides(std::string_view name);  // takes part in classifying: to be run, not evaluated
-  bool is_condition_helper(std::string_view name);  // a bool function among the files: read as a condition
+  bool decides(std::string_view name);                      // takes part in classifying: to be run, not evaluated
+  bool is_condition_helper(std::string_view name);          // a bool function among the files: read as a condition
   int choose_entry();
   void prescan(int fn);
 
@@ -144,7 +154,8 @@ class reader {
   // do not give it 4 bytes: from its body when it is among the files, else
   // from the base version's peek rows.
   struct peek_effect {
-    verdict v = verdict::reject;  // blocked, abort, reject (fails, error set), drop (fails, only printed); main: 0 returned
+    verdict v =
+        verdict::reject;  // blocked, abort, reject (fails, error set), drop (fails, only printed); main: 0 returned
     std::string text;
   };
   static constexpr std::array<first_bytes, 4> peek_classes{first_bytes::silent, first_bytes::partial,
@@ -174,8 +185,8 @@ class reader {
   std::set<std::string> magic_vars_, ret_vars_;
   semantics sem_;
   std::vector<std::string> notes_;  // what was read from the C besides the rows
-  int watch_callback_ = -1;        // the G_IO_IN watch's callback, when there is one
-  bool wake_ = false;              // running the handler of channels a watch left pending
+  int watch_callback_ = -1;         // the G_IO_IN watch's callback, when there is one
+  bool wake_ = false;               // running the handler of channels a watch left pending
   bits valid_;
   bits covered_;
   std::size_t paths_ = 1, steps_ = 0;

@@ -16,14 +16,15 @@ constexpr std::string_view puncts2[] = {"->", "++", "--", "<<", ">>", "<=", ">="
 constexpr std::string_view puncts1 = "{}[]();,:?~!%^&*-+=<>|/.";
 
 bool is_keyword(std::string_view s) {
-  static constexpr std::string_view kw[] = {"if", "else", "while", "for", "do", "switch", "case", "default",
-                                            "break", "continue", "return", "goto", "sizeof", "typedef"};
+  static constexpr std::string_view kw[] = {"if",      "else",  "while",    "for",    "do",   "switch", "case",
+                                            "default", "break", "continue", "return", "goto", "sizeof", "typedef"};
   return std::find(std::begin(kw), std::end(kw), s) != std::end(kw);
 }
 bool is_type_keyword(std::string_view s) {
-  static constexpr std::string_view kw[] = {"void", "char", "short", "int", "long", "float", "double", "signed",
-                                            "unsigned", "bool", "_Bool", "const", "volatile", "static", "struct",
-                                            "enum", "union", "extern", "register", "inline", "restrict"};
+  static constexpr std::string_view kw[] = {"void",     "char",   "short",    "int",  "long",  "float",
+                                            "double",   "signed", "unsigned", "bool", "_Bool", "const",
+                                            "volatile", "static", "struct",   "enum", "union", "extern",
+                                            "register", "inline", "restrict"};
   return std::find(std::begin(kw), std::end(kw), s) != std::end(kw);
 }
 
@@ -50,9 +51,7 @@ class parser {
     if (!is(p)) err_.expected(peek().at, "'" + std::string(p) + "' " + std::string(context) + ", got " + shown(peek()));
     take();
   }
-  std::string shown(const token& t) const {
-    return t.kind == tk::end ? "end of input" : "'" + clip(t.text) + "'";
-  }
+  std::string shown(const token& t) const { return t.kind == tk::end ? "end of input" : "'" + clip(t.text) + "'"; }
   struct nest {
     parser& r;
     explicit nest(parser& rr, pos p) : r(rr) {
@@ -102,13 +101,19 @@ void parser::lex(std::string_view text, std::size_t begin, std::size_t end, pos 
   bool line_start = true;
   auto advance = [&](std::size_t n) {
     for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
-      if (s[i] == '\n') { ++p.line; p.col = 1; line_start = true; }
-      else ++p.col;
+      if (s[i] == '\n') {
+        ++p.line;
+        p.col = 1;
+        line_start = true;
+      } else ++p.col;
     }
   };
   while (i < s.size()) {
     const char c = s[i];
-    if (is_space(c)) { advance(1); continue; }
+    if (is_space(c)) {
+      advance(1);
+      continue;
+    }
     if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
       const auto e = s.find("*/", i + 2);
       if (e == std::string_view::npos) err_.expected(p, "'*/' to close this comment (unterminated comment)");
@@ -142,8 +147,14 @@ void parser::lex(std::string_view text, std::size_t begin, std::size_t end, pos 
       while (true) {
         if (i >= s.size() || s[i] == '\n')
           err_.expected(at, std::string(c == '"' ? "'\"'" : "\"'\"") + " to close this literal (unterminated literal)");
-        if (s[i] == '\\') { advance(i + 1 < s.size() && s[i + 1] != '\n' ? 2 : 1); continue; }
-        if (s[i] == c) { advance(1); break; }
+        if (s[i] == '\\') {
+          advance(i + 1 < s.size() && s[i + 1] != '\n' ? 2 : 1);
+          continue;
+        }
+        if (s[i] == c) {
+          advance(1);
+          break;
+        }
         advance(1);
       }
       toks_.push_back({c == '"' ? tk::string : tk::charlit, s.substr(b, i - b), at});
@@ -187,7 +198,7 @@ int parser::parse_block() {
     if (peek().kind == tk::end) {
       const auto o = toks_[open].at;
       err_.expected(peek().at, "'}' to close the '{' at " + std::to_string(o.line) + ":" + std::to_string(o.col) +
-                              " (unbalanced braces), got end of input");
+                                   " (unbalanced braces), got end of input");
     }
     b.kids.push_back(parse_stmt());
   }
@@ -257,7 +268,10 @@ int parser::parse_decl() {
       }
     }
     d.declarators.emplace_back(name, init);
-    if (is(",")) { take(); continue; }
+    if (is(",")) {
+      take();
+      continue;
+    }
     expect(";", "after the declaration");
     break;
   }
@@ -303,8 +317,8 @@ int parser::parse_stmt() {
       expect(";", "after '" + std::string(w) + "'");
       return add_stmt({w == "break" ? stmt::break_ : stmt::continue_, here, -1, -1, {}, {}, {}});
     }
-    if (w == "while" || w == "for" || w == "do" || w == "switch" || w == "case" || w == "default" ||
-        w == "break" || w == "continue" || w == "typedef" || w == "asm" || w == "__asm__")
+    if (w == "while" || w == "for" || w == "do" || w == "switch" || w == "case" || w == "default" || w == "break" ||
+        w == "continue" || w == "typedef" || w == "asm" || w == "__asm__")
       err_.unsupported(t.at, w);
     if (w == "else") err_.expected(t.at, "a statement, got 'else' without an 'if'");
     if (w == "if") {
@@ -362,11 +376,12 @@ int parser::parse_assign() {
   const std::size_t first = at_;
   int lhs = parse_ternary();
   const auto& t = peek();
-  if (t.kind == tk::punct && (t.text == "=" || t.text == "+=" || t.text == "-=" || t.text == "*=" ||
-                              t.text == "/=" || t.text == "%=" || t.text == "&=" || t.text == "|=" ||
-                              t.text == "^=" || t.text == "<<=" || t.text == ">>=")) {
+  if (t.kind == tk::punct &&
+      (t.text == "=" || t.text == "+=" || t.text == "-=" || t.text == "*=" || t.text == "/=" || t.text == "%=" ||
+       t.text == "&=" || t.text == "|=" || t.text == "^=" || t.text == "<<=" || t.text == ">>=")) {
     const std::size_t op = take();
-    if (ex_[static_cast<std::size_t>(lhs)].depth >= max_depth) err_.unsupported(toks_[op].at, "expression nested more than 256 deep");
+    if (ex_[static_cast<std::size_t>(lhs)].depth >= max_depth)
+      err_.unsupported(toks_[op].at, "expression nested more than 256 deep");
     nest guard(*this, toks_[op].at);
     const int rhs = parse_assign();
     return node(expr::assign, op, first, {lhs, rhs});
@@ -428,8 +443,8 @@ bool parser::at_cast() const {
   if (words == 0 || !is(")", k) || !(typeish || stars > 0)) return false;
   const auto& n = peek(k + 1);
   return n.kind == tk::ident || n.kind == tk::number || n.kind == tk::string || n.kind == tk::charlit ||
-         (n.kind == tk::punct && (n.text == "(" || n.text == "&" || n.text == "*" || n.text == "!" ||
-                                  n.text == "-" || n.text == "~"));
+         (n.kind == tk::punct &&
+          (n.text == "(" || n.text == "&" || n.text == "*" || n.text == "!" || n.text == "-" || n.text == "~"));
 }
 
 void parser::skip_type_name() {
@@ -442,8 +457,8 @@ int parser::parse_unary() {
   const std::size_t first = at_;
   nest guard(*this, peek().at);
   const auto& t = peek();
-  if (t.kind == tk::punct && (t.text == "!" || t.text == "~" || t.text == "-" || t.text == "+" ||
-                              t.text == "*" || t.text == "&" || t.text == "++" || t.text == "--")) {
+  if (t.kind == tk::punct && (t.text == "!" || t.text == "~" || t.text == "-" || t.text == "+" || t.text == "*" ||
+                              t.text == "&" || t.text == "++" || t.text == "--")) {
     const std::size_t op = take();
     const int a = parse_unary();
     return node(expr::unary, op, first, {a});
@@ -476,7 +491,10 @@ int parser::parse_postfix() {
       if (!is(")")) {
         while (true) {
           kids.push_back(parse_assign());
-          if (is(",")) { take(); continue; }
+          if (is(",")) {
+            take();
+            continue;
+          }
           break;
         }
       }
@@ -552,8 +570,7 @@ int parse_function(tree& t, std::string_view text, const fn_def& d, const report
   return static_cast<int>(t.fns.size() - 1);
 }
 
-int parse_statements(tree& t, std::string_view text, std::uint32_t file, const std::string& name,
-                     const reporter& err) {
+int parse_statements(tree& t, std::string_view text, std::uint32_t file, const std::string& name, const reporter& err) {
   parser p(t, err, false);
   const std::size_t first = p.mark();
   const std::size_t st_begin = t.st.size(), ex_begin = t.ex.size();
@@ -572,22 +589,27 @@ std::vector<fn_def> index_functions(std::string_view s, std::uint32_t file, cons
   std::size_t i = 0;
   const auto advance = [&](std::size_t n) {
     for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
-      if (s[i] == '\n') { ++p.line; p.col = 1; }
-      else ++p.col;
+      if (s[i] == '\n') {
+        ++p.line;
+        p.col = 1;
+      } else ++p.col;
     }
   };
   int paren = 0, brace = 0;
-  bool in_fn = false;            // brace > 0 inside a definition (out.back())
-  std::string prev_ident;        // at the outer level: the identifier just before this token
-  std::string prev_type;         // and the one before it, if only '*' stood between
-  std::string name_before;       // the identifier before the '(' that opened the outer parentheses
-  std::string type_before;       // the word before that name
-  std::string candidate;         // after those parentheses closed: a definition if '{' follows
-  std::optional<pos> stray;      // a '}' at the outer level
-  std::string word;              // inside a definition: the last identifier, for NAME(
+  bool in_fn = false;        // brace > 0 inside a definition (out.back())
+  std::string prev_ident;    // at the outer level: the identifier just before this token
+  std::string prev_type;     // and the one before it, if only '*' stood between
+  std::string name_before;   // the identifier before the '(' that opened the outer parentheses
+  std::string type_before;   // the word before that name
+  std::string candidate;     // after those parentheses closed: a definition if '{' follows
+  std::optional<pos> stray;  // a '}' at the outer level
+  std::string word;          // inside a definition: the last identifier, for NAME(
   while (i < s.size()) {
     const char c = s[i];
-    if (is_space(c)) { advance(1); continue; }
+    if (is_space(c)) {
+      advance(1);
+      continue;
+    }
     if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
       const auto e = s.find("*/", i + 2);
       advance(e == std::string_view::npos ? s.size() - i : e + 2 - i);
@@ -599,7 +621,8 @@ std::vector<fn_def> index_functions(std::string_view s, std::uint32_t file, cons
     }
     if (c == '"' || c == '\'') {
       advance(1);
-      while (i < s.size() && s[i] != c && s[i] != '\n') advance(s[i] == '\\' && i + 1 < s.size() && s[i + 1] != '\n' ? 2 : 1);
+      while (i < s.size() && s[i] != c && s[i] != '\n')
+        advance(s[i] == '\\' && i + 1 < s.size() && s[i + 1] != '\n' ? 2 : 1);
       advance(1);
       prev_ident.clear();
       candidate.clear();

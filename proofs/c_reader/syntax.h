@@ -24,7 +24,23 @@ struct token {
 };
 
 struct expr {
-  enum kind_t : std::uint8_t { ident, number, string, charlit, call, member, index, unary, postfix, binary, assign, ternary, cast, size_of, braces } kind;
+  enum kind_t : std::uint8_t {
+    ident,
+    number,
+    string,
+    charlit,
+    call,
+    member,
+    index,
+    unary,
+    postfix,
+    binary,
+    assign,
+    ternary,
+    cast,
+    size_of,
+    braces
+  } kind;
   std::size_t tok;          // the identifier, literal or operator
   std::size_t first, last;  // token range, for quoting the source
   std::vector<int> kids;    // call: callee then arguments
@@ -32,10 +48,23 @@ struct expr {
 };
 
 struct stmt {
-  enum kind_t : std::uint8_t { block, if_, expression, decl, return_, goto_, label, empty, elided, while_, break_, continue_ } kind;
+  enum kind_t : std::uint8_t {
+    block,
+    if_,
+    expression,
+    decl,
+    return_,
+    goto_,
+    label,
+    empty,
+    elided,
+    while_,
+    break_,
+    continue_
+  } kind;
   std::size_t tok;
-  int cond = -1, value = -1;          // if/while: condition (-1: for (;;)); expression/return: the expression
-  std::vector<int> kids;              // block: statements; if: {then}, while: {body}; else_kids: {else}
+  int cond = -1, value = -1;  // if/while: condition (-1: for (;;)); expression/return: the expression
+  std::vector<int> kids;      // block: statements; if: {then}, while: {body}; else_kids: {else}
   std::vector<int> else_kids;
   std::vector<std::pair<std::size_t, int>> declarators;  // name token, initializer or -1
 };
@@ -43,7 +72,7 @@ struct stmt {
 // A function definition at a file's outer level, found without parsing it.
 struct fn_def {
   std::string name;
-  std::string type;                 // the word before the name: "bool", "void", "MigChannelType", ...
+  std::string type;  // the word before the name: "bool", "void", "MigChannelType", ...
   std::uint32_t file = 0;
   std::size_t open = 0, close = 0;  // offsets of the body's '{' and its '}'
   pos open_at, close_at;
@@ -61,9 +90,9 @@ struct tree {
   std::vector<expr> ex;
   std::vector<stmt> st;
   struct body {
-    std::string name;       // "" for a list of statements without a function
-    int top = -1;           // its block
-    pos end_at;             // where falling off the block ends a path
+    std::string name;                      // "" for a list of statements without a function
+    int top = -1;                          // its block
+    pos end_at;                            // where falling off the block ends a path
     std::size_t st_begin = 0, st_end = 0;  // its statements are st[st_begin, st_end)
     std::size_t ex_begin = 0, ex_end = 0;  // and its expressions ex[ex_begin, ex_end)
     std::uint32_t file = 0;
@@ -89,7 +118,6 @@ int parse_function(tree& t, std::string_view text, const fn_def& d, const report
 
 // Adds the whole text, a list of statements outside any function, as one body
 // named `name` (a diff hunk's function, or "").
-int parse_statements(tree& t, std::string_view text, std::uint32_t file, const std::string& name,
-                     const reporter& err);
+int parse_statements(tree& t, std::string_view text, std::uint32_t file, const std::string& name, const reporter& err);
 
 }  // namespace migchan::c_reader_detail

@@ -36,9 +36,8 @@ std::string tree::negated_text(int e) const {
   const auto& x = ex[static_cast<std::size_t>(e)];
   if (x.kind == expr::unary && toks[x.tok].text == "!") {
     const auto& y = ex[static_cast<std::size_t>(x.kids[0])];
-    return y.kind == expr::binary || y.kind == expr::ternary || y.kind == expr::assign
-               ? "(" + text_of(x.kids[0]) + ")"
-               : text_of(x.kids[0]);
+    return y.kind == expr::binary || y.kind == expr::ternary || y.kind == expr::assign ? "(" + text_of(x.kids[0]) + ")"
+                                                                                       : text_of(x.kids[0]);
   }
   const bool simple = x.kind == expr::ident || x.kind == expr::call || x.kind == expr::member;
   return simple ? "!" + text_of(e) : "!(" + text_of(e) + ")";

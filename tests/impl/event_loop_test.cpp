@@ -59,8 +59,7 @@ TEST_CASE("a peer closing shows up as EPOLLRDHUP") {
   event_loop loop;
   socket_pair p;
   bool hup = false;
-  loop.add(p.a.get(), EPOLLIN | EPOLLRDHUP,
-           [&](std::uint32_t ev) { hup = (ev & EPOLLRDHUP) != 0; });
+  loop.add(p.a.get(), EPOLLIN | EPOLLRDHUP, [&](std::uint32_t ev) { hup = (ev & EPOLLRDHUP) != 0; });
   p.b.reset();
   CHECK(loop.run_until([&] { return hup; }, within(2s)) == run_result::done);
 }
@@ -202,18 +201,17 @@ TEST_CASE("a callback may remove its own fd and close it") {
 
 TEST_CASE("bad fds and double adds are errors that name the fd") {
   event_loop loop;
-  CHECK_THROWS_WITH_AS(loop.add(-1, EPOLLIN, [](std::uint32_t) {}),
-                       "cannot watch fd -1: Bad file descriptor", std::system_error);
+  CHECK_THROWS_WITH_AS(loop.add(-1, EPOLLIN, [](std::uint32_t) {}), "cannot watch fd -1: Bad file descriptor",
+                       std::system_error);
   socket_pair p;
   loop.add(p.a.get(), EPOLLIN, [](std::uint32_t) {});
   auto fd = std::to_string(p.a.get());
   CHECK_THROWS_WITH_AS(loop.add(p.a.get(), EPOLLIN, [](std::uint32_t) {}),
                        ("cannot watch fd " + fd + ": File exists").c_str(), std::system_error);
-  CHECK_THROWS_WITH_AS(loop.modify(p.b.get(), EPOLLIN),
-                       ("cannot modify fd " + std::to_string(p.b.get()) +
-                        ", it is not watched: No such file or directory")
-                           .c_str(),
-                       std::system_error);
+  CHECK_THROWS_WITH_AS(
+      loop.modify(p.b.get(), EPOLLIN),
+      ("cannot modify fd " + std::to_string(p.b.get()) + ", it is not watched: No such file or directory").c_str(),
+      std::system_error);
   loop.remove(p.b.get());  // not watched: a no-op
   loop.remove(p.a.get());
   loop.remove(p.a.get());

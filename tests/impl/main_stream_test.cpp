@@ -33,8 +33,7 @@ struct run {
 };
 
 // Feeds `b` cut at the given points, then closes when asked.
-run read(const bytes& b, const std::vector<std::size_t>& cuts, bool close = false,
-         main_stream_reader::options o = {}) {
+run read(const bytes& b, const std::vector<std::size_t>& cuts, bool close = false, main_stream_reader::options o = {}) {
   main_stream_reader r(o);
   run out;
   std::size_t at = 0;
@@ -73,8 +72,8 @@ bytes page(std::uint8_t fill) { return bytes(4096, fill); }
 bytes device_data(std::uint32_t id) {
   stream_writer w;
   w.raw(from_hex("7e7e7e00")).footer(id + 1).raw(from_hex("0102"));  // another section's footer
-  w.footer(id).raw(from_hex("09"));                                   // ours, then no record
-  w.footer(id).raw(from_hex("04 00000009 00"));                       // ours, then an empty idstr
+  w.footer(id).raw(from_hex("09"));                                  // ours, then no record
+  w.footer(id).raw(from_hex("04 00000009 00"));                      // ours, then an empty idstr
   w.raw(bytes(300, 0x7e));
   return w.data();
 }
@@ -181,7 +180,12 @@ TEST_CASE("a real resumed main: one RECV_BITMAP per block, then POSTCOPY_RESUME"
   auto resumed = real_11_resume;
   stream_writer rest;
   rest.section(qemu_vm_section_part, 1).ram_page(0x3fff000, ram_save_flag_zero, "pc.ram", from_hex("00"));
-  rest.ram_flag(ram_save_flag_eos).footer(1).section(qemu_vm_section_end, 1).ram_flag(ram_save_flag_eos).footer(1).eof();
+  rest.ram_flag(ram_save_flag_eos)
+      .footer(1)
+      .section(qemu_vm_section_end, 1)
+      .ram_flag(ram_save_flag_eos)
+      .footer(1)
+      .eof();
   resumed.insert(resumed.end(), rest.data().begin(), rest.data().end());
   const auto r = read(resumed, false, {true, real_11_layout});
   CHECK(commands(r) == std::vector<std::string>{"RECV_BITMAP 0 pc.ram", "RECV_BITMAP 0 /rom@etc/acpi/tables",
@@ -235,8 +239,8 @@ TEST_CASE("postcopy: every command inside the package, then EOF ends it without 
   CHECK(commands(r) == std::vector<std::string>{"OPEN_RETURN_PATH 0", "PING 1", "POSTCOPY_ADVISE 0",
                                                 "SWITCHOVER_START 0", "POSTCOPY_RAM_DISCARD 0", "PING 2",
                                                 "PACKAGED " + std::to_string(package().size()),
-                                                "POSTCOPY_LISTEN 0 packaged", "PING 3 packaged",
-                                                "PING 66 packaged", "POSTCOPY_RUN 0 packaged", "PING 4"});
+                                                "POSTCOPY_LISTEN 0 packaged", "PING 3 packaged", "PING 66 packaged",
+                                                "POSTCOPY_RUN 0 packaged", "PING 4"});
   CHECK(r.events.back() == std::to_string(s.size()) + " end");
 }
 

@@ -24,9 +24,10 @@ const std::string base = "one\ntwo\nthree\nfour\nfive\nsix\nseven\n";
 }  // namespace
 
 TEST_CASE("git diff: paths without a/ and b/, counts, context of any size") {
-  const auto s = parse("diff --git a/migration/x.c b/migration/x.c\nindex 1..2 100644\n--- a/migration/x.c\n"
-                       "+++ b/migration/x.c\n@@ -2,3 +2,3 @@ int f(void)\n two\n-three\n+THREE\n four\n",
-                       "p.diff");
+  const auto s = parse(
+      "diff --git a/migration/x.c b/migration/x.c\nindex 1..2 100644\n--- a/migration/x.c\n"
+      "+++ b/migration/x.c\n@@ -2,3 +2,3 @@ int f(void)\n two\n-three\n+THREE\n four\n",
+      "p.diff");
   REQUIRE(s.files.size() == 1);
   CHECK(s.files[0].old_path == "migration/x.c");
   CHECK(s.files[0].new_path == "migration/x.c");

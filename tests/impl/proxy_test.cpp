@@ -117,7 +117,8 @@ TEST_CASE("proxy classifies on the way, as serve does behind it") {
   for (const auto& r : out) CHECK(r.did == peer_did::open);
 }
 
-TEST_CASE("proxy with a trace: the source's natural order reaches 7.2 multifd-first, and 7.2 fails as it does for real") {
+TEST_CASE(
+    "proxy with a trace: the source's natural order reaches 7.2 multifd-first, and 7.2 fails as it does for real") {
   log_capture dlog, plog;
   background<receiver> srv(serve_opts(classifiers::qemu_7_2, "multifd"), dlog);
   auto po = proxy_opts(srv.address());
@@ -181,12 +182,13 @@ TEST_CASE("proxy: a destination that refuses is a reset for the source, and the 
 }
 
 TEST_CASE("migchan proxy: exit 2 with one line for bad input") {
-  one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:localhost"}, "bad URI 'tcp:localhost': missing port");
+  one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:localhost"},
+                 "bad URI 'tcp:localhost': missing port");
   one_line_error({"proxy", "--listen", "file:/x", "--to", "tcp:127.0.0.1:1"}, "unsupported transport 'file'");
   one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--classifier", "qemu-99"},
-        "unknown classifier 'qemu-99'");
+                 "unknown classifier 'qemu-99'");
   one_line_error({"proxy", "--listen", "tcp:127.0.0.1:0", "--to", "tcp:127.0.0.1:1", "--order", "/nonexistent.json"},
-        "cannot read trace '/nonexistent.json': No such file or directory");
+                 "cannot read trace '/nonexistent.json': No such file or directory");
 }
 
 TEST_CASE("proxy short of descriptors pauses instead of resetting the sources, and relays them later") {
@@ -199,8 +201,8 @@ TEST_CASE("proxy short of descriptors pauses instead of resetting the sources, a
     auto so = serve_opts(classifiers::reference, "", 2, order_mode::data);
     so.peek_timeout = 20000ms;  // the sources stay undecided and open at the destination
     background<receiver> srv(so, dlog);
-    const auto dir = fs::temp_directory_path() / ("migchan-proxy-emfile-" + std::to_string(::getpid()) + "-" +
-                                                  std::to_string(nofile));
+    const auto dir = fs::temp_directory_path() /
+                     ("migchan-proxy-emfile-" + std::to_string(::getpid()) + "-" + std::to_string(nofile));
     fs::create_directories(dir);
     const auto sock = (dir / "p").string(), logfile = (dir / "log").string();
     // The proxy in a child: about 15 pairs fit.

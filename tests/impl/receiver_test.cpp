@@ -96,9 +96,10 @@ TEST_CASE("decider: 1-3 bytes, then the peek timeout, make a channel partial: 10
 
 TEST_CASE("parse_caps and refusal use the table's own config rules") {
   CHECK(caps_string(parse_caps("postcopy-ram,multifd", 4)) == "multifd,postcopy-ram");
-  CHECK_THROWS_WITH_AS(parse_caps("multifd,xbzrle", 2),
-                       "unknown capability 'xbzrle' (one of: multifd, postcopy-ram, postcopy-preempt, mapped-ram, none)",
-                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(
+      parse_caps("multifd,xbzrle", 2),
+      "unknown capability 'xbzrle' (one of: multifd, postcopy-ram, postcopy-preempt, mapped-ram, none)",
+      std::invalid_argument);
   CHECK(refusal(classifiers::qemu_7_2, parse_caps("mapped-ram", 2)).value() ==
         "qemu-7.2 refuses this configuration (caps.no_mapped_ram): mapped-ram capability does not exist");
   CHECK(refusal(classifiers::reference, parse_caps("postcopy-preempt", 2)).value() ==
@@ -481,7 +482,8 @@ TEST_CASE("bad input: each bad connection gets a clear reason, the good ones are
     const auto d = log_capture::decisions(log.all())[0];
     CHECK(d["init"] == "bad_version");
     CHECK(d["cause"] == "multifd_check");
-    CHECK(d["error"] == "failed to receive packet via multifd channel 0: multifd: received packet version 2 expected 1");
+    CHECK(d["error"] ==
+          "failed to receive packet via multifd channel 0: multifd: received packet version 2 expected 1");
     CHECK(how_peer_ended(c.get()) != "open");
   }
   SUBCASE("MultiFDInit_t with a duplicate id") {
@@ -506,11 +508,13 @@ TEST_CASE("bad input: each bad connection gets a clear reason, the good ones are
     const auto d = log_capture::decisions(log.all());
     // reference checks ids as 11.1 does. QEMU counts only channels set up, so
     // both failures are "via multifd channel 0".
-    CHECK(d[0]["error"] == "failed to receive packet via multifd channel 0: multifd: received channel id 7 "
-                           "exceeds channel count 2");
-    CHECK(d[1]["error"] == "failed to receive packet via multifd channel 0: multifd: received uuid "
-                           "'11111111-2222-3333-4444-555555555555' and expected uuid "
-                           "'00000000-0000-0000-0000-000000000000' for channel 1");
+    CHECK(d[0]["error"] ==
+          "failed to receive packet via multifd channel 0: multifd: received channel id 7 "
+          "exceeds channel count 2");
+    CHECK(d[1]["error"] ==
+          "failed to receive packet via multifd channel 0: multifd: received uuid "
+          "'11111111-2222-3333-4444-555555555555' and expected uuid "
+          "'00000000-0000-0000-0000-000000000000' for channel 1");
   }
 }
 
@@ -552,7 +556,7 @@ TEST_CASE("--max-connections pauses accepting instead of failing") {
   for (int i = 0; i < 3; ++i) held.push_back(dial(srv.address()));
   REQUIRE(log.wait_event("accept_paused"));
   auto m = dial(srv.address(), main_bytes());  // queued in the backlog, not refused
-  held.clear();                                 // three eofs free three places
+  held.clear();                                // three eofs free three places
   REQUIRE(log.wait([](const lines& a) {
     for (const auto& d : log_capture::decisions(a))
       if (d["decision"] == "main" && d["conn"] == 3) return true;
@@ -564,19 +568,22 @@ TEST_CASE("migchan serve: bad input is one line and exit 2") {
   one_line_error({"serve", "--listen", "tcp:127.0.0.1"}, "migchan: bad URI 'tcp:127.0.0.1': missing port");
   one_line_error({"serve", "--listen", "udp:1:2"}, "unsupported transport 'udp'");
   one_line_error({"serve", "--classifier", "qemu-6.0", "--listen", "tcp:127.0.0.1:0"}, "unknown classifier 'qemu-6.0'");
-  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "multifd,zero-copy"}, "unknown capability 'zero-copy'");
+  one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "multifd,zero-copy"},
+                 "unknown capability 'zero-copy'");
   one_line_error({"serve", "--classifier", "qemu-10.1", "--listen", "tcp:127.0.0.1:0", "--caps", "mapped-ram"},
-           "qemu-10.1 refuses this configuration (caps.mapped_ram_needs_file)");
+                 "qemu-10.1 refuses this configuration (caps.mapped_ram_needs_file)");
   one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--order", "fifo"}, "bad value 'fifo' for --order");
   one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--uuid", "xyz"}, "bad value 'xyz' for --uuid");
-  const std::vector<std::string> recover{"serve", "--listen", "tcp:127.0.0.1:0", "--caps", "postcopy-ram", "--recovery"};
+  const std::vector<std::string> recover{"serve",  "--listen",     "tcp:127.0.0.1:0",
+                                         "--caps", "postcopy-ram", "--recovery"};
   auto with = [&](std::vector<std::string> more) {
     auto a = recover;
     a.insert(a.end(), more.begin(), more.end());
     return a;
   };
   one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--ram-blocks", "x.jsonl"}, "--ram-blocks needs --recovery");
-  one_line_error(with({"--ram-blocks", "/nonexistent/first.jsonl"}), "cannot open --ram-blocks '/nonexistent/first.jsonl'");
+  one_line_error(with({"--ram-blocks", "/nonexistent/first.jsonl"}),
+                 "cannot open --ram-blocks '/nonexistent/first.jsonl'");
   one_line_error(with({"--ram-blocks", "README.md"}), "--ram-blocks 'README.md' has no ram_blocks line");
 }
 
@@ -588,10 +595,11 @@ TEST_CASE("migchan serve as a child: the summary after --timeout, and after SIGT
   for (const int sig : {SIGTERM, SIGHUP, SIGUSR1}) {
     CAPTURE(sig);
     const auto base = (std::filesystem::temp_directory_path() /
-                       ("migchan-term-" + std::to_string(::getpid()) + "-" + std::to_string(sig))).string();
+                       ("migchan-term-" + std::to_string(::getpid()) + "-" + std::to_string(sig)))
+                          .string();
     const auto sock = base + ".sock", logfile = base + ".log";
-    migchan_child serve(
-        {"serve", "--classifier", "qemu-7.2", "--listen", "unix:" + sock, "--log", logfile, "--log-max-mib", "1"});
+    migchan_child serve({"serve", "--classifier", "qemu-7.2", "--listen", "unix:" + sock, "--log", logfile,
+                         "--log-max-mib", "1"});
     REQUIRE(file_lines_with(logfile, "\"listening\""));
     { auto m = dial(parse_uri("unix:" + sock), main_bytes()); }
     REQUIRE(file_lines_with(logfile, "\"decision\":\"main\""));
@@ -724,17 +732,18 @@ TEST_CASE("migchan serve: --trace gives the configuration, C files are classifie
   CAPTURE(r.out);
   CHECK(r.rc == 0);
   CHECK(r.out.find("\"classifier\":\"qemu-7.2\",\"caps\":\"multifd\",\"multifd_channels\":2") != std::string::npos);
-  const auto file = written_c("patch-v6", (std::filesystem::temp_directory_path() /
-                                           ("migchan-serve-" + std::to_string(::getpid()) + ".c")).string());
+  const auto file = written_c(
+      "patch-v6",
+      (std::filesystem::temp_directory_path() / ("migchan-serve-" + std::to_string(::getpid()) + ".c")).string());
   const auto c = run_migchan({"serve", "--classifier", file, "--listen", "tcp:127.0.0.1:0", "--timeout", "100"});
   CAPTURE(c.out);
   CHECK(c.rc == 0);
   CHECK(c.out.find("\"classifier\":\"" + file + "\"") != std::string::npos);
   std::filesystem::remove(file);
   one_line_error({"serve", "--trace", "tests/traces/replay/qemu-7.2-natural.json", "--caps", "multifd", "--listen",
-            "tcp:127.0.0.1:0"},
-           "--trace gives the configuration: not with --caps");
+                  "tcp:127.0.0.1:0"},
+                 "--trace gives the configuration: not with --caps");
   one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--timeout", "99999999999999999999999"},
-           "--timeout must be 0..1099511627776, not 99999999999999999999999");
+                 "--timeout must be 0..1099511627776, not 99999999999999999999999");
   one_line_error({"serve", "--listen", "tcp:127.0.0.1:0", "--peek-timeout", "1s"}, "bad value '1s' for --peek-timeout");
 }

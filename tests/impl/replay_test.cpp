@@ -17,7 +17,8 @@ using nlohmann::json;
 namespace {
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = (std::filesystem::temp_directory_path() / ("migchan-replay-" + std::to_string(::getpid()) + "-" + name)).string();
+  const auto path =
+      (std::filesystem::temp_directory_path() / ("migchan-replay-" + std::to_string(::getpid()) + "-" + name)).string();
   std::ofstream(path) << text;
   return path;
 }
@@ -91,9 +92,9 @@ TEST_CASE("a trace file: missing, not JSON, malformed, each one line with the fi
   CHECK_THROWS_WITH_AS(load_replay_trace(junk), doctest::Contains(("trace '" + junk + "': not JSON: ").c_str()),
                        trace_error);
   const auto bad = write_temp("bad.json", R"({"classifier": "x", "arrivals": [{"kind": "sideways"}]})");
-  CHECK_THROWS_WITH_AS(load_replay_trace(bad),
-                       ("trace '" + bad + "': arrivals[0].kind: 'sideways' is not one of main, multifd, preempt").c_str(),
-                       trace_error);
+  CHECK_THROWS_WITH_AS(
+      load_replay_trace(bad),
+      ("trace '" + bad + "': arrivals[0].kind: 'sideways' is not one of main, multifd, preempt").c_str(), trace_error);
   std::filesystem::remove(junk);
   std::filesystem::remove(bad);
 }
@@ -215,9 +216,9 @@ TEST_CASE("replay of a postcopy trace receives MIG_RP_MSG_SHUT") {
 
 TEST_CASE("migchan replay: exit 2 with one line for a missing trace, a bad trace or a bad URI") {
   one_line_error({"replay", "/nonexistent/trace.json", "--to", "tcp:127.0.0.1:1"},
-        "migchan: cannot read trace '/nonexistent/trace.json': No such file or directory");
+                 "migchan: cannot read trace '/nonexistent/trace.json': No such file or directory");
   one_line_error({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", "tcp:[::1:5"},
-        "bad URI 'tcp:[::1:5': missing ']' after IPv6 address");
+                 "bad URI 'tcp:[::1:5': missing ']' after IPv6 address");
   one_line_error({"replay", "tests/traces/replay/qemu-7.2-natural.json"}, "--to needs a URI");
   const auto bad = write_temp("cli-bad.json", R"({"classifier": "x", "arrivals": [{"kind": "main", "count": -1}]})");
   one_line_error({"replay", bad, "--to", "tcp:127.0.0.1:1"}, "arrivals[0].count: -1 is outside 1..255");
@@ -226,7 +227,8 @@ TEST_CASE("migchan replay: exit 2 with one line for a missing trace, a bad trace
 
 TEST_CASE("migchan replay against serve, both as children") {
   // serve on a unix socket, so no port has to be chosen up front.
-  const auto sock = (std::filesystem::temp_directory_path() / ("migchan-" + std::to_string(::getpid()) + ".sock")).string();
+  const auto sock =
+      (std::filesystem::temp_directory_path() / ("migchan-" + std::to_string(::getpid()) + ".sock")).string();
   auto server = std::async(std::launch::async, [&] {
     return run_migchan({"serve", "--classifier", "qemu-7.2", "--caps", "multifd", "--listen", "unix:" + sock,
                         "--timeout", "3000", "--exit-after-complete"});
@@ -299,7 +301,8 @@ TEST_CASE("conformance: every socket counterexample of migchan verify, replayed 
       CHECK(got[i]["cause"] == std::string(name(x->why)));
       if (x->why == cause::rule) CHECK(got[i]["rule"] == x->rule.value_or(""));
     }
-    same_as_model(*o.classifier, t.config, in, lines(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(std::min(got.size(), in.size()))),
+    same_as_model(*o.classifier, t.config, in,
+                  lines(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(std::min(got.size(), in.size()))),
                   initial);
     ++replayed;
     classifiers_seen.insert(t.classifier);
@@ -364,7 +367,8 @@ TEST_CASE("replay: a refused connection sent nothing, and the summary says which
   later[0].did = peer_did::open;
   const auto f = summarize(later, false);
   CHECK(f.exit == 1);
-  CHECK(summary_text(f) == "summary: 3 of 3 channels opened: 1 open, 2 refused; 2 connections were not accepted (exit 1)");
+  CHECK(summary_text(f) ==
+        "summary: 3 of 3 channels opened: 1 open, 2 refused; 2 connections were not accepted (exit 1)");
   const auto r = run_migchan({"replay", "tests/traces/replay/qemu-7.2-natural.json", "--to", to_string(ro.to)});
   CAPTURE(r.out);
   CHECK(r.rc == 2);
@@ -375,23 +379,26 @@ TEST_CASE("replay: a refused connection sent nothing, and the summary says which
 
 TEST_CASE("replay: an ITF file, a directory, a number past 64 bits, 2^64-1 and ids past 255 are one line each") {
   const auto itf = write_temp("x.itf.json", R"({"#meta": {"format": "ITF"}, "vars": ["a"], "states": []})");
-  one_line_error({"replay", itf, "--to", "tcp:127.0.0.1:1"}, "is an ITF trace (for trace viewers); replay takes the replay form");
+  one_line_error({"replay", itf, "--to", "tcp:127.0.0.1:1"},
+                 "is an ITF trace (for trace viewers); replay takes the replay form");
   one_line_error({"replay", "tests/traces/replay", "--to", "tcp:127.0.0.1:1"},
-        "trace 'tests/traces/replay' is a directory, not a replay-form file");
+                 "trace 'tests/traces/replay' is a directory, not a replay-form file");
   const auto big = write_temp("big.json", R"({"classifier": "x", "arrivals": [{"kind": "main", "count": 1e999}]})");
   one_line_error({"replay", big, "--to", "tcp:127.0.0.1:1"}, "trace '" + big + "': not JSON: number overflow");
   const auto max = write_temp("max.json",
                               R"({"classifier": "x", "arrivals": [{"kind": "main", "count": 18446744073709551615}]})");
-  one_line_error({"replay", max, "--to", "tcp:127.0.0.1:1"}, "arrivals[0].count: 18446744073709551615 is outside 1..255");
+  one_line_error({"replay", max, "--to", "tcp:127.0.0.1:1"},
+                 "arrivals[0].count: 18446744073709551615 is outside 1..255");
   const auto many = write_temp("many.json", R"({"classifier": "x", "config": {"multifd": true, "channels": 255},
       "arrivals": [{"kind": "main"}, {"kind": "multifd", "count": 255}, {"kind": "multifd", "count": 2}]})");
   one_line_error({"replay", many, "--to", "tcp:127.0.0.1:1"},
-        "arrivals[2]: multifd channel 256 cannot be sent, MultiFDInit_t's id is a byte (0..255)");
+                 "arrivals[2]: multifd channel 256 cannot be sent, MultiFDInit_t's id is a byte (0..255)");
   for (const auto& p : {itf, big, max, many}) std::filesystem::remove(p);
 }
 
 TEST_CASE("migchan replay: SIGINT ends it with what it has, and the summary") {
-  const auto sock = (std::filesystem::temp_directory_path() / ("migchan-int-" + std::to_string(::getpid()) + ".sock")).string();
+  const auto sock =
+      (std::filesystem::temp_directory_path() / ("migchan-int-" + std::to_string(::getpid()) + ".sock")).string();
   const auto logfile = sock + ".log";
   migchan_child serve({"serve", "--classifier", "qemu-7.2", "--caps", "multifd", "--listen", "unix:" + sock, "--log",
                        logfile, "--timeout", "20000"});

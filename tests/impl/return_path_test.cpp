@@ -138,9 +138,8 @@ TEST_CASE("recovery: a bitmap per RECV_BITMAP from the original layout, RESUME_A
 TEST_CASE("the ram_blocks line and --ram-blocks read it back") {
   const ram_layout layout{2, blocks, 4096};
   json_line line = to_json(layout);
-  CHECK(line.dump() ==
-        R"({"section_id":2,"page_size":4096,"blocks":[{"name":"pc.ram","used_length":67108864},)"
-        R"({"name":"pc.rom","used_length":131072}]})");
+  CHECK(line.dump() == R"({"section_id":2,"page_size":4096,"blocks":[{"name":"pc.ram","used_length":67108864},)"
+                       R"({"name":"pc.rom","used_length":131072}]})");
   line["t"] = 0.5, line["conn"] = 0, line["event"] = "ram_blocks";
   std::istringstream log("{\"listening\":\"x\"}\nnot json\n" + line.dump() + "\n{\"summary\":{}}\n");
   CHECK(ram_layout_from_log(log) == layout);

@@ -84,8 +84,8 @@ class log_capture {
 // A receiver or proxy running on its own thread; stopped and joined on scope exit.
 template <class Server> class background {
  public:
-  template <class Options> background(Options o, log_capture& log)
-      : server_(std::make_unique<Server>(std::move(o), log.sink())) {
+  template <class Options>
+  background(Options o, log_capture& log) : server_(std::make_unique<Server>(std::move(o), log.sink())) {
     std::promise<int> p;
     rc_ = p.get_future();
     thread_ = std::thread([this, p = std::move(p)]() mutable { p.set_value(server_->run()); });
@@ -192,7 +192,7 @@ inline bool wait_fds(std::size_t want, std::chrono::milliseconds limit = 10000ms
 }
 
 inline serve_options serve_opts(const table& t, const std::string& caps, int channels = 2,
-                                 order_mode order = order_mode::accept) {
+                                order_mode order = order_mode::accept) {
   serve_options o;
   o.classifier = &t;
   o.config = parse_caps(caps, channels);

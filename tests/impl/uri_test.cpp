@@ -109,28 +109,24 @@ TEST_CASE("bad URIs are rejected with one line naming the problem") {
   CHECK(parse_error("tcp:host:-1") == "bad URI 'tcp:host:-1': bad port '-1'");
   CHECK(parse_error("tcp:host:4444,ipv4=on") ==
         "bad URI 'tcp:host:4444,ipv4=on': options after the port are not supported");
-  CHECK(parse_error("tcp:::1:4444") ==
-        "bad URI 'tcp:::1:4444': IPv6 address must be in brackets, as [::1]:PORT");
+  CHECK(parse_error("tcp:::1:4444") == "bad URI 'tcp:::1:4444': IPv6 address must be in brackets, as [::1]:PORT");
   CHECK(parse_error("tcp:[::1:4444") == "bad URI 'tcp:[::1:4444': missing ']' after IPv6 address");
   CHECK(parse_error("tcp:[::1]4444") == "bad URI 'tcp:[::1]4444': expected ':' after ']'");
   CHECK(parse_error("tcp:[::1]") == "bad URI 'tcp:[::1]': missing port");
   CHECK(parse_error("tcp:[]:4444") == "bad URI 'tcp:[]:4444': empty IPv6 address in brackets");
   CHECK(parse_error("unix:") == "bad URI 'unix:': missing path");
   CHECK(parse_error("unix:/" + std::string(107, 'x')) ==
-        "bad URI 'unix:/" + std::string(107, 'x') +
-            "': path is 108 bytes, a unix socket allows 107");
+        "bad URI 'unix:/" + std::string(107, 'x') + "': path is 108 bytes, a unix socket allows 107");
   CHECK(parse_error("exec:cat > /dev/null") ==
         "bad URI 'exec:cat > /dev/null': unsupported transport 'exec', expected tcp: or unix:");
   CHECK(parse_error("TCP:127.0.0.1:1") ==
         "bad URI 'TCP:127.0.0.1:1': unsupported transport 'TCP', expected tcp: or unix:");
-  CHECK(parse_error("127.0.0.1") ==
-        "bad URI '127.0.0.1': missing transport, expected tcp: or unix:");
+  CHECK(parse_error("127.0.0.1") == "bad URI '127.0.0.1': missing transport, expected tcp: or unix:");
   CHECK(parse_error("") == "bad URI '': empty");
 }
 
 TEST_CASE("describe is for messages, to_string gives QEMU syntax back") {
-  for (const char* text :
-       {"tcp:127.0.0.1:4444", "tcp:[::1]:4444", "tcp:localhost:1", "tcp::4444", "unix:/tmp/x.sock"})
+  for (const char* text : {"tcp:127.0.0.1:4444", "tcp:[::1]:4444", "tcp:localhost:1", "tcp::4444", "unix:/tmp/x.sock"})
     CHECK(to_string(parse_uri(text)) == text);
   CHECK(describe(parse_uri("tcp:127.0.0.1:4444")) == "127.0.0.1:4444");
   CHECK(describe(parse_uri("tcp:[::1]:4444")) == "[::1]:4444");
@@ -240,6 +236,5 @@ TEST_CASE("local_port of a unix socket is an error, not 0") {
   temp_dir dir;
   auto listener = listen_on(parse_uri("unix:" + (dir.path / "s").string()), 1);
   CHECK_THROWS_WITH_AS(local_port(listener.get()),
-                       ("fd " + std::to_string(listener.get()) + " is not a TCP socket").c_str(),
-                       std::runtime_error);
+                       ("fd " + std::to_string(listener.get()) + " is not a TCP socket").c_str(), std::runtime_error);
 }

@@ -27,9 +27,7 @@ const bytes real_multifd_init_id2 = from_hex(
 const uuid_bytes zero_uuid{};
 const uuid_bytes uuid_1111 = *parse_uuid("11111111-2222-3333-4444-555555555555");
 
-std::optional<first_bytes> classify(const bytes& b, peer_end end = peer_end::open) {
-  return classify_prefix(b, end);
-}
+std::optional<first_bytes> classify(const bytes& b, peer_end end = peer_end::open) { return classify_prefix(b, end); }
 constexpr auto closed = peer_end::closed;
 
 }  // namespace
@@ -80,8 +78,7 @@ TEST_CASE("classify_prefix: a be64 RAM page header needs all 8 bytes and plausib
   CHECK(classify(zero_page) == first_bytes::ram_page);
   CHECK(classify(from_hex("0000000000000010")) == first_bytes::ram_page);  // EOS at the end
   CHECK(classify(from_hex("0000000004082004")) == first_bytes::ram_page);  // MEM_SIZE
-  CHECK(classify(ram_page_header(0x1000, ram_save_flag_page | ram_save_flag_continue)) ==
-        first_bytes::ram_page);
+  CHECK(classify(ram_page_header(0x1000, ram_save_flag_page | ram_save_flag_continue)) == first_bytes::ram_page);
 
   for (std::size_t n = 4; n < 8; ++n) {
     CAPTURE(n);
@@ -94,7 +91,7 @@ TEST_CASE("classify_prefix: a be64 RAM page header needs all 8 bytes and plausib
   CHECK(classify(from_hex("000000000000000a")) == first_bytes::other);     // ZERO and PAGE together
   CHECK(classify(from_hex("0000000000000402")) == first_bytes::ram_page);  // bit 10 is offset
   CHECK(classify(from_hex("0100000000000008")) == first_bytes::other);     // offset >= 2^56
-  CHECK(classify(rp_shut()) == first_bytes::other);  // a return-path message, not a page
+  CHECK(classify(rp_shut()) == first_bytes::other);                        // a return-path message, not a page
 }
 
 TEST_CASE("classify_prefix: garbage is other, never silent") {
@@ -146,7 +143,7 @@ TEST_CASE("judge_init: version, uuid, id against the count, then already set up,
   };
   CHECK(judge(encode_multifd_init(zero_uuid, 1), 2) == init_packet::good);
   CHECK(judge(real_multifd_init_id2, 3) == init_packet::good);
-  CHECK(judge(real_multifd_init_id2, 2) == init_packet::id_at_count);   // one past params[]
+  CHECK(judge(real_multifd_init_id2, 2) == init_packet::id_at_count);  // one past params[]
   CHECK(judge(encode_multifd_init(zero_uuid, 5), 2) == init_packet::id_above_count);
   CHECK(judge(encode_multifd_init(zero_uuid, 0), 2, zero) == init_packet::id_repeated);
   auto v2 = encode_multifd_init(zero_uuid, 0);
@@ -175,8 +172,7 @@ TEST_CASE("minimal_main_stream is the 34 bytes a real 7.2 destination completes 
   CHECK(minimal_main_stream() ==
         from_hex("5145564d 00000003 07 0000000d 70632d6934343066782d372e32 00 06 00000002 7b7d"));
   CHECK(minimal_main_stream().size() == 34);
-  CHECK(minimal_main_stream("pc") ==
-        from_hex("5145564d 00000003 07 00000002 7063 00 06 00000002 7b7d"));
+  CHECK(minimal_main_stream("pc") == from_hex("5145564d 00000003 07 00000002 7063 00 06 00000002 7b7d"));
 }
 
 TEST_CASE("parse_main_header finds magic, version and the machine name") {
@@ -209,8 +205,7 @@ TEST_CASE("recovery_command_bytes is QEMU_VM_COMMAND RECV_BITMAP for one RAMBloc
   CHECK(recovery_command_bytes("") == from_hex("08 000a 0001 00"));
   CHECK(recovery_command_bytes(std::string(255, 'r')).size() == 6 + 255);
   CHECK_THROWS_WITH_AS(recovery_command_bytes(std::string(256, 'r')),
-                       "RAMBlock idstr is 256 bytes, RECV_BITMAP allows 255",
-                       std::invalid_argument);
+                       "RAMBlock idstr is 256 bytes, RECV_BITMAP allows 255", std::invalid_argument);
 }
 
 TEST_CASE("rp_shut and ram_page_header are the exact bytes") {

@@ -116,7 +116,8 @@ TEST_CASE("conform --list names every scenario, and says which are left out by d
   CHECK(*rc == 0);
   for (const auto& s : conform::catalogue()) {
     CAPTURE(s.name);
-    const auto listed = std::string(s.name) + "  (" + std::string(conform::name(s.how)) + (s.by_default ? ")" : ", not by default)");
+    const auto listed = std::string(s.name) + "  (" + std::string(conform::name(s.how)) +
+                        (s.by_default ? ")" : ", not by default)");
     CHECK(p.output().find(listed) != std::string::npos);
   }
 }

@@ -55,9 +55,9 @@ TEST_CASE(
     for (auto* vm : {&m.dst, &m.src}) vm->set_parameters({{"multifd-channels", 2}});
     m.start();
 
-    CHECK(m.dst.proc().wait_for_output(
-        "multifd: received uuid '" + uuid + "' and expected uuid '00000000-0000-0000-0000-000000000000'",
-        migrate_deadline));
+    CHECK(m.dst.proc().wait_for_output("multifd: received uuid '" + uuid +
+                                           "' and expected uuid '00000000-0000-0000-0000-000000000000'",
+                                       migrate_deadline));
     CHECK(m.src.wait_for_status({"failed"}, migrate_deadline)["status"] == "failed");
     // The error is printed: whatever follows (an exit, a status) follows within milliseconds.
     const auto d = watch(m.dst, std::chrono::milliseconds(500));

@@ -59,8 +59,8 @@ TEST_CASE("precopy across versions on the older machine type completes both ways
 TEST_CASE("precopy across versions on each binary's own `pc` fails on the machine type") {
   MIGCHAN_REQUIRE_TWO_VERSIONS(older, newer);
   migration_pair m(*newer, *older);
-  const auto mismatch =
-      "Machine type received is '" + m.src.machine_type() + "' and local is '" + m.dst.machine_type() + "'";
+  const auto mismatch = "Machine type received is '" + m.src.machine_type() + "' and local is '" +
+                        m.dst.machine_type() + "'";
   m.start();
   const auto d = watch(m.dst, migrate_deadline);
   INFO(d.stderr_text);

@@ -52,8 +52,8 @@ TEST_CASE("replay of qemu-7.2's multifd-before-main counterexample against a rea
   CHECK(why.find("received packet magic 5145564d expected 11223344") != std::string::npos);
 
   const conform::binary b{q->binary, *q->version};
-  const auto r =
-      conform::run({migchan_exe()}, conform::make_target(b, b), conform::scenario_of(trace, "sound counterexample"));
+  const auto r = conform::run({migchan_exe()}, conform::make_target(b, b),
+                              conform::scenario_of(trace, "sound counterexample"));
   INFO(r.prediction << "\n" << r.outcome << "\n" << r.why << "\n" << r.details.dump());
   CHECK(r.verdict == conform::verdict_kind::agree);
   CHECK(r.fate == "waiting");
@@ -71,9 +71,9 @@ TEST_CASE("replay --machine: main names the destination's machine type, and ever
     qemu::qemu_vm dst({.name = "dst", .binary = q->binary, .incoming_defer = true});
     const auto uri = dst.unix_uri("mig.sock");
     dst.migrate_incoming(uri);
-    qemu::process rep(
-        {migchan_exe(), "replay", trace.string(), "--to", uri, "--wait", "300", "--machine", dst.machine_type()},
-        {.capture_stdout = true});
+    qemu::process rep({migchan_exe(), "replay", trace.string(), "--to", uri, "--wait", "300", "--machine",
+                       dst.machine_type()},
+                      {.capture_stdout = true});
     const auto d = qemu::watch(dst, migrate_deadline);
     INFO(d.stderr_text << rep.output());
     CHECK(d.describe() == "alive, migration completed");

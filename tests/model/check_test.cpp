@@ -73,7 +73,8 @@ TEST_CASE("representatives agree with the full observation space") {
   std::array<bool, max_rules> fires{};
   const auto valid_count = for_each_raw_observation(t, [&](const observation& o) {
     const auto d = classify(t, o);
-    if (!d.fired) ++unmatched; else fires[std::size_t(d.fired - t.rules.data())] = true;
+    if (!d.fired) ++unmatched;
+    else fires[std::size_t(d.fired - t.rules.data())] = true;
   });
   const auto a = analyse(t);
   CHECK(valid_count > a.observations);

@@ -14,7 +14,7 @@ arrival<cd> arrive(channel_kind k, first_bytes m, transport t = transport::socke
   return {true, int(k), int(t), int(m), 1};
 }
 std::vector<trace_step<cd>> play(const table& t, const dest_config<cd>& d, dest_state<cd> s,
-                                  std::vector<arrival<cd>> in) {
+                                 std::vector<arrival<cd>> in) {
   std::vector<trace_step<cd>> tr(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) tr[i].in = in[i];
   run<cd>(t, d, s, tr);
@@ -23,7 +23,8 @@ std::vector<trace_step<cd>> play(const table& t, const dest_config<cd>& d, dest_
 constexpr dest_config<cd> multifd2{true, false, false, false, 2};
 }  // namespace
 
-TEST_CASE("7.2 multifd-first: F0 taken as main, then main fails the MultiFDInit magic check (migration/multifd.c:205-208 at v7.2.0)") {
+TEST_CASE(
+    "7.2 multifd-first: F0 taken as main, then main fails the MultiFDInit magic check (migration/multifd.c:205-208 at v7.2.0)") {
   const auto tr = play(classifiers::qemu_7_2, multifd2, fresh_state<cd>(),
                        {arrive(channel_kind::multifd, first_bytes::multifd_magic),
                         arrive(channel_kind::main, first_bytes::vm_file_magic),
@@ -47,7 +48,8 @@ TEST_CASE("7.2 natural order: main then both multifd, start on the last one") {
   CHECK(tr[2].out.next.status == int(mig_status::active));
 }
 
-TEST_CASE("7.2 reads 64 bytes from a silent preempt channel when multifd is on (migration/migration.c:755-756 at v7.2.0)") {
+TEST_CASE(
+    "7.2 reads 64 bytes from a silent preempt channel when multifd is on (migration/migration.c:755-756 at v7.2.0)") {
   const dest_config<cd> d{true, true, true, false, 2};
   const auto tr = play(classifiers::qemu_7_2, d, fresh_state<cd>(),
                        {arrive(channel_kind::main, first_bytes::vm_file_magic),
@@ -80,9 +82,9 @@ TEST_CASE("8.0 preempt-only: start on main, preempt accepted afterwards (5655aab
 
 TEST_CASE("10.1 postcopy recovery: reconnecting main resumes instead of starting anew") {
   const dest_config<cd> d{true, true, true, false, 2};
-  const auto tr = play(classifiers::qemu_10_1, d, paused_state<cd>(d),
-                       {arrive(channel_kind::main, first_bytes::vm_command),
-                        arrive(channel_kind::preempt, first_bytes::silent)});
+  const auto tr =
+      play(classifiers::qemu_10_1, d, paused_state<cd>(d),
+           {arrive(channel_kind::main, first_bytes::vm_command), arrive(channel_kind::preempt, first_bytes::silent)});
   CHECK(classifiers::qemu_10_1.rules[std::size_t(tr[0].out.rule)].id == "peek.postcopy_recovery");
   CHECK(tr[0].out.started);
   CHECK(tr[0].out.next.status == int(mig_status::postcopy_recover));

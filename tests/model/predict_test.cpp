@@ -90,7 +90,8 @@ TEST_CASE("more source than destination channels: id == N is refused on 11.1, pa
   CHECK(predict_source(classifiers::qemu_11_1, s, like(s, 2)).fate == fate::started);
   // Ahead of the good ids, id 2 is refused on 11.1 and crashes 7.2.
   const auto at = [&](const table& t) {
-    std::vector<arrival<cd>> in{{true, int(channel_kind::main), int(transport::socket), int(first_bytes::vm_file_magic), 1},
+    std::vector<arrival<cd>> in{{true, int(channel_kind::main), int(transport::socket), int(first_bytes::vm_file_magic),
+                                 1},
                                 {true, int(channel_kind::multifd), int(transport::socket),
                                  int(first_bytes::multifd_magic), 1, int(init_packet::id_at_count)}};
     auto after_main = fresh_state<cd>();

@@ -46,10 +46,11 @@ TEST_CASE("7.2: a main stream read as MultiFDInit_t, and its misworded id check"
         "failed to receive packet via multifd channel 1: multifd: received channel version 1 expected 1");
   CHECK(one_in.text(first_bytes::multifd_magic, init_packet::id_repeated, {.id = 0}) ==
         "multifd: received id '0' already setup'");
-  CHECK(s.text(first_bytes::multifd_magic, init_packet::bad_uuid,
-               {.uuid = "11111111-2222-3333-4444-555555555555", .id = 0}) ==
-        "failed to receive packet via multifd channel 0: multifd: received uuid "
-        "'11111111-2222-3333-4444-555555555555' and expected uuid '00000000-0000-0000-0000-000000000000' for channel 0");
+  CHECK(
+      s.text(first_bytes::multifd_magic, init_packet::bad_uuid,
+             {.uuid = "11111111-2222-3333-4444-555555555555", .id = 0}) ==
+      "failed to receive packet via multifd channel 0: multifd: received uuid "
+      "'11111111-2222-3333-4444-555555555555' and expected uuid '00000000-0000-0000-0000-000000000000' for channel 0");
   CHECK(s.text(first_bytes::eof) ==
         "failed to receive packet via multifd channel 0: Unexpected end-of-file before all data were read");
 }
@@ -80,7 +81,8 @@ TEST_CASE("every channel after all of them is refused at accept, in every versio
     CAPTURE(t->name);
     auto all = with_main(2);
     const one_step s{*t, multifd2, all};
-    CHECK(s.text(first_bytes::other) == "socket_accept_incoming_migration: Extra incoming migration connection; ignoring");
+    CHECK(s.text(first_bytes::other) ==
+          "socket_accept_incoming_migration: Extra incoming migration connection; ignoring");
   }
 }
 

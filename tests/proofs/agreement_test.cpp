@@ -44,19 +44,21 @@ struct witness_search {
 
 std::optional<proofs::counterexample> find_witness(const table& t, property p, unsigned assumed, int n = n_max) {
   witness_search w{p, assumed, std::nullopt};
-  brute::visit(t, n, [](void* ctx, const sender_config<cd>& s, const dest_config<cd>& d,
-                             std::span<const trace_step<cd>> tr, std::span<const trace_step<cd>> natural,
-                             unsigned hm) {
-    auto& w = *static_cast<witness_search*>(ctx);
-    if ((hm & w.assumed) != w.assumed) return;
-    if (about_mismatch(w.p) == same_caps<cd>(s, d)) return;
-    if (w.p == property::order_independent && natural.empty()) return;
-    const auto fin = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
-    if (!violates<cd>(w.p, s, d, tr, fin, natural)) return;
-    proofs::counterexample cx{s, d, {tr.begin(), tr.end()}, {natural.begin(), natural.end()}, 0};
-    for (const auto& st : tr) cx.arrivals += static_cast<unsigned>(st.in.count);
-    if (!w.found || cx.arrivals < w.found->arrivals) w.found = std::move(cx);
-  }, &w);
+  brute::visit(
+      t, n,
+      [](void* ctx, const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr,
+         std::span<const trace_step<cd>> natural, unsigned hm) {
+        auto& w = *static_cast<witness_search*>(ctx);
+        if ((hm & w.assumed) != w.assumed) return;
+        if (about_mismatch(w.p) == same_caps<cd>(s, d)) return;
+        if (w.p == property::order_independent && natural.empty()) return;
+        const auto fin = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
+        if (!violates<cd>(w.p, s, d, tr, fin, natural)) return;
+        proofs::counterexample cx{s, d, {tr.begin(), tr.end()}, {natural.begin(), natural.end()}, 0};
+        for (const auto& st : tr) cx.arrivals += static_cast<unsigned>(st.in.count);
+        if (!w.found || cx.arrivals < w.found->arrivals) w.found = std::move(cx);
+      },
+      &w);
   return w.found;
 }
 
@@ -95,14 +97,14 @@ TEST_CASE("Z3 bounded to N_MAX agrees with brute-force enumeration on every verd
           detail = "brute force refutes, Z3 says it holds. A violating trace from enumeration:\n" +
                    (cx ? proofs::format_text(*t, p, m, *cx) : std::string("(no witness found by brute::visit)\n"));
         }
-        FAIL_CHECK("Z3 and brute force disagree: ", t->name, " / ", name(p), " / ", proofs::assumption_list(m),
-                   "\n", detail);
+        FAIL_CHECK("Z3 and brute force disagree: ", t->name, " / ", name(p), " / ", proofs::assumption_list(m), "\n",
+                   detail);
       }
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("agreement: %zu verdicts compared (N <= %d), %zu disagreements, %.1f s\n", compared, n_max,
-              disagreements, s);
+  std::printf("agreement: %zu verdicts compared (N <= %d), %zu disagreements, %.1f s\n", compared, n_max, disagreements,
+              s);
   CHECK(compared == builtin_tables.size() * property_count * all_masks);
 }
 
@@ -201,8 +203,10 @@ template <class Want> std::size_t agree_on_n_dependent(Want&& want) {
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("agreement on N-dependent mutants: %zu (mutant, property) pairs, %zu verdicts compared (N = 1..%d), "
-              "%zu disagreements, %.1f s\n", pairs, compared, n_max, disagreements, s);
+  std::printf(
+      "agreement on N-dependent mutants: %zu (mutant, property) pairs, %zu verdicts compared (N = 1..%d), "
+      "%zu disagreements, %.1f s\n",
+      pairs, compared, n_max, disagreements, s);
   return pairs;
 }
 

@@ -23,10 +23,12 @@ TEST_CASE("7.2 misclassifies when main does not arrive first, and is fixed by th
   CHECK_FALSE(o.refuted(property::sound, set({assumption::main_connects_first})));
 }
 
-TEST_CASE("7.2 blocks reading a silent preempt channel as MultiFDInit when multifd is on (migration/migration.c:755-756 at v7.2.0)") {
+TEST_CASE(
+    "7.2 blocks reading a silent preempt channel as MultiFDInit when multifd is on (migration/migration.c:755-756 at v7.2.0)") {
   const auto o = brute::enumerate(classifiers::qemu_7_2, 3);
   CHECK(o.refuted(property::no_silent_peek, 0));
-  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt, assumption::configs_match})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek,
+                        set({assumption::multifd_excludes_preempt, assumption::configs_match})));
   // A destination with multifd also reads a preempt channel that a mismatched source opens.
   CHECK(o.refuted(property::no_silent_peek, set({assumption::multifd_excludes_preempt})));
 }
@@ -60,9 +62,10 @@ TEST_CASE("10.1 can peek a racing preempt channel; Fabiano Rosas' hidden assumpt
   const auto o = brute::enumerate(classifiers::qemu_10_1, 3);
   CHECK(o.refuted(property::no_silent_peek, set({assumption::main_connects_first})));
   CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::main_connects_first,
-                                                        assumption::preempt_after_multifd, assumption::configs_match})));
-  CHECK_FALSE(o.refuted(property::no_silent_peek, set({assumption::main_connects_first,
-                                                        assumption::multifd_excludes_preempt, assumption::configs_match})));
+                                                       assumption::preempt_after_multifd, assumption::configs_match})));
+  CHECK_FALSE(o.refuted(property::no_silent_peek,
+                        set({assumption::main_connects_first, assumption::multifd_excludes_preempt,
+                             assumption::configs_match})));
 }
 
 TEST_CASE("reference never aborts and is sound under tls-main-first alone") {

@@ -98,9 +98,10 @@ int line_of(const std::string& text, std::string_view needle) {
 
 parsed_table written(const table& t) { return read_classifier(write_c(t), "channel.c", t); }
 
-const std::string tail = "; supported: if/else, &&, ||, !, ==, !=, (), declarations, channel = CH_*, bool assignments, "
-                         "error_setg/error_report + return or goto, assert, g_assert_not_reached, the peek call, "
-                         "migrate_*() capabilities, mis->from_src_file/state/postcopy_qemufile_dst, ioc->name";
+const std::string tail =
+    "; supported: if/else, &&, ||, !, ==, !=, (), declarations, channel = CH_*, bool assignments, "
+    "error_setg/error_report + return or goto, assert, g_assert_not_reached, the peek call, "
+    "migrate_*() capabilities, mis->from_src_file/state/postcopy_qemufile_dst, ioc->name";
 
 }  // namespace
 
@@ -134,15 +135,16 @@ TEST_CASE("every built-in form, written as C, reads back deciding as its table d
 TEST_CASE("the 10.1 form: rows in source order, named from their conditions, cited by line") {
   const std::string c = write_c(classifiers::qemu_10_1);
   const auto t = read_classifier(c, "channel.c", classifiers::qemu_10_1);
-  CHECK(ids(t.view) == std::vector<std::string_view>{
-                           "peek.wait", "peek.partial", "peek.reset", "peek.failed", "peek.vm_file_magic",
-                           "peek.multifd_magic.assert", "peek.multifd_magic", "peek.first_postcopy_paused",
-                           "peek.unknown_channel_magic", "nopeek.after_main_multifd", "nopeek.first",
-                           "nopeek.non_peekable_channel", "after_mm.assert", "after_mm.preempt"});
+  CHECK(ids(t.view) ==
+        std::vector<std::string_view>{"peek.wait", "peek.partial", "peek.reset", "peek.failed", "peek.vm_file_magic",
+                                      "peek.multifd_magic.assert", "peek.multifd_magic", "peek.first_postcopy_paused",
+                                      "peek.unknown_channel_magic", "nopeek.after_main_multifd", "nopeek.first",
+                                      "nopeek.non_peekable_channel", "after_mm.assert", "after_mm.preempt"});
   // In the order they were read: the classifier, what says what surrounds it, what it runs.
   CHECK(t.functions == std::vector<std::string>{"migration_channel_process_incoming", "migration_channel_read_peek",
                                                 "multifd_recv_initial_packet", "migration_has_all_channels",
-                                                "migration_has_main_and_multifd_channels", "migration_channel_identify"});
+                                                "migration_has_main_and_multifd_channels",
+                                                "migration_channel_identify"});
   // The error branch is dead (from_src_file without multifd means main and
   // multifd are done) and kept, as qemu_10_1.h keeps nopeek.no_multifd.
   CHECK(dead_rows(t.view) == "nopeek.non_peekable_channel");
@@ -155,9 +157,10 @@ TEST_CASE("the 10.1 form: rows in source order, named from their conditions, cit
   // The peek's own outcomes, read from migration_channel_read_peek()'s body.
   CHECK(t.rules[2].text == "Unable to read from socket: Connection reset by peer");
   CHECK(t.rules[3].text == "Failed to peek at channel");
-  CHECK(t.rules[10].c == "!migration_has_main_and_multifd_channels() && "
-                         "!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK) && "
-                         "!(mis->from_src_file && migrate_multifd()) && !mis->from_src_file");
+  CHECK(t.rules[10].c ==
+        "!migration_has_main_and_multifd_channels() && "
+        "!qio_channel_has_feature(ioc, QIO_CHANNEL_FEATURE_READ_MSG_PEEK) && "
+        "!(mis->from_src_file && migrate_multifd()) && !mis->from_src_file");
   CHECK(t.rules[11].cost == reads::nothing);
 }
 
@@ -224,14 +227,15 @@ TEST_CASE("io-watch: a silent peekable channel waits for G_IO_IN; the one left w
   CHECK(t.rules[0].then == verdict::drop);
   CHECK(t.rules[0].text == "migration_incoming_detect_preempt_channel: Found %u unused channels");
   CHECK(t.rules[1].id == "woken.preempt");
-  CHECK(describe(t.rules[1].when) == describe(guard{.mm_done = yes, .peekable = yes, .magic = of(first_bytes::silent),
-                                                    .postcopy_preempt = yes}));
+  CHECK(describe(t.rules[1].when) ==
+        describe(guard{.mm_done = yes, .peekable = yes, .magic = of(first_bytes::silent), .postcopy_preempt = yes}));
   std::size_t watch = 0;
   while (watch < t.rules.size() && t.rules[watch].then != verdict::defer) ++watch;
   REQUIRE(watch < t.rules.size());
   CHECK(t.rules[watch].id == "watch.wait");
   CHECK(t.rules[watch].cost == reads::nothing);
-  CHECK(describe(t.rules[watch].when) == describe(guard{.mm_done = no, .peekable = yes, .magic = of(first_bytes::silent)}));
+  CHECK(describe(t.rules[watch].when) ==
+        describe(guard{.mm_done = no, .peekable = yes, .magic = of(first_bytes::silent)}));
   // Readable: classified by the callback, through the peek.
   CHECK(t.rules[watch + 1].id == "peek.partial");
   CHECK(t.rules[watch + 1].ref.where == "migration_channel_peek");
@@ -242,13 +246,15 @@ TEST_CASE("io-watch: a silent peekable channel waits for G_IO_IN; the one left w
   std::string lost = c;
   const auto cb = lost.find("migration_incoming_channel_readable, mis");
   lost.replace(cb, 35, "somewhere_else");
-  CHECK(error_of([&] { (void)read_classifier(lost, "w.c", classifiers::io_watch); })
-            .find("expected the watch's callback somewhere_else() among the files") != std::string::npos);
+  CHECK(error_of([&] {
+          (void)read_classifier(lost, "w.c", classifiers::io_watch);
+        }).find("expected the watch's callback somewhere_else() among the files") != std::string::npos);
   std::string unhandled = c;
   const auto h = unhandled.find("        migration_incoming_pending_resolve(mis, ");
   unhandled.insert(h, "        //");
-  CHECK(error_of([&] { (void)read_classifier(unhandled, "w.c", classifiers::io_watch); })
-            .find("deciding the channels the watch left pending") != std::string::npos);
+  CHECK(error_of([&] {
+          (void)read_classifier(unhandled, "w.c", classifiers::io_watch);
+        }).find("deciding the channels the watch left pending") != std::string::npos);
 }
 
 TEST_CASE("whole files: preprocessor lines, macros, types and other functions are skipped") {
@@ -265,37 +271,45 @@ TEST_CASE("whole files: preprocessor lines, macros, types and other functions ar
   compare(t.view, classifiers::qemu_10_1);
   // Lines count from the top of the file.
   const std::string both = noise + c;
-  CHECK(t.rules[8].origin == "migration.c:" + std::to_string(line_of(both, "error_setg(errp, \"unknown channel magic")));
+  CHECK(t.rules[8].origin ==
+        "migration.c:" + std::to_string(line_of(both, "error_setg(errp, \"unknown channel magic")));
   // Macros inside the classifier: a lock guard around a block, g_autoptr.
   std::string guarded = c;
   const auto at = guarded.find("    if (!migration_has_main_and_multifd_channels()) {");
-  guarded.insert(at, "    g_autoptr(Error) local = NULL;\n    QEMU_LOCK_GUARD(&mis->lock);\n    WITH_RCU_READ_LOCK_GUARD() {\n"
-                     "        trace_migration_channel(ioc);\n    }\n");
+  guarded.insert(
+      at,
+      "    g_autoptr(Error) local = NULL;\n    QEMU_LOCK_GUARD(&mis->lock);\n    WITH_RCU_READ_LOCK_GUARD() {\n"
+      "        trace_migration_channel(ioc);\n    }\n");
   compare(read_classifier(guarded, "g.c", classifiers::qemu_10_1).view, classifiers::qemu_10_1);
   // A loop in a macro's clothes is still a loop.
   std::string foreach_loop = c;
   foreach_loop.insert(foreach_loop.find("    if (!migration_has_main_and_multifd_channels()) {"),
                       "    QLIST_FOREACH(x, &list, next) {\n    }\n");
-  CHECK(error_of([&] { (void)read_classifier(foreach_loop, "l.c", classifiers::qemu_10_1); })
-            .find("unsupported construct 'QLIST_FOREACH (a loop)'") != std::string::npos);
+  CHECK(error_of([&] {
+          (void)read_classifier(foreach_loop, "l.c", classifiers::qemu_10_1);
+        }).find("unsupported construct 'QLIST_FOREACH (a loop)'") != std::string::npos);
 }
 
 TEST_CASE("several files: the classifier is found in one and what it calls in the others") {
   const std::string c = write_c(classifiers::qemu_10_1);
   const auto split = c.find("static MigChannelType migration_channel_identify");
   const std::vector<c_source> files{{"migration/migration.c", c.substr(0, split)},
-                                    {"migration/channel.c", std::string(static_cast<std::size_t>(
-                                                                            std::count(c.begin(), c.begin() + static_cast<std::ptrdiff_t>(split), '\n')),
-                                                                        '\n') + c.substr(split)}};
+                                    {"migration/channel.c",
+                                     std::string(static_cast<std::size_t>(std::count(
+                                                     c.begin(), c.begin() + static_cast<std::ptrdiff_t>(split), '\n')),
+                                                 '\n') +
+                                         c.substr(split)}};
   const auto t = read_classifier(files, classifiers::qemu_10_1);
   compare(t.view, classifiers::qemu_10_1);
   CHECK(t.view.name == "migration/channel.c");
   CHECK(t.files == std::vector<std::string>{"migration/migration.c", "migration/channel.c"});
-  CHECK(t.rules[8].origin == "migration/channel.c:" + std::to_string(line_of(c, "error_setg(errp, \"unknown channel magic")));
+  CHECK(t.rules[8].origin ==
+        "migration/channel.c:" + std::to_string(line_of(c, "error_setg(errp, \"unknown channel magic")));
   CHECK(t.rules[2].origin.starts_with("migration/channel.c:"));
   // The notes say where each surrounding fact came from.
   bool peek_note = false;
-  for (const auto& n : t.notes) peek_note = peek_note || n.starts_with("peek: migration_channel_read_peek() at migration/migration.c:");
+  for (const auto& n : t.notes)
+    peek_note = peek_note || n.starts_with("peek: migration_channel_read_peek() at migration/migration.c:");
   CHECK(peek_note);
 }
 
@@ -324,7 +338,8 @@ TEST_CASE("helpers among the files are followed: a changed helper changes the ro
   const auto old = read_classifier(write_c(classifiers::qemu_10_0), "c.c", classifiers::qemu_10_1);
   CHECK(old.view.sem.all_channels == all_channels_rule::multifd_else_preempt);
   std::string odd = write_c(classifiers::qemu_10_1);
-  odd.replace(odd.find("    return migration_has_main_and_multifd_channels() &&"), 0, "    return mis->from_src_file;\n");
+  odd.replace(odd.find("    return migration_has_main_and_multifd_channels() &&"), 0,
+              "    return mis->from_src_file;\n");
   const auto o = read_classifier(odd, "c.c", classifiers::qemu_10_1);
   CHECK(o.view.sem.all_channels == classifiers::qemu_10_1.sem.all_channels);
   bool noted = false;
@@ -333,15 +348,17 @@ TEST_CASE("helpers among the files are followed: a changed helper changes the ro
 }
 
 TEST_CASE("a file without a classifier names what was looked for") {
-  const std::string looked = "no classifier: looked for migration_channel_process_incoming(), "
-                             "migration_channel_identify() and migration_ioc_process_incoming(), and for a function "
-                             "that assigns CH_*, peeks or hands the channel over";
+  const std::string looked =
+      "no classifier: looked for migration_channel_process_incoming(), "
+      "migration_channel_identify() and migration_ioc_process_incoming(), and for a function "
+      "that assigns CH_*, peeks or hands the channel over";
   CHECK(error_of_text("#include <stdio.h>\nint main(void)\n{\n    return 0;\n}\n") == "t.c: " + looked);
   // channel.c of 7.2-10.2 alone: the classifier it calls is in migration.c.
   CHECK(error_of_text("void migration_channel_process_incoming(QIOChannel *ioc)\n{\n"
                       "    migration_ioc_process_incoming(ioc, &err);\n}\n") ==
-        "t.c: " + looked + "; migration_channel_process_incoming() calls migration_ioc_process_incoming(), which is "
-                           "not in this file (give the tree, or the file that defines it too)");
+        "t.c: " + looked +
+            "; migration_channel_process_incoming() calls migration_ioc_process_incoming(), which is "
+            "not in this file (give the tree, or the file that defines it too)");
   const std::vector<c_source> two{{"a.c", "int f(void)\n{\n    return 1;\n}\n"}, {"b.c", "int g;\n"}};
   CHECK(error_of([&] { (void)read_classifier(two, classifiers::qemu_10_1); }) == "2 files (a.c, ...): " + looked);
 }
@@ -372,12 +389,15 @@ TEST_CASE("a broken input gives one line: FILE:LINE:COL and what is supported or
   CHECK(error_of_text("bool x = true;\nx = y + 1;") == "t.c:2:7: unsupported construct '+'" + tail);
   CHECK(error_of_text("uint8_t channel = CH_MAIN;\nif (mystery(ioc)) { channel = CH_MULTIFD; }") ==
         "t.c:2:5: unsupported construct 'mystery()'" + tail);
-  CHECK(error_of_text("if (x) {") == "t.c:1:9: expected '}' to close the '{' at 1:8 (unbalanced braces), got end of input");
+  CHECK(error_of_text("if (x) {") ==
+        "t.c:1:9: expected '}' to close the '{' at 1:8 (unbalanced braces), got end of input");
   CHECK(error_of_text("}") == "t.c:1:1: expected a statement, got '}' (unbalanced braces)");
-  CHECK(error_of_text("x = 1; /* never closed") == "t.c:1:8: expected '*/' to close this comment (unterminated comment)");
+  CHECK(error_of_text("x = 1; /* never closed") ==
+        "t.c:1:8: expected '*/' to close this comment (unterminated comment)");
   CHECK(error_of_text("uint8_t channel = CH_MAIN;\nerror_setg(errp, \"oops);") ==
         "t.c:2:18: expected '\"' to close this literal (unterminated literal)");
-  CHECK(error_of_text("channel = CH_MAIN;\nchannel = CH_BOGUS;") == "t.c:2:11: unsupported construct 'CH_BOGUS'" + tail);
+  CHECK(error_of_text("channel = CH_MAIN;\nchannel = CH_BOGUS;") ==
+        "t.c:2:11: unsupported construct 'CH_BOGUS'" + tail);
   CHECK(error_of_text("if (migrate_multifd()) { channel = CH_MULTIFD; }") ==
         "t.c:1:48: expected an assignment to the channel variable, or an initializer, on every path: the path "
         "ending here decides nothing");
@@ -386,7 +406,8 @@ TEST_CASE("a broken input gives one line: FILE:LINE:COL and what is supported or
   // Unbalanced braces around a whole file's functions.
   CHECK(error_of_text("void f(void)\n{\n    if (x) {\n}\n") ==
         "t.c:5:1: expected '}' to close the '{' at 2:1 (unbalanced braces), got end of input");
-  CHECK(error_of_text("void f(void)\n{\n}\n}\n") == "t.c:4:1: expected a declaration or a function, got '}' (unbalanced braces)");
+  CHECK(error_of_text("void f(void)\n{\n}\n}\n") ==
+        "t.c:4:1: expected a declaration or a function, got '}' (unbalanced braces)");
   // A file name with a newline still gives one line.
   const auto odd = error_of([] { (void)read_classifier("while (1) {}", "a\nb.c", classifiers::qemu_10_1); });
   CHECK(odd.find('\n') == std::string::npos);
@@ -415,7 +436,8 @@ TEST_CASE("work is bounded: deep nesting, path explosions, huge files are errors
   std::string tokens = "uint8_t channel = CH_MAIN;\n";
   for (int i = 0; i < 70000; ++i) tokens += "f(a, b);\n";
   CHECK(error_of_text(tokens).find("more than 262144 tokens in the functions read") != std::string::npos);
-  CHECK(error_of_text(std::string((16u << 20) + 1, ' ')) == "t.c: 16777217 bytes, more than the 16 MiB the C reader takes in one file");
+  CHECK(error_of_text(std::string((16u << 20) + 1, ' ')) ==
+        "t.c: 16777217 bytes, more than the 16 MiB the C reader takes in one file");
 }
 
 TEST_CASE("a file of 15 MiB of other functions and declarations is read in one linear pass") {
@@ -423,7 +445,8 @@ TEST_CASE("a file of 15 MiB of other functions and declarations is read in one l
   std::string big;
   big.reserve(15u << 20);
   for (int i = 0; big.size() + c.size() < (15u << 20) - 200; ++i)
-    big += "static int helper" + std::to_string(i) + "(int n)\n{\n    int a = n; int b = a;\n    while (b--) {\n"
+    big += "static int helper" + std::to_string(i) +
+           "(int n)\n{\n    int a = n; int b = a;\n    while (b--) {\n"
            "        a += b;\n    }\n    return a;\n}\n";
   big += c;
   const auto t0 = std::chrono::steady_clock::now();
@@ -475,7 +498,8 @@ TEST_CASE("text quoted with '> ' markers is read without them") {
       ">     channel = CH_MULTIFD;\n"
       "> }\n";
   const auto t = read_classifier(quoted, "q.txt", classifiers::qemu_10_1);
-  CHECK(ids(t.view) == std::vector<std::string_view>{"nopeek.implicit_main", "nopeek.multifd", "nopeek.implicit_main.2"});
+  CHECK(ids(t.view) ==
+        std::vector<std::string_view>{"nopeek.implicit_main", "nopeek.multifd", "nopeek.implicit_main.2"});
   CHECK(t.rules[1].origin == "q.txt:5");
 }
 
@@ -569,9 +593,10 @@ TEST_CASE("errors, asserts and returns decide as QEMU does") {
   CHECK(error_of_text("uint8_t channel = CH_MAIN;\nout:\nif (migrate_multifd()) { goto out; }") ==
         "t.c:3:26: unsupported construct 'goto out (only forward, to a label at the outer level)'" + tail);
   // An assert that fails wherever the path goes: nothing after it is a row.
-  const auto a = read_classifier("uint8_t channel = CH_NONE;\nif (!migrate_multifd()) {\n"
-                                 "    assert(migrate_multifd());\n    channel = CH_MAIN;\n} else {\n"
-                                 "    channel = CH_MULTIFD;\n}\n",
-                                 "t.c", classifiers::qemu_10_1);
+  const auto a = read_classifier(
+      "uint8_t channel = CH_NONE;\nif (!migrate_multifd()) {\n"
+      "    assert(migrate_multifd());\n    channel = CH_MAIN;\n} else {\n"
+      "    channel = CH_MULTIFD;\n}\n",
+      "t.c", classifiers::qemu_10_1);
   CHECK(ids(a.view) == std::vector<std::string_view>{"nopeek.no_multifd.assert", "nopeek.multifd"});
 }

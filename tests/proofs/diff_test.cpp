@@ -91,7 +91,8 @@ TEST_CASE("qemu-10.1 and patch-v6 differ: regions with the rows of both sides, a
   regions_exact(a, v6.view, r);
   REQUIRE(r.regions.size() == 4);
   const auto ids = [&](const proofs::region& g) {
-    return std::string(a.rules[std::size_t(g.rule_a)].id) + " / " + std::string(v6.view.rules[std::size_t(g.rule_b)].id);
+    return std::string(a.rules[std::size_t(g.rule_a)].id) + " / " +
+           std::string(v6.view.rules[std::size_t(g.rule_b)].id);
   };
   // Z3 finds the regions in no fixed order.
   std::map<std::string, std::vector<const proofs::region*>> by_rows;

@@ -64,12 +64,11 @@ TEST_CASE("tagged values") {
 
 TEST_CASE("a trace is written in ADR-015 form") {
   value j = itf::to_json(sample());
-  CHECK(j.dump() ==
-        R"({"#meta":{"format":"ITF","source":"migchan"},"vars":["count","channel","has_main"],)"
-        R"("states":[)"
-        R"({"#meta":{"index":0},"count":{"#bigint":"0"},"channel":"main","has_main":false},)"
-        R"({"#meta":{"index":1},"count":{"#bigint":"1"},"channel":"multifd","has_main":true},)"
-        R"({"#meta":{"index":2},"count":{"#bigint":"-9000000000"},"channel":"multifd","has_main":true}]})");
+  CHECK(j.dump() == R"({"#meta":{"format":"ITF","source":"migchan"},"vars":["count","channel","has_main"],)"
+                    R"("states":[)"
+                    R"({"#meta":{"index":0},"count":{"#bigint":"0"},"channel":"main","has_main":false},)"
+                    R"({"#meta":{"index":1},"count":{"#bigint":"1"},"channel":"multifd","has_main":true},)"
+                    R"({"#meta":{"index":2},"count":{"#bigint":"-9000000000"},"channel":"multifd","has_main":true}]})");
   itf::trace t = sample();
   t.meta = value::object();
   t.states[0].meta = value::object();
@@ -107,8 +106,7 @@ TEST_CASE("values that are not ITF are refused with one line naming where") {
   CHECK(err(R"({"f":[true,null]})") == "ITF: state 0, 'r'.f[1]: null is not an ITF value");
   CHECK(err(R"({"#bigint":"12a"})") == R"(ITF: state 0, 'r': #bigint must be a decimal string, found "12a")");
   CHECK(err(R"({"#bigint":"1","x":2})").rfind("ITF: state 0, 'r': tagged value", 0) == 0);
-  CHECK(err(R"({"#map":[[1]]})").rfind("ITF: state 0, 'r'#map[0]: a #map entry must be a [key, value] pair", 0) ==
-        0);
+  CHECK(err(R"({"#map":[[1]]})").rfind("ITF: state 0, 'r'#map[0]: a #map entry must be a [key, value] pair", 0) == 0);
   CHECK(err(R"({"#foo":[]})") == "ITF: state 0, 'r': unknown tag '#foo'");
   CHECK(err("5").find('\n') == std::string::npos);
 }

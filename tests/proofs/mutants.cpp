@@ -58,8 +58,9 @@ std::vector<mutant> single_rule_mutants(const table& t) {
       if (to == base[i].then || !row_verdict(to)) continue;
       auto rs = base;
       rs[i].then = to;
-      add(op::decision, id(base[i]) + ": then " + std::string(migchan::name(base[i].then)) + " -> " +
-                            std::string(migchan::name(to)), std::move(rs));
+      add(op::decision,
+          id(base[i]) + ": then " + std::string(migchan::name(base[i].then)) + " -> " + std::string(migchan::name(to)),
+          std::move(rs));
     }
   for (std::size_t i = 0; i < base.size(); ++i) {
     auto rs = base;
@@ -86,8 +87,10 @@ std::vector<mutant> single_rule_mutants(const table& t) {
         auto rs = base;
         const mask narrowed = static_cast<mask>(m & ~(1u << v));
         rs[i].when.set(c, narrowed);
-        add(op::narrow, id(base[i]) + ": " + col + " " + describe_mask(c, m) + " -> " + describe_mask(c, narrowed) +
-                            " (without " + std::string(info(c).value_names[v]) + ")", std::move(rs));
+        add(op::narrow,
+            id(base[i]) + ": " + col + " " + describe_mask(c, m) + " -> " + describe_mask(c, narrowed) + " (without " +
+                std::string(info(c).value_names[v]) + ")",
+            std::move(rs));
       }
     }
   return out;

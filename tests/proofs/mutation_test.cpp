@@ -81,9 +81,8 @@ std::size_t index_of(const observation& o) {
 constexpr std::size_t raw_space = 128 * enum_size<transport> * enum_size<mig_status> * enum_size<first_bytes>;
 
 observation concrete(const basic_observation<cd>& g) {
-  return {g.multifd,     g.postcopy_ram,    g.postcopy_preempt,         g.mapped_ram,
-          transport(g.transport), g.has_main, g.all_multifd, g.has_preempt,
-          mig_status(g.state),    first_bytes(g.magic)};
+  return {g.multifd,  g.postcopy_ram, g.postcopy_preempt, g.mapped_ram,        transport(g.transport),
+          g.has_main, g.all_multifd,  g.has_preempt,      mig_status(g.state), first_bytes(g.magic)};
 }
 
 // The observations whose classification the destination uses in some trace
@@ -101,10 +100,16 @@ struct reach {
 constexpr std::size_t field_count = 10;
 std::array<std::pair<std::string_view, std::string>, field_count> fields(const observation& o) {
   const auto b = [](bool v) { return std::string(v ? "yes" : "no"); };
-  return {{{"multifd", b(o.multifd)}, {"postcopy_ram", b(o.postcopy_ram)}, {"postcopy_preempt", b(o.postcopy_preempt)},
-           {"mapped_ram", b(o.mapped_ram)}, {"transport", std::string(name(o.transport))},
-           {"has_main", b(o.has_main)}, {"all_multifd", b(o.all_multifd)}, {"has_preempt", b(o.has_preempt)},
-           {"state", std::string(name(o.state))}, {"magic", std::string(name(o.magic))}}};
+  return {{{"multifd", b(o.multifd)},
+           {"postcopy_ram", b(o.postcopy_ram)},
+           {"postcopy_preempt", b(o.postcopy_preempt)},
+           {"mapped_ram", b(o.mapped_ram)},
+           {"transport", std::string(name(o.transport))},
+           {"has_main", b(o.has_main)},
+           {"all_multifd", b(o.all_multifd)},
+           {"has_preempt", b(o.has_preempt)},
+           {"state", std::string(name(o.state))},
+           {"magic", std::string(name(o.magic))}}};
 }
 struct reach_ctx {
   const table* t;
@@ -112,25 +117,28 @@ struct reach_ctx {
 };
 reach reachable_observations(const table& t) {
   reach_ctx ctx{&t, {std::vector<bool>(raw_space), std::vector<bool>(raw_space)}};
-  brute::visit(t, oracle_n, [](void* p, const sender_config<cd>& s, const dest_config<cd>& d,
-                               std::span<const trace_step<cd>> tr, std::span<const trace_step<cd>>, unsigned) {
-    auto& c = *static_cast<reach_ctx*>(p);
-    auto& seen = same_caps<cd>(s, d) ? c.r.match : c.r.mismatch;
-    for (const auto& st : tr) {
-      if (!st.in.present || st.before.stalled || st.before.aborted) continue;
-      // The listener's drop does not depend on the table: such a classification is never used.
-      if (st.out.why != int(cause::listener))
-        seen[index_of(concrete(observe<cd>(d, st.before, st.in.transport, st.in.magic)))] = true;
-      if (!table_defers(*c.t)) continue;
-      // step()'s wake-up looks at the state after this arrival, before the wake-up's own effect.
-      auto n = st.out.next;
-      const bool by_rule = st.out.why == int(cause::rule);
-      n.has_preempt = st.before.has_preempt || (by_rule && st.out.then == int(verdict::preempt));
-      n.parked = st.before.parked || (by_rule && st.out.then == int(verdict::defer));
-      if (n.parked && !n.stalled && !n.aborted && n.has_main && (!d.multifd || n.multifd_count >= d.channels))
-        seen[index_of(concrete(observe<cd>(d, n, int(transport::socket), int(first_bytes::silent))))] = true;
-    }
-  }, &ctx);
+  brute::visit(
+      t, oracle_n,
+      [](void* p, const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr,
+         std::span<const trace_step<cd>>, unsigned) {
+        auto& c = *static_cast<reach_ctx*>(p);
+        auto& seen = same_caps<cd>(s, d) ? c.r.match : c.r.mismatch;
+        for (const auto& st : tr) {
+          if (!st.in.present || st.before.stalled || st.before.aborted) continue;
+          // The listener's drop does not depend on the table: such a classification is never used.
+          if (st.out.why != int(cause::listener))
+            seen[index_of(concrete(observe<cd>(d, st.before, st.in.transport, st.in.magic)))] = true;
+          if (!table_defers(*c.t)) continue;
+          // step()'s wake-up looks at the state after this arrival, before the wake-up's own effect.
+          auto n = st.out.next;
+          const bool by_rule = st.out.why == int(cause::rule);
+          n.has_preempt = st.before.has_preempt || (by_rule && st.out.then == int(verdict::preempt));
+          n.parked = st.before.parked || (by_rule && st.out.then == int(verdict::defer));
+          if (n.parked && !n.stalled && !n.aborted && n.has_main && (!d.multifd || n.multifd_count >= d.channels))
+            seen[index_of(concrete(observe<cd>(d, n, int(transport::socket), int(first_bytes::silent))))] = true;
+        }
+      },
+      &ctx);
   return std::move(ctx.r);
 }
 
@@ -142,8 +150,7 @@ enum class survival : std::uint8_t {
   matching,       // differs in verdict in a matching configuration, and no property notices
 };
 constexpr std::array<std::string_view, 4> survival_names{
-    "differs only on observations no trace reaches (N <= 4)",
-    "differs on reached observations only in the reject text",
+    "differs only on observations no trace reaches (N <= 4)", "differs on reached observations only in the reject text",
     "differs in verdict on reached observations only in mismatching configurations",
     "differs in verdict in a matching configuration"};
 
@@ -151,9 +158,9 @@ constexpr std::array<std::string_view, 4> survival_names{
 // the report says which addition would kill which survivor. They never count
 // as kills.
 enum class candidate : std::uint8_t {
-  woken_checked,                // a parked channel's wake-up decision checked like an arrival's
-  only_enabled_kinds,           // never assign a preempt channel the destination did not enable
-  no_magic_unpeeked,            // no rule tests first bytes on a transport that cannot peek
+  woken_checked,       // a parked channel's wake-up decision checked like an arrival's
+  only_enabled_kinds,  // never assign a preempt channel the destination did not enable
+  no_magic_unpeeked,   // no rule tests first bytes on a transport that cannot peek
 };
 constexpr std::array<std::string_view, 3> candidate_names{
     "no-abort and no-silent-peek also for wake-up decisions (woke_then abort/blocked)",
@@ -172,21 +179,25 @@ struct candidate_outcome {
 
 candidate_outcome candidate_enumerate(const table& t, int n) {
   candidate_outcome out;
-  brute::visit(t, n, [](void* p, const sender_config<cd>&, const dest_config<cd>& d,
-                        std::span<const trace_step<cd>> tr, std::span<const trace_step<cd>>, unsigned hm) {
-    auto& o = *static_cast<candidate_outcome*>(p);
-    bool unexpected = false;
-    for (const auto& st : tr)
-      unexpected = unexpected || (!d.postcopy_preempt && st.in.present && st.out.why == int(cause::rule) &&
-                                  st.out.then == int(verdict::preempt)) ||
-                   (!d.postcopy_preempt && st.out.woke && st.out.woke_then == int(verdict::preempt));
-    if (unexpected) o.unexpected_kind.set(hm);
-    bool woken_bad = false;
-    for (const auto& st : tr)
-      woken_bad = woken_bad || (st.out.woke && (st.out.woke_then == int(verdict::abort) ||
-                                                st.out.woke_then == int(verdict::blocked)));
-    if (woken_bad) o.woken_bad.set(hm);
-  }, &out);
+  brute::visit(
+      t, n,
+      [](void* p, const sender_config<cd>&, const dest_config<cd>& d, std::span<const trace_step<cd>> tr,
+         std::span<const trace_step<cd>>, unsigned hm) {
+        auto& o = *static_cast<candidate_outcome*>(p);
+        bool unexpected = false;
+        for (const auto& st : tr)
+          unexpected = unexpected ||
+                       (!d.postcopy_preempt && st.in.present && st.out.why == int(cause::rule) &&
+                        st.out.then == int(verdict::preempt)) ||
+                       (!d.postcopy_preempt && st.out.woke && st.out.woke_then == int(verdict::preempt));
+        if (unexpected) o.unexpected_kind.set(hm);
+        bool woken_bad = false;
+        for (const auto& st : tr)
+          woken_bad = woken_bad || (st.out.woke && (st.out.woke_then == int(verdict::abort) ||
+                                                    st.out.woke_then == int(verdict::blocked)));
+        if (woken_bad) o.woken_bad.set(hm);
+      },
+      &out);
   return out;
 }
 
@@ -231,7 +242,7 @@ bool same_decision(const decision& a, const decision& b) {
 // Field values that no reached observation has (e.g. state=failed).
 std::vector<std::string> never_reached_values(const table& t, const reach& r) {
   std::vector<std::string> all, seen;
-    mutation::for_each_raw_observation(t, [&](const observation& o) {
+  mutation::for_each_raw_observation(t, [&](const observation& o) {
     const auto i = index_of(o);
     for (const auto& [f, v] : fields(o)) {
       const auto fv = std::string(f) + "=" + v;
@@ -286,32 +297,33 @@ void explain(survivor& s, const table& original, const reach& r, const std::vect
 // differently ends every trace alike: no property can, or should, see it.
 // Nor can anything see how a destination that never starts processing filed
 // its channels; then only whether it died or hung counts.
-int outcome_class(int v) {
-  return v == int(verdict::drop) ? int(verdict::reject) : v;
-}
+int outcome_class(int v) { return v == int(verdict::drop) ? int(verdict::reject) : v; }
 struct outcome_ctx {
   const table* other;
   bool differs = false;
 };
 void compare_traces(const table& t, const table& other, outcome_ctx& c) {
   c.other = &other;
-  brute::visit(t, oracle_n, [](void* p, const sender_config<cd>& s, const dest_config<cd>& d,
-                               std::span<const trace_step<cd>> tr, std::span<const trace_step<cd>>, unsigned) {
-    auto& c = *static_cast<outcome_ctx*>(p);
-    if (c.differs) return;
-    std::vector<trace_step<cd>> again(tr.size());
-    for (std::size_t i = 0; i < tr.size(); ++i) again[i].in = tr[i].in;
-    run<cd>(*c.other, d, initial_state<cd>(s, d), again);
-    const std::span<const trace_step<cd>> a(tr), b(again);
-    for (std::size_t i = 0; i < tr.size() && !c.differs; ++i)
-      c.differs = outcome_class(detail::final_verdict<cd>(a, i)) != outcome_class(detail::final_verdict<cd>(b, i));
-    const auto& x = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
-    const auto& y = again.empty() ? initial_state<cd>(s, d) : again.back().out.next;
-    // A destination that never starts processing uses no channel: how it
-    // filed them cannot be seen, only whether it died or hung.
-    if (x.starts == 0 && y.starts == 0) c.differs = false;
-    c.differs = c.differs || x.starts != y.starts || x.stalled != y.stalled || x.aborted != y.aborted;
-  }, &c);
+  brute::visit(
+      t, oracle_n,
+      [](void* p, const sender_config<cd>& s, const dest_config<cd>& d, std::span<const trace_step<cd>> tr,
+         std::span<const trace_step<cd>>, unsigned) {
+        auto& c = *static_cast<outcome_ctx*>(p);
+        if (c.differs) return;
+        std::vector<trace_step<cd>> again(tr.size());
+        for (std::size_t i = 0; i < tr.size(); ++i) again[i].in = tr[i].in;
+        run<cd>(*c.other, d, initial_state<cd>(s, d), again);
+        const std::span<const trace_step<cd>> a(tr), b(again);
+        for (std::size_t i = 0; i < tr.size() && !c.differs; ++i)
+          c.differs = outcome_class(detail::final_verdict<cd>(a, i)) != outcome_class(detail::final_verdict<cd>(b, i));
+        const auto& x = tr.empty() ? initial_state<cd>(s, d) : tr.back().out.next;
+        const auto& y = again.empty() ? initial_state<cd>(s, d) : again.back().out.next;
+        // A destination that never starts processing uses no channel: how it
+        // filed them cannot be seen, only whether it died or hung.
+        if (x.starts == 0 && y.starts == 0) c.differs = false;
+        c.differs = c.differs || x.starts != y.starts || x.stalled != y.stalled || x.aborted != y.aborted;
+      },
+      &c);
 }
 bool outcomes_differ(const table& a, const table& b) {
   outcome_ctx c;
@@ -362,8 +374,9 @@ TEST_CASE("every behaviour-changing single-rule mutant of reference is killed") 
     if (kl) {
       ++by_property[k];
       ++kills_per_property[static_cast<std::size_t>(kl->p)];
-      if (verbose) std::printf("  killed [%s] %s: %s under %s\n", std::string(mutation::name(m.kind)).c_str(),
-                               m.what.c_str(), std::string(name(kl->p)).c_str(), mask_names(kl->mask).c_str());
+      if (verbose)
+        std::printf("  killed [%s] %s: %s under %s\n", std::string(mutation::name(m.kind)).c_str(), m.what.c_str(),
+                    std::string(name(kl->p)).c_str(), mask_names(kl->mask).c_str());
       continue;
     }
     ++survived[k];
@@ -413,11 +426,12 @@ TEST_CASE("every behaviour-changing single-rule mutant of reference is killed") 
       for (const auto& sv : survivors) {
         if (sv.why != survival(w)) continue;
         const auto& d = *sv.example;
-        std::printf("  - [%s] %s\n      differs on %zu valid observations; reached: %zu matching, %zu mismatching\n"
-                    "      e.g. %s\n      original: %s, mutant: %s\n",
-                    std::string(mutation::name(sv.m->kind)).c_str(), sv.m->what.c_str(), sv.cmp.differing,
-                    sv.reached_match, sv.reached_mismatch, describe(d.o).c_str(), mutation::describe(d.a).c_str(),
-                    mutation::describe(d.b).c_str());
+        std::printf(
+            "  - [%s] %s\n      differs on %zu valid observations; reached: %zu matching, %zu mismatching\n"
+            "      e.g. %s\n      original: %s, mutant: %s\n",
+            std::string(mutation::name(sv.m->kind)).c_str(), sv.m->what.c_str(), sv.cmp.differing, sv.reached_match,
+            sv.reached_mismatch, describe(d.o).c_str(), mutation::describe(d.a).c_str(),
+            mutation::describe(d.b).c_str());
         if (sv.why == survival::unreached)
           std::printf("      every difference has %s, which no trace reaches\n", sv.unreached_because.c_str());
         for (auto c : sv.would_kill)
@@ -434,9 +448,10 @@ TEST_CASE("every behaviour-changing single-rule mutant of reference is killed") 
     std::printf("    %-72s %zu of %zu\n", "any of them", any_candidate, survivors.size());
     std::array<std::size_t, survival_names.size()> per_why{};
     for (const auto& sv : survivors) ++per_why[static_cast<std::size_t>(sv.why)];
-    std::printf("  kill rate over mutants that change a reached verdict (excluding unreached-only and text-only): "
-                "%zu / %zu = %.1f%%\n", killed, killed + per_why[2] + per_why[3],
-                100.0 * double(killed) / double(killed + per_why[2] + per_why[3]));
+    std::printf(
+        "  kill rate over mutants that change a reached verdict (excluding unreached-only and text-only): "
+        "%zu / %zu = %.1f%%\n",
+        killed, killed + per_why[2] + per_why[3], 100.0 * double(killed) / double(killed + per_why[2] + per_why[3]));
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("  %.1f s\n", secs);

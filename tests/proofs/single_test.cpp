@@ -30,7 +30,9 @@ std::vector<observation> all_valid(const table& t) {
 }
 
 bool is_valid(const table& t, const observation& o) { return valid<cd>(t, o.generic()); }
-bool row_matches(const table& t, std::size_t i, const observation& o) { return matches<cd>(t.rules[i].when, o.generic()); }
+bool row_matches(const table& t, std::size_t i, const observation& o) {
+  return matches<cd>(t.rules[i].when, o.generic());
+}
 int row_of(const table& t, const observation& o) { return classify<cd>(t, o.generic()).rule; }
 
 // The Z3 findings against model/check.h's analyse() and against every raw
@@ -123,7 +125,6 @@ int line_of(const std::string& text, std::string_view needle) {
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
 }
 
-
 }  // namespace
 
 TEST_CASE("Z3 and the enumeration agree on every built-in table") {
@@ -209,8 +210,8 @@ TEST_CASE("a table read from C: findings name the row and its file:line") {
   CHECK(proofs::where(classifiers::qemu_10_1.rules[0]) == "peek.wait");  // built-in rows have no origin
 
   // The other forms: agreement, and a dead row only where the built-in table records one.
-  for (const table* b : {&classifiers::qemu_8_0, &classifiers::qemu_10_1, &classifiers::qemu_11_1,
-                         &classifiers::io_watch}) {
+  for (const table* b :
+       {&classifiers::qemu_8_0, &classifiers::qemu_10_1, &classifiers::qemu_11_1, &classifiers::io_watch}) {
     const auto u = testing::written(*b);
     agrees(u.view, proofs::check_single(u.view));
   }

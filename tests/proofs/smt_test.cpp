@@ -123,8 +123,7 @@ TEST_CASE("unsat core names exactly the responsible assumptions") {
   s.add(y() == 1, "assume.y_is_one");  // irrelevant to the conflict
   s.add(x() > 10, "assume.big");
   s.add(p(), "assume.p");  // irrelevant to the conflict
-  CHECK(s.assumptions() ==
-        std::vector<std::string>{"assume.small", "assume.y_is_one", "assume.big", "assume.p"});
+  CHECK(s.assumptions() == std::vector<std::string>{"assume.small", "assume.y_is_one", "assume.big", "assume.p"});
   auto r = s.check("unsat:small_and_big");
   REQUIRE(r.answer == answer::unsat);
   CHECK(s.unsat_core() == std::vector<std::string>{"assume.small", "assume.big"});
@@ -257,12 +256,9 @@ TEST_CASE("an interrupt that lands as the check ends leaves the solver usable") 
 namespace {
 
 // Written once against a value domain, read both ways.
-template <class D> typename D::boolean reaches_three(typename D::integer v) {
-  return v + 1 == D::num(3);
-}
+template <class D> typename D::boolean reaches_three(typename D::integer v) { return v + 1 == D::num(3); }
 
-template <class D>
-typename D::integer clamp_count(typename D::boolean multifd, typename D::integer n) {
+template <class D> typename D::integer clamp_count(typename D::boolean multifd, typename D::integer n) {
   return D::ite(multifd && n > 8, D::num(8), D::ite(multifd, n, D::num(0)));
 }
 

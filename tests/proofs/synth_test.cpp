@@ -111,7 +111,8 @@ TEST_CASE("impossible: over TLS no table keeps sound with complete without an or
   }
   // Under an order assumption (and preempt last) one exists: the witness was about order.
   CHECK(s.solve((1u << static_cast<unsigned>(main_connects_first)) |
-                (1u << static_cast<unsigned>(preempt_after_multifd))).what == synth_result::outcome::found);
+                (1u << static_cast<unsigned>(preempt_after_multifd)))
+            .what == synth_result::outcome::found);
 }
 
 TEST_CASE("the C writer says which observation needs what C cannot express") {
@@ -138,8 +139,8 @@ TEST_CASE("minimal sets: complete over TLS needs an order assumption and the pre
 TEST_CASE("a trade-off: mismatch-rejected with complete over TLS, by refusing preempt or by taking it") {
   const unsigned no_preempt_on_tls = set(main_connects_first, non_peekable_implies_multifd);
   const unsigned preempt_last_and_configs = set(main_connects_first, preempt_after_multifd, non_peekable_configs_match);
-  proofs::synthesizer s(
-      options(classifiers::reference, {property::mismatch_rejected, property::complete}, transport::tls));
+  proofs::synthesizer s(options(classifiers::reference, {property::mismatch_rejected, property::complete},
+                                transport::tls));
   CHECK(s.solve(no_preempt_on_tls, false).what == synth_result::outcome::found);
   CHECK(s.solve(preempt_last_and_configs, false).what == synth_result::outcome::found);
   const auto both = s.solve_all({no_preempt_on_tls, preempt_last_and_configs});

@@ -8,18 +8,18 @@
 
 namespace migchan::compile_fail {
 
-constexpr std::array rows{
-    rule{"first", {.has_main = no}, verdict::main},
+constexpr std::array rows {
+  rule{"first", {.has_main = no}, verdict::main},
 #if MIGCHAN_BREAK == 1  // the same id twice
-    rule{"first", {.has_main = yes, .multifd = yes}, verdict::multifd},
+      rule{"first", {.has_main = yes, .multifd = yes}, verdict::multifd},
 #else
-    rule{"later.multifd", {.has_main = yes, .multifd = yes}, verdict::multifd},
+      rule{"later.multifd", {.has_main = yes, .multifd = yes}, verdict::multifd},
 #endif
 #if MIGCHAN_BREAK == 2  // a row no observation reaches: the union of the two before it covers it
-    rule{"shadowed", {.has_main = yes, .multifd = yes, .postcopy_preempt = yes}, verdict::preempt},
+      rule{"shadowed", {.has_main = yes, .multifd = yes, .postcopy_preempt = yes}, verdict::preempt},
 #endif
 #if MIGCHAN_BREAK != 3  // without it, has_main && !multifd matches nothing
-    rule{"later.else", {.has_main = yes, .multifd = no}, verdict::reject},
+      rule{"later.else", {.has_main = yes, .multifd = no}, verdict::reject},
 #endif
 };
 constexpr table small{"small", "", "", rows, {}, {}};
