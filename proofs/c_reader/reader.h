@@ -25,6 +25,8 @@ namespace migchan::c_reader_detail {
 const std::set<std::string_view>& sinks();
 // Names with a fixed meaning, never read from a definition (options.c defines the capabilities).
 bool primitive(std::string_view f);
+// Of those, the calls whose value the reader knows (capabilities, channel features, setup).
+const std::set<std::string_view>& known_values();
 bool is_watch(std::string_view f);  // qio_channel_add_watch*()
 
 class reader {
