@@ -106,7 +106,11 @@ void event_loop::run_once(clock::time_point deadline) {
   }
 
   std::array<epoll_event, 64> events;
-  int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
+  int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), idle_ ? 0 : timeout);
+  if (idle_ && n == 0 && timeout > 0) {
+    idle_();
+    n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
+  }
   if (n < 0 && errno != EINTR) throw_errno("cannot wait for events");
   for (int i = 0; i < n; ++i) {
     int fd = static_cast<int>(static_cast<std::uint32_t>(events[i].data.u64));

@@ -61,6 +61,10 @@ class event_loop {
   // is ready: fd callbacks first, then timers that were due when the wait ended.
   void run_once(clock::time_point deadline);
 
+  // Called when nothing is ready and the loop is about to wait, not between busy
+  // rounds: a buffered log flushed here costs a write only when the loop has time.
+  void on_idle(std::function<void()> f) { idle_ = std::move(f); }
+
  private:
   struct watch {
     std::uint32_t generation;
@@ -69,6 +73,7 @@ class event_loop {
   void fire_due_timers();
 
   unique_fd epoll_;
+  std::function<void()> idle_;
   bool stopped_ = false;
   std::uint32_t next_generation_ = 0;
   std::unordered_map<int, watch> watches_;

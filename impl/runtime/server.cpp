@@ -76,12 +76,9 @@ void server::run(std::chrono::milliseconds timeout, const std::function<json_lin
     for (const auto& [k, v] : fields.items()) j[k] = v;
     log_(j);
   }
-  loop_.run_until(
-      [&] {
-        log_.idle();
-        return done() || stop_requested_.load();
-      },
-      deadline);
+  if (log_) loop_.on_idle([this] { log_.idle(); });
+  loop_.run_until([&] { return done() || stop_requested_.load(); }, deadline);
+  loop_.on_idle({});
   if (log_) log_.always(json_line{{"t", now_t()}, {"summary", summary()}});
   log_.idle();
 }
