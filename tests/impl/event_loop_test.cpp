@@ -304,3 +304,23 @@ TEST_CASE("loopback: a silent connection does not delay classifying the next one
   CHECK(conns.at(accept_order[2]).verdict == first_bytes::eof);
   CHECK(loop.pending_timers() == 0);
 }
+
+TEST_CASE("on_idle runs before a wait, not between rounds that find events ready") {
+  event_loop loop;
+  socket_pair p;
+  int idles = 0, reads = 0;
+  loop.on_idle([&] { ++idles; });
+  loop.add(p.a.get(), EPOLLIN, [&](std::uint32_t) {
+    char c;
+    if (::recv(p.a.get(), &c, 1, 0) == 1) ++reads;  // one byte a round: the socket stays ready
+  });
+  send_all(p.b.get(), {'Q', 'E', 'V', 'M'});
+  CHECK(loop.run_until([&] { return reads == 4; }, within(2s)) == run_result::done);
+  CHECK(idles == 0);  // always something ready
+  CHECK(loop.run_until(within(20ms)) == run_result::timed_out);
+  CHECK(idles >= 1);  // nothing ready: idle, then the wait
+  const int before = idles;
+  loop.on_idle({});
+  CHECK(loop.run_until(within(20ms)) == run_result::timed_out);
+  CHECK(idles == before);
+}
