@@ -28,6 +28,46 @@ bool is_type_keyword(std::string_view s) {
   return std::find(std::begin(kw), std::end(kw), s) != std::end(kw);
 }
 
+// Where a scan of C text stands: the offset, its line and column, and whether
+// only blanks stand before it on its line (a '#' there starts a directive).
+struct cursor {
+  std::string_view s;
+  std::size_t i;
+  pos p;
+  bool line_start = true;
+
+  void advance(std::size_t n) {
+    for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
+      if (s[i] == '\n') {
+        ++p.line;
+        p.col = 1;
+        line_start = true;
+      } else ++p.col;
+    }
+  }
+  // Steps over one blank, comment or line comment; false at anything else. A comment
+  // that never ends is an error for `strict`, else it runs to the end of the text.
+  bool skip_blank(const reporter* strict) {
+    const char c = s[i];
+    if (is_space(c)) {
+      advance(1);
+      return true;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+      const auto e = s.find("*/", i + 2);
+      if (e == std::string_view::npos && strict)
+        strict->expected(p, "'*/' to close this comment (unterminated comment)");
+      advance(e == std::string_view::npos ? s.size() - i : e + 2 - i);
+      return true;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {
+      while (i < s.size() && s[i] != '\n') advance(1);
+      return true;
+    }
+    return false;
+  }
+};
+
 class parser {
  public:
   parser(tree& t, const reporter& err, bool loops) : toks_(t.toks), ex_(t.ex), st_(t.st), err_(err), loops_(loops) {}
@@ -95,35 +135,15 @@ class parser {
 // ================================================================ lexing
 
 void parser::lex(std::string_view text, std::size_t begin, std::size_t end, pos from) {
-  const std::string_view s = text.substr(0, end);
-  pos p = from;
-  std::size_t i = begin;
-  bool line_start = true;
-  auto advance = [&](std::size_t n) {
-    for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
-      if (s[i] == '\n') {
-        ++p.line;
-        p.col = 1;
-        line_start = true;
-      } else ++p.col;
-    }
-  };
+  cursor cur{text.substr(0, end), begin, from};
+  const std::string_view s = cur.s;
+  std::size_t& i = cur.i;
+  pos& p = cur.p;
+  bool& line_start = cur.line_start;
+  const auto advance = [&](std::size_t n) { cur.advance(n); };
   while (i < s.size()) {
+    if (cur.skip_blank(&err_)) continue;
     const char c = s[i];
-    if (is_space(c)) {
-      advance(1);
-      continue;
-    }
-    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      const auto e = s.find("*/", i + 2);
-      if (e == std::string_view::npos) err_.expected(p, "'*/' to close this comment (unterminated comment)");
-      advance(e + 2 - i);
-      continue;
-    }
-    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {
-      while (i < s.size() && s[i] != '\n') advance(1);
-      continue;
-    }
     const pos at = p;
     const std::size_t b = i;
     if (toks_.size() >= max_tokens || toks_.size() + 1 >= toks_.capacity())
@@ -585,16 +605,10 @@ int parse_statements(tree& t, std::string_view text, std::uint32_t file, const s
 
 std::vector<fn_def> index_functions(std::string_view s, std::uint32_t file, const reporter& err) {
   std::vector<fn_def> out;
-  pos p{1, 1, file};
-  std::size_t i = 0;
-  const auto advance = [&](std::size_t n) {
-    for (std::size_t k = 0; k < n && i < s.size(); ++k, ++i) {
-      if (s[i] == '\n') {
-        ++p.line;
-        p.col = 1;
-      } else ++p.col;
-    }
-  };
+  cursor cur{s, 0, pos{1, 1, file}};
+  std::size_t& i = cur.i;
+  pos& p = cur.p;
+  const auto advance = [&](std::size_t n) { cur.advance(n); };
   int paren = 0, brace = 0;
   bool in_fn = false;        // brace > 0 inside a definition (out.back())
   std::string prev_ident;    // at the outer level: the identifier just before this token
@@ -605,20 +619,8 @@ std::vector<fn_def> index_functions(std::string_view s, std::uint32_t file, cons
   std::optional<pos> stray;  // a '}' at the outer level
   std::string word;          // inside a definition: the last identifier, for NAME(
   while (i < s.size()) {
+    if (cur.skip_blank(nullptr)) continue;
     const char c = s[i];
-    if (is_space(c)) {
-      advance(1);
-      continue;
-    }
-    if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-      const auto e = s.find("*/", i + 2);
-      advance(e == std::string_view::npos ? s.size() - i : e + 2 - i);
-      continue;
-    }
-    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {
-      while (i < s.size() && s[i] != '\n') advance(1);
-      continue;
-    }
     if (c == '"' || c == '\'') {
       advance(1);
       while (i < s.size() && s[i] != c && s[i] != '\n')
