@@ -313,40 +313,70 @@ thread_local unsigned next_literal = 0;  // tracking literals are unique across 
 // deadline and keeps interrupting until the check returns.
 class watchdog {
  public:
-  explicit watchdog(std::optional<unsigned> ms) {
-    if (!ms) return;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms);
-    z3::context& c = ctx();  // the checking thread's context, not the watchdog's
-    thread_ = std::thread([this, deadline, &c] {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (cv_.wait_until(lock, deadline, [this] { return done_; })) return;
-      while (!done_) {
-        Z3_interrupt(c);
-        fired_ = true;
-        cv_.wait_for(lock, std::chrono::milliseconds(10), [this] { return done_; });
-      }
-    });
-  }
+  // Interrupts `c`, the context of the thread that checks. One thread for all the
+  // checks of a solver, started at the first timed one: a thread a check cost
+  // verify 8 % of its wall time (some 2,000 checks of a few microseconds each).
+  explicit watchdog(z3::context& c) : c_(c) {}
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;
-  ~watchdog() { stop(); }
-
-  // Stop interrupting; true if an interrupt was sent.
-  bool stop() {
+  ~watchdog() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      done_ = true;
+      quit_ = true;
     }
     cv_.notify_all();
     if (thread_.joinable()) thread_.join();
-    return fired_;
+  }
+
+  // Watches one check: past `ms` from now, interrupt until disarm().
+  void arm(unsigned ms) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+      armed_ = true;
+      fired_ = false;
+      ++generation_;
+      if (!thread_.joinable()) thread_ = std::thread([this] { watch(); });
+    }
+    cv_.notify_all();
+  }
+  // The check has returned; true if an interrupt was sent for it.
+  bool disarm() {
+    bool fired;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      armed_ = false;
+      fired = fired_;
+    }
+    cv_.notify_all();
+    return fired;
   }
 
  private:
+  void watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!quit_) {
+      if (!armed_) {
+        cv_.wait(lock, [this] { return armed_ || quit_; });
+        continue;
+      }
+      const auto generation = generation_;
+      const auto over = [this, generation] { return generation_ != generation || !armed_ || quit_; };
+      if (cv_.wait_until(lock, deadline_, over)) continue;
+      while (!over()) {  // past the deadline: interrupt until the check returns
+        Z3_interrupt(c_);
+        fired_ = true;
+        cv_.wait_for(lock, std::chrono::milliseconds(10), over);
+      }
+    }
+  }
+
+  z3::context& c_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  bool done_ = false;
-  bool fired_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+  unsigned long generation_ = 0;
+  bool armed_ = false, fired_ = false, quit_ = false;
   std::thread thread_;
 };
 
@@ -380,6 +410,7 @@ struct solver::impl {
   std::vector<std::string> core;    // after unsat
   std::string last_query;
   std::optional<answer> last;  // of the last check, if any
+  watchdog dog{ctx()};         // the checking thread's context: a solver is used where it was made
 
   // Run one check; `enabled` are the tracking literals to assume.
   result run(const std::string& query, const z3::expr_vector& enabled, std::optional<unsigned> timeout_ms) {
@@ -391,9 +422,9 @@ struct solver::impl {
     r.query = query;
     try {
       auto t0 = std::chrono::steady_clock::now();
-      watchdog dog(timeout_ms);
+      if (timeout_ms) dog.arm(*timeout_ms);
       z3::check_result cr = s.check(enabled);
-      bool timed_out = dog.stop();
+      const bool timed_out = timeout_ms && dog.disarm();
       r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (timed_out) {
         clear_stale_cancel();

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -232,6 +233,41 @@ TEST_CASE("a tiny timeout gives unknown with a reason") {
   CHECK(r.reason == "timeout");
   CHECK(r.seconds < 5);
   CHECK(migchan::smt::name(r.answer) == "unknown");
+}
+
+namespace {
+std::size_t threads_now() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("a solver's timed checks share one watchdog thread, and a deadline ends with its check") {
+  const auto before = threads_now();
+  {
+    solver s;
+    s.add(x() + y() == 10);
+    s.add(x() > 6);
+    for (int i = 0; i < 200; ++i) REQUIRE(s.check("watchdog:easy", 20000).answer == answer::sat);
+    CHECK(threads_now() == before + 1);  // the one watchdog, kept between checks
+  }
+  CHECK(threads_now() == before);  // and joined with its solver
+  // An expired deadline does not reach the next check: it runs under its own.
+  solver hard;
+  std::vector<expr> h;
+  for (int i = 0; i < 14; ++i) {
+    h.push_back(expr::int_var("w" + std::to_string(i)));
+    hard.add(h.back() >= 0 && h.back() < 13);
+  }
+  for (int i = 0; i < 14; ++i)
+    for (int j = i + 1; j < 14; ++j) hard.add(h[i] != h[j]);
+  CHECK(hard.check("watchdog:hard", 1).reason == "timeout");
+  hard.push();
+  hard.add(h[0] == h[1]);  // contradicts the distinctness: unsat at once
+  const auto r = hard.check("watchdog:after", 20000);
+  CHECK(r.answer == answer::unsat);
+  hard.pop();
 }
 
 TEST_CASE("an interrupt that lands as the check ends leaves the solver usable") {
