@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace migchan::smt {
 
@@ -328,19 +329,38 @@ class watchdog {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Watches one check: past `ms` from now, interrupt until disarm().
-  void arm(unsigned ms) {
+  // Watches one check while the returned guard lives: past `ms` from now,
+  // interrupt until the guard stops it or is destroyed (also when the check throws).
+  class guard {
+   public:
+    explicit guard(watchdog* d) : d_(d) {}
+    guard(const guard&) = delete;
+    guard& operator=(const guard&) = delete;
+    ~guard() { stop(); }
+    // The check has returned; true if an interrupt was sent for it.
+    bool stop() {
+      watchdog* d = std::exchange(d_, nullptr);
+      return d && d->disarm();
+    }
+
+   private:
+    watchdog* d_;
+  };
+  [[nodiscard]] guard arm(std::optional<unsigned> ms) {
+    if (!ms) return guard(nullptr);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+      deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms);
       armed_ = true;
       fired_ = false;
       ++generation_;
       if (!thread_.joinable()) thread_ = std::thread([this] { watch(); });
     }
     cv_.notify_all();
+    return guard(this);
   }
-  // The check has returned; true if an interrupt was sent for it.
+
+ private:
   bool disarm() {
     bool fired;
     {
@@ -352,7 +372,6 @@ class watchdog {
     return fired;
   }
 
- private:
   void watch() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!quit_) {
@@ -422,9 +441,9 @@ struct solver::impl {
     r.query = query;
     try {
       auto t0 = std::chrono::steady_clock::now();
-      if (timeout_ms) dog.arm(*timeout_ms);
+      auto watching = dog.arm(timeout_ms);
       z3::check_result cr = s.check(enabled);
-      const bool timed_out = timeout_ms && dog.disarm();
+      const bool timed_out = watching.stop();
       r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (timed_out) {
         clear_stale_cancel();

@@ -76,7 +76,8 @@ void server::run(std::chrono::milliseconds timeout, const std::function<json_lin
     for (const auto& [k, v] : fields.items()) j[k] = v;
     log_(j);
   }
-  if (log_) loop_.on_idle([this] { log_.idle(); });
+  // The log is the owner's and outlives this, so the hook stays valid if run() throws.
+  if (log_) loop_.on_idle([&log = log_] { log.idle(); });
   loop_.run_until([&] { return done() || stop_requested_.load(); }, deadline);
   loop_.on_idle({});
   if (log_) log_.always(json_line{{"t", now_t()}, {"summary", summary()}});
